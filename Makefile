@@ -1,0 +1,38 @@
+# The two commands of the README's Quick start: `make demo` and `make test`.
+# Each sets up what it needs (Debian packages, a virtual environment in .venv) and then runs.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip --disable-pip-version-check -q
+# torch and torchvision must be a matching pair (qwen-vl-utils imports torchvision).
+TORCH  ?= torch==2.14.1 torchvision==0.29.1
+
+.PHONY: demo test system bench clean
+
+system:
+	@bash scripts/install-system.sh
+
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+
+# the offline default: desktop hands, lite policy, overlay; no torch
+$(VENV)/.demo: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -e ".[desktop,lite,gui]"
+	@touch $@
+
+# everything the test suite touches, the transformers path included
+$(VENV)/.test: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install $(TORCH)
+	$(PIP) install -e ".[all,dev]"
+	@touch $@ $(VENV)/.demo
+
+demo: system $(VENV)/.demo
+	@bash scripts/demo.sh
+
+test: system $(VENV)/.test
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+bench: system $(VENV)/.test
+	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,130 @@
+"""The policy seam: a :class:`Prompt` (instruction, screenshots, past turns) in, model text out.
+
+Every policy (``lite``, ``hf``, ``openai``) implements :class:`Policy`; nothing else in tars
+depends on which one ran (DESIGN.md, Data flow). The prompt is built by ``agent.history`` in
+the message shape UI-TARS was trained on; :meth:`Prompt.messages` renders it as chat messages
+with PIL images, which ``hf`` feeds to a processor's chat template and ``openai`` turns into
+data URLs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from actions.coords import CoordSpace
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+
+class PolicyError(RuntimeError):
+    """A policy cannot answer: missing model, dead endpoint, bad settings. Message says why."""
+
+
+@dataclass
+class Turn:
+    """One past or current step as the model sees it.
+
+    ``image``: the screenshot shown before the answer (screenshot pixels), or None when it fell
+    out of the history window (only the text stays). ``response``: the model's answer (None for
+    the turn being asked). ``feedback``: a user message sent after the answer (a ParseError or
+    operator error to correct), or None.
+    """
+
+    image: "Image | None"
+    response: str | None = None
+    feedback: str | None = None
+
+
+@dataclass
+class Prompt:
+    """Everything a policy needs for one answer.
+
+    ``instruction``: the user's task. ``system``: the first user message (the UI-TARS prompt
+    template with the instruction filled in). ``turns``: oldest first; the last has
+    ``response=None``. ``space``: the coordinate space and pixel budget the answer must use.
+    ``task``: ``computer`` | ``mobile`` | ``grounding``.
+    """
+
+    instruction: str
+    system: str
+    turns: list[Turn]
+    space: CoordSpace = field(default_factory=CoordSpace)
+    task: str = "computer"
+
+    @property
+    def screenshot(self) -> "Image | None":
+        """The current screenshot (the last turn's image)."""
+        return self.turns[-1].image if self.turns else None
+
+    def messages(self) -> list[dict[str, Any]]:
+        """Chat messages: ``[{"role", "content": [{"type": "text"|"image", ...}]}]``.
+
+        Shape (UI-TARS reference agents): a system message, the template as the first user
+        message, then per turn a user message with the screenshot (when kept), the assistant's
+        answer, and the feedback as a user message when there is one.
+        """
+        msgs: list[dict[str, Any]] = [
+            {"role": "system", "content": [{"type": "text", "text": "You are a helpful assistant."}]},
+            {"role": "user", "content": [{"type": "text", "text": self.system}]},
+        ]
+        for turn in self.turns:
+            if turn.image is not None:
+                msgs.append({"role": "user", "content": [{"type": "image", "image": turn.image}]})
+            if turn.response is not None:
+                msgs.append({"role": "assistant", "content": [{"type": "text", "text": turn.response}]})
+            if turn.feedback:
+                msgs.append({"role": "user", "content": [{"type": "text", "text": turn.feedback}]})
+        return msgs
+
+    def images(self) -> list["Image"]:
+        """The screenshots in the prompt, oldest first."""
+        return [t.image for t in self.turns if t.image is not None]
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """Writes UI-TARS text (``Thought: ... Action: ...``) for a prompt.
+
+    ``name``: registry name. ``space``: the coordinate space its answers use.
+    """
+
+    name: str
+    space: CoordSpace
+
+    def act(self, prompt: Prompt) -> str:
+        """Return the raw model text. Raises :class:`PolicyError` when no answer can be had."""
+        ...
+
+    def close(self) -> None:
+        """Free models, sessions and connections."""
+        ...
+
+
+#: policy name -> "module:factory"; factories take keyword settings (model, adapter, ...)
+POLICIES: dict[str, str] = {
+    "lite": "models.lite.policy:LitePolicy",
+    "hf": "models.hf:HFPolicy",
+    "openai": "models.openai_compat:OpenAIPolicy",
+}
+
+
+def load_policy(name: str, **settings: Any) -> Policy:
+    """Build the policy registered as ``name`` with ``settings`` (imports it lazily).
+
+    Raises:
+        PolicyError: unknown name, or the policy's extra is not installed.
+    """
+    target = POLICIES.get(name)
+    if target is None:
+        raise PolicyError(f"unknown policy {name!r}; choose one of {', '.join(POLICIES)}")
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        extra = {"lite": "lite", "hf": "hf", "openai": ""}.get(name, "")
+        hint = f' (pip install "tars[{extra}]")' if extra else ""
+        raise PolicyError(f"policy {name!r} cannot load: {exc}{hint}") from exc
+    return getattr(module, attr)(**settings)

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages tars needs on Linux: a virtual X server and its tools,
+# the programs the practice tasks drive, clipboard tools for typing non-ASCII text, and the
+# libraries Qt needs under X. Installs only what is missing, so a second run is quick.
+set -euo pipefail
+packages=(
+  xvfb xauth xdotool x11-xserver-utils x11-utils xterm zenity openbox xclip xsel
+  libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-randr0
+  libxcb-render-util0 libxcb-image0 libxcb-xinerama0 libxcb-xkb1 libegl1 libgl1 libfontconfig1
+  libglib2.0-0 libdbus-1-3 fonts-dejavu-core python3-venv
+)
+if ! command -v apt-get >/dev/null; then
+  echo "install-system: no apt-get here; install the equivalents of: ${packages[*]}" >&2
+  exit 0
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+echo "install-system: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,42 @@
+"""Shared fixtures: virtual X displays for tests marked `display`, CUDA skip for `gpu`."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from agent.display import VirtualDisplay
+
+
+def pytest_collection_modifyitems(config, items):
+    try:
+        import torch
+
+        has_cuda = torch.cuda.is_available()
+    except Exception:  # torch missing or broken: no CUDA either way
+        has_cuda = False
+    if has_cuda:
+        return
+    skip = pytest.mark.skip(reason="needs CUDA")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def virtual_display(monkeypatch):
+    """Factory: ``virtual_display(width, height, wm=True)`` starts an Xvfb (+ openbox), points
+    this process's DISPLAY at it, and stops it after the test."""
+    started: list[VirtualDisplay] = []
+
+    def start(width: int = 1280, height: int = 800, wm: bool = True) -> VirtualDisplay:
+        d = VirtualDisplay(width, height, wm=wm).start()
+        started.append(d)
+        monkeypatch.setenv("DISPLAY", d.display)
+        monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+        return d
+
+    yield start
+    for d in reversed(started):
+        d.stop()
