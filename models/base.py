@@ -108,6 +108,7 @@ POLICIES: dict[str, str] = {
     "lite": "models.lite.policy:LitePolicy",
     "hf": "models.hf:HFPolicy",
     "openai": "models.openai_compat:OpenAIPolicy",
+    "scripted": "models.scripted:ScriptedPolicy",
 }
 
 
