@@ -56,8 +56,11 @@ class Prompt:
 
     @property
     def screenshot(self) -> "Image | None":
-        """The current screenshot (the last turn's image)."""
-        return self.turns[-1].image if self.turns else None
+        """The current screenshot: the newest image in the turns (None when there is none)."""
+        for turn in reversed(self.turns):
+            if turn.image is not None:
+                return turn.image
+        return None
 
     def messages(self) -> list[dict[str, Any]]:
         """Chat messages: ``[{"role", "content": [{"type": "text"|"image", ...}]}]``.
@@ -101,6 +104,9 @@ class Policy(Protocol):
     def close(self) -> None:
         """Free models, sessions and connections."""
         ...
+
+    # Optional: ``prepare(instruction) -> None``, called once before a run touches anything;
+    # a policy raises PolicyError there for an instruction it cannot follow (``lite`` does).
 
 
 #: policy name -> "module:factory"; factories take keyword settings (model, adapter, ...)
