@@ -1,0 +1,179 @@
+"""Model profiles: what a checkpoint family was trained on, tied together in one record.
+
+A :class:`ModelProfile` fixes the prompt template, the coordinate space and pixel budget, how
+many screenshots the model sees, and the generation settings for one family of models. The
+profile is picked from the model name (Hub id, local folder or served model name) by
+:func:`get_profile`; ``--profile NAME`` overrides the guess.
+
+Sources of the facts:
+
+* UI-TARS-1.0 (``UI-TARS-2B-SFT``, ``UI-TARS-7B-SFT/DPO``, ``UI-TARS-72B-SFT/DPO``) is a
+  Qwen2-VL fine-tune that writes **relative** coordinates (0..1000 on each axis); UI-TARS
+  README_coordinates and the OSWorld ``uitars_agent`` (``uitars_version 1.0``).
+* UI-TARS-1.5 is a Qwen2.5-VL fine-tune that writes absolute pixels of the image after
+  ``smart_resize`` (the **resized** space) with ``min_pixels = 100*28*28`` and
+  ``max_pixels = 16384*28*28`` (UI-TARS README_coordinates, OSWorld ``uitars15`` agent).
+* Both UI-TARS agents keep the last 5 screenshots and every earlier answer as text, and wrap
+  the coordinates of past answers in ``<|box_start|>``/``<|box_end|>`` (OSWorld
+  ``add_box_token``); they decode greedily (temperature 0).
+* Doubao-1.5-UI-TARS / Seed-VL style models write ``<point>x y</point>`` on a 0..1000 grid
+  (``ui-tars`` package, ``COMPUTER_USE_DOUBAO`` prompt).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+from actions.coords import MAX_PIXELS, MIN_PIXELS, CoordSpace
+
+PromptStyle = Literal["uitars-1.0", "uitars-1.5", "doubao"]
+PROMPT_STYLES: tuple[str, ...] = ("uitars-1.0", "uitars-1.5", "doubao")
+
+
+@dataclass(frozen=True)
+class ModelProfile:
+    """How to talk to one family of models.
+
+    ``name``: profile name (``ui-tars-1.5``, ...), what ``--profile`` takes.
+    ``prompt_style``: which template set :func:`models.prompts.system_prompt` uses.
+    ``space``: coordinate space of the answers and pixel budget of the images (``min_pixels`` /
+    ``max_pixels`` in pixels, not in 28x28 patches).
+    ``history_images``: screenshots kept in the prompt (older turns keep their text only).
+    ``max_new_tokens``, ``temperature``, ``top_p``: generation settings; temperature 0 means
+    greedy decoding; ``top_p`` None leaves the server's / model's default.
+    ``box_tokens``: past assistant turns get their coordinates re-wrapped in
+    ``<|box_start|>…<|box_end|>`` before they are shown again (see :func:`models.prompts.add_box_tokens`).
+    ``description``: one line for ``--help`` and reports.
+    """
+
+    name: str
+    prompt_style: PromptStyle
+    space: CoordSpace = field(default_factory=lambda: CoordSpace("resized"))
+    history_images: int = 5
+    max_new_tokens: int = 1000
+    temperature: float = 0.0
+    top_p: float | None = None
+    box_tokens: bool = False
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.prompt_style not in PROMPT_STYLES:
+            raise ValueError(
+                f"unknown prompt style {self.prompt_style!r}; use one of {', '.join(PROMPT_STYLES)}"
+            )
+        if self.history_images < 1:
+            raise ValueError(f"history_images must be at least 1, got {self.history_images}")
+
+    def with_settings(self, **changes) -> "ModelProfile":
+        """A copy with some fields changed (e.g. ``history_images=3``)."""
+        return replace(self, **changes)
+
+
+def _resized() -> CoordSpace:
+    return CoordSpace("resized", min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS)
+
+
+def _relative() -> CoordSpace:
+    return CoordSpace("relative", min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS)
+
+
+#: every known profile by name; ``--profile`` takes one of these keys
+PROFILES: dict[str, ModelProfile] = {
+    p.name: p
+    for p in (
+        ModelProfile(
+            "ui-tars-1.5", "uitars-1.5", _resized(), box_tokens=True,
+            description="UI-TARS-1.5 (Qwen2.5-VL): pixels of the smart_resize'd screenshot",
+        ),
+        ModelProfile(
+            "ui-tars-1.0", "uitars-1.0", _relative(), box_tokens=True,
+            description="UI-TARS-1.0 2B/7B/72B SFT/DPO (Qwen2-VL): 0..1000 relative coordinates",
+        ),
+        ModelProfile(
+            "qwen2.5-vl", "uitars-1.5", _resized(),
+            description="Qwen2.5-VL and its fine-tunes: pixels of the smart_resize'd screenshot",
+        ),
+        ModelProfile(
+            "qwen2-vl", "uitars-1.0", _relative(),
+            description="Qwen2-VL and its fine-tunes: 0..1000 relative coordinates",
+        ),
+        ModelProfile(
+            "doubao", "doubao", _relative(),
+            description="Doubao-1.5-UI-TARS / Seed-VL style: <point>x y</point> on a 0..1000 grid",
+        ),
+    )
+}
+
+#: the profile of a name that says nothing (DESIGN.md: ``ui-tars`` gets UI-TARS-1.5)
+DEFAULT_PROFILE = "ui-tars-1.5"
+
+# Order matters: the first rule that matches wins. UI-TARS names come before Qwen names
+# (a UI-TARS checkpoint folder may sit under a "qwen2-vl" directory), and "doubao" is matched
+# anywhere while "seed" only at the start of the last path part, because the official Hub
+# org of UI-TARS-1.5 is "ByteDance-Seed".
+_RULES: tuple[tuple[str, str], ...] = (
+    (r"ui-?tars-?1\.5", "ui-tars-1.5"),
+    (r"ui-?tars-?1(\.0)?(-|$)", "ui-tars-1.0"),
+    (r"ui-?tars-?(2|7|72)b", "ui-tars-1.0"),
+    (r"doubao", "doubao"),
+    (r"(^|/)seed", "doubao"),
+    (r"qwen-?2\.5-?vl", "qwen2.5-vl"),
+    (r"qwen-?2-?vl", "qwen2-vl"),
+)
+
+# transformers model_type of a local checkpoint -> profile, for folders whose name says
+# nothing: the architecture decides the coordinate space (Qwen2-VL fine-tunes such as
+# UI-TARS-1.0 write relative coordinates, Qwen2.5-VL ones resized pixels).
+_MODEL_TYPES: dict[str, str] = {"qwen2_vl": "ui-tars-1.0", "qwen2_5_vl": "ui-tars-1.5"}
+
+
+def _normalise(name: str) -> str:
+    return name.strip().lower().replace("_", "-").replace("\\", "/")
+
+
+def _profile_from_config(path: str) -> str | None:
+    """Profile implied by ``config.json`` of a local checkpoint folder, or None."""
+    config = Path(path).expanduser() / "config.json"
+    try:
+        model_type = json.loads(config.read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return _MODEL_TYPES.get(str(model_type))
+
+
+def guess_profile_name(name_or_model_id: str | None) -> str:
+    """Profile name for a model id, local folder or served model name (see :func:`get_profile`)."""
+    if not name_or_model_id:
+        return DEFAULT_PROFILE
+    text = _normalise(name_or_model_id).rstrip("/")
+    for pattern, profile in _RULES:
+        if re.search(pattern, text):
+            return profile
+    return _profile_from_config(name_or_model_id) or DEFAULT_PROFILE
+
+
+def get_profile(name_or_model_id: str | None, override: str | None = None) -> ModelProfile:
+    """The :class:`ModelProfile` for a model.
+
+    ``name_or_model_id``: Hub id (``ByteDance-Seed/UI-TARS-1.5-7B``), local folder or the
+    served model name of an endpoint; None or a name that says nothing (``ui-tars``) gives
+    ``ui-tars-1.5`` (DESIGN.md). A local folder whose name says nothing is judged by the
+    ``model_type`` in its ``config.json`` (``qwen2_vl`` -> ``ui-tars-1.0``, relative
+    coordinates; ``qwen2_5_vl`` -> ``ui-tars-1.5``).
+    ``override``: a profile name (``--profile``); it wins over the guess.
+
+    Raises:
+        ValueError: ``override`` is not a known profile (the message lists the known ones).
+    """
+    if override:
+        key = override.strip().lower()
+        if key not in PROFILES:
+            raise ValueError(
+                f"unknown model profile {override!r}; known profiles: {', '.join(PROFILES)}"
+            )
+        return PROFILES[key]
+    return PROFILES[guess_profile_name(name_or_model_id)]

@@ -1,0 +1,163 @@
+"""Model profiles (picked from model names) and the UI-TARS prompt templates."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from models.profiles import PROFILES, get_profile, guess_profile_name
+from models.prompts import add_box_tokens, system_prompt
+
+NAME_TABLE = [
+    ("ByteDance-Seed/UI-TARS-1.5-7B", "ui-tars-1.5"),
+    ("UI-TARS-1.5-7B", "ui-tars-1.5"),
+    ("bytedance-research/UI-TARS-7B-DPO", "ui-tars-1.0"),
+    ("bytedance-research/UI-TARS-7B-SFT", "ui-tars-1.0"),
+    ("bytedance-research/UI-TARS-2B-SFT", "ui-tars-1.0"),
+    ("UI-TARS-72B-DPO", "ui-tars-1.0"),
+    ("ui_tars_7b_dpo", "ui-tars-1.0"),
+    ("Qwen/Qwen2.5-VL-7B-Instruct", "qwen2.5-vl"),
+    ("Qwen/Qwen2.5-VL-3B-Instruct-AWQ", "qwen2.5-vl"),
+    ("Qwen/Qwen2-VL-2B-Instruct", "qwen2-vl"),
+    ("doubao-1.5-ui-tars-250328", "doubao"),
+    ("seed-1.5-vl", "doubao"),
+    ("ui-tars", "ui-tars-1.5"),
+    ("/srv/models/my-agent", "ui-tars-1.5"),
+    ("", "ui-tars-1.5"),
+    (None, "ui-tars-1.5"),
+]
+
+
+@pytest.mark.parametrize("name,expected", NAME_TABLE)
+def test_profile_from_model_name(name, expected):
+    assert get_profile(name).name == expected
+
+
+def test_profile_spaces_and_box_tokens():
+    assert get_profile("UI-TARS-7B-DPO").space.kind == "relative"
+    assert get_profile("UI-TARS-1.5-7B").space.kind == "resized"
+    assert get_profile("Qwen2-VL-7B").space.kind == "relative"
+    assert get_profile("Qwen2.5-VL-7B").space.kind == "resized"
+    p = get_profile("UI-TARS-1.5-7B")
+    assert (p.space.min_pixels, p.space.max_pixels) == (100 * 28 * 28, 16384 * 28 * 28)
+    assert p.history_images == 5 and p.temperature == 0.0
+    assert get_profile("UI-TARS-7B-SFT").box_tokens is True
+    assert get_profile("Qwen2.5-VL-7B").box_tokens is False
+
+
+def test_override_wins_and_unknown_override_lists_known():
+    assert get_profile("UI-TARS-1.5-7B", override="ui-tars-1.0").name == "ui-tars-1.0"
+    with pytest.raises(ValueError) as err:
+        get_profile("x", override="gpt-9")
+    for name in PROFILES:
+        assert name in str(err.value)
+
+
+def test_local_folder_judged_by_config(tmp_path):
+    qwen2 = tmp_path / "ckpt-a"
+    qwen2.mkdir()
+    (qwen2 / "config.json").write_text(json.dumps({"model_type": "qwen2_vl"}))
+    qwen25 = tmp_path / "ckpt-b"
+    qwen25.mkdir()
+    (qwen25 / "config.json").write_text(json.dumps({"model_type": "qwen2_5_vl"}))
+    assert guess_profile_name(str(qwen2)) == "ui-tars-1.0"
+    assert guess_profile_name(str(qwen25)) == "ui-tars-1.5"
+    # the name beats the config when it speaks
+    named = tmp_path / "UI-TARS-1.5-7B"
+    named.mkdir()
+    (named / "config.json").write_text(json.dumps({"model_type": "qwen2_vl"}))
+    assert guess_profile_name(str(named)) == "ui-tars-1.5"
+
+
+BOX_CLICK = "click(start_box='<|box_start|>(x1,y1)<|box_end|>')"
+
+
+def test_computer_prompt_uitars_15_lines():
+    text = system_prompt(get_profile("UI-TARS-1.5-7B"), "Open the settings", language="Chinese")
+    assert text.startswith("You are a GUI agent. You are given a task and your action history")
+    assert "## Output Format\n```\nThought: ...\nAction: ...\n```" in text
+    for line in (
+        BOX_CLICK,
+        "left_double(start_box='<|box_start|>(x1,y1)<|box_end|>')",
+        "right_single(start_box='<|box_start|>(x1,y1)<|box_end|>')",
+        "drag(start_box='<|box_start|>(x1,y1)<|box_end|>', end_box='<|box_start|>(x3,y3)<|box_end|>')",
+        "hotkey(key='')",
+        "type(content='') #If you want to submit your input, use \"\\n\" at the end of `content`.",
+        "scroll(start_box='<|box_start|>(x1,y1)<|box_end|>', direction='down or up or right or left')",
+        "wait() #Sleep for 5s and take a screenshot to check for any changes.",
+        "finished(content='xxx')",
+        "call_user() # Submit the task and call the user when the task is unsolvable",
+    ):
+        assert line in text, line
+    assert "- Use Chinese in `Thought` part." in text
+    assert "- Write a small plan and finally summarize your next action" in text
+    assert text.endswith("## User Instruction\nOpen the settings\n")
+    assert "long_press" not in text
+
+
+def test_computer_prompt_uitars_10_differs():
+    text = system_prompt(get_profile("UI-TARS-7B-DPO"), "Do it")
+    assert "finished()\n" in text and "finished(content=" not in text
+    assert "- Summarize your next action (with its target element) in one sentence" in text
+    assert "- Use English in `Thought` part." in text
+
+
+def test_mobile_prompts():
+    text = system_prompt(get_profile("UI-TARS-1.5-7B"), "Call mom", task="mobile")
+    for fn in ("long_press(start_box=", "open_app(app_name='')", "press_home()", "press_back()"):
+        assert fn in text
+    assert "hotkey" not in text and "right_single" not in text
+    doubao = system_prompt(get_profile("doubao"), "Call mom", task="mobile")
+    assert "long_press(point='<point>x1 y1</point>')" in doubao
+
+
+def test_doubao_point_prompt():
+    text = system_prompt(get_profile("doubao-1.5-ui-tars"), "Open mail")
+    assert "click(point='<point>x1 y1</point>')" in text
+    assert "drag(start_point='<point>x1 y1</point>', end_point='<point>x2 y2</point>')" in text
+    assert "<|box_start|>" not in text
+
+
+def test_grounding_prompts():
+    g15 = system_prompt(get_profile("UI-TARS-1.5-7B"), "the OK button", task="grounding")
+    assert g15 == (
+        "Output only the coordinate of one point in your response. "
+        "What element matches the following task: the OK button"
+    )
+    g10 = system_prompt(get_profile("UI-TARS-7B-SFT"), "the OK button", task="grounding")
+    assert "Action: ..." in g10 and BOX_CLICK in g10 and "Thought" not in g10
+    assert g10.endswith("## User Instruction\nthe OK button")
+    gd = system_prompt(get_profile("doubao"), "the OK button", task="grounding")
+    assert "click(point='<point>x1 y1</point>')" in gd
+
+
+def test_bad_task_and_empty_instruction():
+    with pytest.raises(ValueError, match="unknown task"):
+        system_prompt(get_profile(None), "x", task="tablet")
+    with pytest.raises(ValueError, match="empty"):
+        system_prompt(get_profile(None), "   ")
+
+
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        (
+            "Thought: go\nAction: click(start_box='(10,20)')",
+            "Thought: go\nAction: click(start_box='<|box_start|>(10,20)<|box_end|>')",
+        ),
+        (
+            "Action: drag(start_box='(1, 2)', end_box='(3,4)')",
+            "Action: drag(start_box='<|box_start|>(1, 2)<|box_end|>', "
+            "end_box='<|box_start|>(3,4)<|box_end|>')",
+        ),
+        (  # already wrapped: unchanged
+            "Action: click(start_box='<|box_start|>(10,20)<|box_end|>')",
+            "Action: click(start_box='<|box_start|>(10,20)<|box_end|>')",
+        ),
+        ("Action: click(point='<point>1 2</point>')", "Action: click(point='<point>1 2</point>')"),
+        ("Thought: the box (1,2) is here\nAction: wait()", "Thought: the box (1,2) is here\nAction: wait()"),
+    ],
+)
+def test_add_box_tokens(raw, expected):
+    assert add_box_tokens(raw) == expected
