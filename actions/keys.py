@@ -12,6 +12,7 @@ each platform's key (``command`` on macOS, ``super`` on X11).
 
 from __future__ import annotations
 
+import re
 import string
 
 
@@ -81,25 +82,22 @@ def normalize_key(name: str) -> str:
 def split_keys(combo: str) -> tuple[str, ...]:
     """A combination as models write it -> canonical key names, in order.
 
-    Keys are separated by spaces or ``+`` (``'ctrl c'``, ``'Ctrl+Shift+T'``); a lone ``+`` or a
-    trailing ``++`` means the plus key itself. Raises :class:`UnknownKeyError` for an unknown
-    key or an empty combination.
+    Keys are separated by spaces and/or ``+`` (``'ctrl c'``, ``'Ctrl+Shift+T'``,
+    ``'Ctrl + C'``). A ``+`` where a key is expected is the plus key itself: ``'+'``,
+    ``'ctrl++'``, ``'ctrl + +'`` and a trailing ``'ctrl+'`` all mean ctrl and plus.
+    Raises :class:`UnknownKeyError` for an unknown key or an empty combination.
     """
     text = combo.strip()
     if not text:
         raise UnknownKeyError("empty key combination")
-    if text == "+":
-        return ("+",)
     parts: list[str] = []
-    for chunk in text.split():
-        if chunk == "+":
-            parts.append("+")
+    expect_key = True  # at the start, and after a separating "+"
+    for item in re.findall(r"\+|[^\s+]+", text):
+        if item == "+" and not expect_key:
+            expect_key = True  # a separator
             continue
-        if chunk.endswith("++"):
-            pieces = [p for p in chunk[:-2].split("+") if p] + ["+"]
-        else:
-            pieces = [p for p in chunk.split("+") if p]
-        parts.extend(pieces)
-    if not parts:
-        raise UnknownKeyError(f"no key in {combo!r}")
+        parts.append(item)
+        expect_key = False
+    if expect_key:  # ended on a separator: "ctrl+" names the plus key
+        parts.append("+")
     return tuple(normalize_key(p) for p in parts)
