@@ -26,6 +26,148 @@ def fail(message: str, code: int = 2) -> "typer.Exit":
     return typer.Exit(code)
 
 
+@app.command("run")
+def run_command(
+    instruction: str = typer.Argument(..., help="What to do, in plain language."),
+    policy: str = typer.Option(None, "--policy", help="lite (default) | hf | openai"),
+    model: str = typer.Option(None, "--model", help="Hub id or local folder (hf), served name (openai)."),
+    adapter: str = typer.Option(None, "--adapter", help="LoRA adapter folder (hf)."),
+    merge_adapter: bool = typer.Option(False, "--merge-adapter", help="Merge the LoRA weights into the model."),
+    endpoint: str = typer.Option(None, "--endpoint", help="OpenAI-compatible base URL; implies --policy openai."),
+    api_key: str = typer.Option(None, "--api-key", envvar="TARS_API_KEY", help="API key (or $TARS_API_KEY / $OPENAI_API_KEY)."),
+    profile: str = typer.Option(None, "--profile", help="Model profile (prompt, coordinates, pixels); default from the model name."),
+    max_steps: int = typer.Option(50, "--max-steps", min=1),
+    max_seconds: float = typer.Option(None, "--max-seconds", help="Wall-time limit, seconds."),
+    history_images: int = typer.Option(5, "--history-images", min=1, help="Screenshots per prompt."),
+    language: str = typer.Option("English", "--language", help="Language of the model's thoughts."),
+    monitor: int = typer.Option(1, "--monitor", min=1, help="mss monitor index (1 = primary)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Look, think and print, but perform nothing."),
+    image: list[str] = typer.Option(None, "--image", help="With --dry-run: screenshots to serve instead of the screen."),
+    record: str = typer.Option(None, "--record", help="Write the trajectory to this folder."),
+    overlay: bool = typer.Option(None, "--overlay/--no-overlay", help="Show the overlay (default: on when a screen is present)."),
+    confirm_risky: bool = typer.Option(False, "--confirm-risky", help="Ask before destructive commands and closing keys."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result object as JSON on stdout."),
+) -> None:
+    """Run an instruction on this desktop until finished, call_user or a limit."""
+    import json
+    import os
+
+    from agent.policy_factory import PolicyOptions, make_policy
+    from models.base import PolicyError
+
+    options = PolicyOptions(policy, model, adapter, merge_adapter, endpoint, api_key, profile)
+    try:
+        pol = make_policy(options)
+    except PolicyError as exc:
+        raise fail(str(exc))
+    prepare = getattr(pol, "prepare", None)
+    if callable(prepare):  # an instruction the policy cannot follow fails before anything moves
+        try:
+            prepare(instruction)
+        except PolicyError as exc:
+            raise fail(str(exc))
+    try:
+        op = _make_operator(monitor, dry_run, image)
+    except Exception as exc:  # OperatorError, DisplayError, ImportError: all bad setup
+        raise fail(str(exc))
+    from agent.console import ConsoleHook
+    from agent.loop import Agent, AgentConfig
+
+    hooks = [ConsoleHook(quiet=as_json)]
+    if record:
+        from agent.trajectory import TrajectoryRecorder
+
+        hooks.append(TrajectoryRecorder(record))
+    settings = {**options.public(), "max_steps": max_steps, "max_seconds": max_seconds,
+                "history_images": history_images, "language": language, "monitor": monitor,
+                "dry_run": dry_run}
+    config = AgentConfig(max_steps=max_steps, max_seconds=max_seconds, history_images=history_images,
+                         language=language, settings=settings,
+                         confirm=_ask_confirm if confirm_risky else None)
+    agent = Agent(pol, op, config, hooks)
+    if overlay is None:
+        overlay = bool(os.environ.get("DISPLAY")) and not dry_run
+    try:
+        if overlay:
+            try:
+                from agent.overlay import run_with_overlay
+            except ImportError as exc:
+                print(f"tars: overlay unavailable ({exc}); running without it", file=sys.stderr)
+                result = agent.run(instruction)
+            else:
+                result = run_with_overlay(agent, instruction)
+        else:
+            result = agent.run(instruction)
+    finally:
+        op.close()
+        pol.close()
+    if as_json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    raise typer.Exit(result.exit_code)
+
+
+def _make_operator(monitor: int, dry_run: bool, images: list[str] | None):
+    """LocalOperator on ``monitor``, or a DryRunOperator (serving ``images`` when given)."""
+    if dry_run:
+        from actions.operator import DryRunOperator
+
+        return DryRunOperator(images=list(images) if images else None, monitor=monitor)
+    if images:
+        raise ValueError("--image works with --dry-run only")
+    from actions.operator import LocalOperator
+
+    return LocalOperator(monitor=monitor)
+
+
+def _ask_confirm(action, reason: str) -> bool:
+    """Ask on the terminal whether a risky action may run (no terminal: refuse)."""
+    if not sys.stdin.isatty():
+        return False
+    answer = input(f"tars wants to {action.to_text()} — it {reason}. Allow? [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
+
+
+@app.command("replay")
+def replay_command(
+    folder: str = typer.Argument(..., help="A trajectory folder (tars run --record, tars record)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the actions instead of performing them."),
+    monitor: int = typer.Option(1, "--monitor", min=1),
+    pause: float = typer.Option(0.5, "--pause", help="Seconds between steps."),
+) -> None:
+    """Perform a recorded run's actions again, in screen points, step by step."""
+    import json
+    import time
+
+    from actions.space import action_from_json
+    from agent.trajectory import read_trajectory
+
+    try:
+        traj = read_trajectory(folder)
+        steps = [[action_from_json(a["screen"]) for a in s.get("actions", [])] for s in traj.steps]
+    except (OSError, ValueError, KeyError) as exc:
+        raise fail(f"cannot replay {folder}: {exc}")
+    if dry_run:
+        for num, actions in enumerate(steps, 1):
+            for a in actions:
+                print(json.dumps({"step": num, **a.to_json()}, ensure_ascii=False))
+        raise typer.Exit(0)
+    from actions.operator import LocalOperator, OperatorError
+
+    op = LocalOperator(monitor=monitor)
+    try:
+        for num, actions in enumerate(steps, 1):
+            for a in actions:
+                if a.ends_run:
+                    continue
+                try:
+                    op.execute(a)
+                except OperatorError as exc:
+                    raise fail(f"step {num}: {a.to_text()} failed: {exc}", 1)
+            time.sleep(pause)
+    finally:
+        op.close()
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -1,0 +1,160 @@
+"""Limits and safety for a run (DESIGN.md: guard.py): step and time limits, the
+repeated-action loop detector, risky-action confirmation and the stop / pause switches.
+
+Everything here is thread-safe where it must be: :meth:`Guard.stop`, :meth:`Guard.pause` and
+:meth:`Guard.resume` are called from other threads (the app, the overlay, the emergency
+hotkey, Ctrl+C), the rest only from the loop's thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from actions.space import Action, Hotkey, Type
+
+#: Typed text that deserves a person's yes before it is sent (shell commands that destroy data
+#: or escalate privileges). Deliberately short: a guard that asks all the time gets ignored.
+_RISKY_TEXT = re.compile(
+    r"\brm\s+-[a-z]*[rf]|\bmkfs\b|\bdd\s+if=|\bshutdown\b|\breboot\b|:\(\)\s*\{|\bsudo\b|"
+    r"\bformat\s+[a-z]:|\bdel\s+/[sq]",
+    re.IGNORECASE,
+)
+#: Key combinations that close, log out or lock without asking.
+_RISKY_KEYS = {("alt", "f4"), ("ctrl", "alt", "delete"), ("win", "l"), ("ctrl", "alt", "backspace")}
+
+
+def is_risky(action: Action) -> str | None:
+    """Why ``action`` is risky (a short phrase), or None when it is not."""
+    if isinstance(action, Type) and _RISKY_TEXT.search(action.text):
+        return f"types a destructive or privileged command: {action.text.strip()[:60]!r}"
+    if isinstance(action, Hotkey) and tuple(action.keys) in _RISKY_KEYS:
+        return f"presses {'+'.join(action.keys)}"
+    return None
+
+
+def frame_digest(image) -> str:
+    """A short digest of a screenshot's pixels, to tell an unchanged screen (PIL image in)."""
+    return hashlib.blake2b(image.tobytes(), digest_size=16).hexdigest()
+
+
+@dataclass
+class LoopVerdict:
+    """What the loop detector says about a step: ``warn`` feed back to the model, ``end`` stop."""
+
+    warn: str | None = None
+    end: str | None = None
+
+
+class LoopDetector:
+    """The same action(s) on an unchanged screen ``limit`` times in a row is a loop.
+
+    The first time the count reaches ``limit`` the model is told (``warn``); if it repeats
+    once more, the run ends (``end``). Any change of action or screen resets the count.
+    """
+
+    def __init__(self, limit: int = 3) -> None:
+        self.limit = limit
+        self._last: tuple[str, str] | None = None
+        self._count = 0
+        self._warned = False
+
+    def check(self, actions_text: str, frame: str) -> LoopVerdict:
+        """Register a step's actions (as text) taken on a frame digest; return the verdict."""
+        key = (actions_text, frame)
+        if key == self._last:
+            self._count += 1
+        else:
+            self._last, self._count, self._warned = key, 1, False
+        if self._count >= self.limit:
+            if self._warned:
+                return LoopVerdict(end=f"the same action {actions_text} was repeated "
+                                       f"{self._count} times on an unchanged screen")
+            self._warned = True
+            return LoopVerdict(warn=(
+                f"You have performed {actions_text} {self._count} times and the screen did not "
+                "change. It is not working: try a different action or element."
+            ))
+        return LoopVerdict()
+
+
+class Guard:
+    """Step/time limits and the stop and pause switches of one run.
+
+    ``max_steps``: steps allowed; ``max_seconds``: wall time allowed (None = no limit);
+    ``confirm``: called with (action, reason) for a risky action; returning False refuses it
+    (None = allow everything).
+    """
+
+    def __init__(
+        self,
+        max_steps: int = 50,
+        max_seconds: float | None = None,
+        confirm: Callable[[Action, str], bool] | None = None,
+    ) -> None:
+        self.max_steps = max_steps
+        self.max_seconds = max_seconds
+        self.confirm = confirm
+        self.started = time.monotonic()
+        self.stop_event = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def start(self) -> None:
+        """Reset the clock and the switches for a new run."""
+        self.started = time.monotonic()
+        self.stop_event.clear()
+        self._running.set()
+
+    def stop(self) -> None:
+        """Ask the run to stop (any thread). A paused run stops too."""
+        self.stop_event.set()
+        self._running.set()
+
+    def pause(self) -> None:
+        """Hold the run before its next step (any thread)."""
+        self._running.clear()
+
+    def resume(self) -> None:
+        """Let a paused run go on (any thread)."""
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        """True while paused."""
+        return not self._running.is_set()
+
+    @property
+    def stopped(self) -> bool:
+        """True once :meth:`stop` was called."""
+        return self.stop_event.is_set()
+
+    def wait_if_paused(self) -> None:
+        """Block while paused; returns at once when running or stopped."""
+        while not self._running.wait(0.05):
+            pass
+
+    def sleep(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; returns True when woken by :meth:`stop`."""
+        return self.stop_event.wait(max(0.0, seconds))
+
+    def elapsed(self) -> float:
+        """Seconds since :meth:`start`."""
+        return time.monotonic() - self.started
+
+    def timed_out(self) -> bool:
+        """True when ``max_seconds`` has passed."""
+        return self.max_seconds is not None and self.elapsed() >= self.max_seconds
+
+    def allow(self, action: Action) -> str | None:
+        """None when ``action`` may run; otherwise why it was refused (for the model)."""
+        reason = is_risky(action)
+        if reason is None or self.confirm is None:
+            return None
+        if self.confirm(action, reason):
+            return None
+        return f"The user refused this action because it {reason}. Do something else."

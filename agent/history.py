@@ -1,0 +1,83 @@
+"""What the model sees of the past (DESIGN.md: history.py).
+
+UI-TARS was trained on conversations of the shape: instruction prompt, then per step a
+screenshot and the model's answer; only the last N screenshots are kept (N = 5 in the
+UI-TARS reference agents), older steps stay as their answers in text. UI-TARS-1.0 saw its
+past answers with coordinates inside ``<|box_start|>``/``<|box_end|>`` tokens, so answers
+are re-wrapped that way for profiles that ask for it
+(:func:`models.prompts.add_box_tokens`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from actions.coords import CoordSpace
+from models.base import Prompt, Turn
+from models.prompts import add_box_tokens
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+@dataclass
+class _Entry:
+    image: "Image"
+    response: str
+    feedback: str | None = None
+
+
+class History:
+    """The conversation so far, and the :class:`Prompt` for the next answer.
+
+    ``max_images``: screenshots sent per prompt, the current one included (>= 1).
+    ``box_tokens``: re-wrap past answers' boxes in box tokens (UI-TARS-1.0 profiles).
+    """
+
+    def __init__(
+        self,
+        instruction: str,
+        system: str,
+        space: CoordSpace,
+        max_images: int = 5,
+        box_tokens: bool = False,
+        task: str = "computer",
+    ) -> None:
+        if max_images < 1:
+            raise ValueError("history must keep at least the current screenshot (max_images >= 1)")
+        self.instruction, self.system, self.space = instruction, system, space
+        self.max_images, self.box_tokens, self.task = max_images, box_tokens, task
+        self.entries: list[_Entry] = []
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def add(self, image: "Image", response: str, feedback: str | None = None) -> None:
+        """Append a finished step: the screenshot it saw and the answer it gave."""
+        self.entries.append(_Entry(image, response, feedback))
+
+    def add_feedback(self, feedback: str) -> None:
+        """Attach a message for the model to the last step (an operator or loop warning)."""
+        if not self.entries:
+            return
+        last = self.entries[-1]
+        last.feedback = f"{last.feedback}\n{feedback}" if last.feedback else feedback
+
+    def prompt(self, image: "Image", failed: list[tuple[str, str]] = ()) -> Prompt:
+        """The prompt for the current step.
+
+        ``image``: the current screenshot. ``failed``: earlier attempts at this step as
+        (answer, error message) pairs, shown so the model can correct itself.
+        """
+        keep_from = len(self.entries) - (self.max_images - 1)
+        turns: list[Turn] = []
+        for i, e in enumerate(self.entries):
+            response = add_box_tokens(e.response) if self.box_tokens else e.response
+            turns.append(Turn(e.image if i >= keep_from else None, response, e.feedback))
+        if failed:
+            for j, (answer, error) in enumerate(failed):
+                turns.append(Turn(image if j == 0 else None, answer, error))
+            turns.append(Turn(None))
+        else:
+            turns.append(Turn(image))
+        return Prompt(self.instruction, self.system, turns, self.space, self.task)

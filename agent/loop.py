@@ -1,0 +1,272 @@
+"""The agent loop (DESIGN.md: loop.py): observe -> think -> parse -> convert -> act -> repeat.
+
+One :class:`Agent` runs one instruction at a time on one operator with one policy, and
+reports every event to its hooks (console, recorder, overlay, app). It stops on
+``finished``, ``call_user``, the step limit, the time limit, a repeated-action loop, a
+policy error, or :meth:`Agent.stop` (stop button, emergency hotkey, Ctrl+C).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from actions.coords import action_to_screen
+from actions.operator import Observation, Operator, OperatorError
+from actions.parse import ParseError, parse_response
+from actions.space import Action, CallUser, Finished, Step, Wait
+from agent.guard import Guard, LoopDetector, frame_digest
+from agent.history import History
+from agent.hooks import Hook, Hooks, RunInfo, RunResult, StepRecord
+from models.base import Policy, PolicyError
+
+
+@dataclass
+class AgentConfig:
+    """Settings of a run.
+
+    ``max_steps``: steps before the run ends with ``max_steps`` (UI-TARS-desktop: 100; OSWorld
+    evaluations use 15-100; 50 here). ``max_seconds``: wall-time limit, None for none.
+    ``history_images``: screenshots per prompt, the current one included (UI-TARS: 5).
+    ``parse_retries``: extra attempts after an answer that does not parse (3).
+    ``loop_limit``: same action on an unchanged screen this many times is a loop (3).
+    ``settle``: after acting, wait until two frames ``settle_interval`` s apart are equal,
+    at most ``settle_timeout`` s, instead of a fixed sleep.
+    ``confirm``: asked (action, reason) -> bool before a risky action; None allows all.
+    ``task``: prompt template, ``computer`` | ``mobile``.
+    """
+
+    max_steps: int = 50
+    max_seconds: float | None = None
+    history_images: int = 5
+    language: str = "English"
+    parse_retries: int = 3
+    loop_limit: int = 3
+    settle: bool = True
+    settle_interval: float = 0.15
+    settle_timeout: float = 3.0
+    confirm: Callable[[Action, str], bool] | None = None
+    task: str = "computer"
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+class _EndRun(Exception):
+    def __init__(self, status: str, content: str = "", error: str | None = None) -> None:
+        super().__init__(error or status)
+        self.status, self.content, self.error = status, content, error
+
+
+class Agent:
+    """Runs instructions: ``Agent(policy, operator, config, hooks, profile).run(text)``.
+
+    ``policy``: any :class:`models.base.Policy`; its ``space`` says how to read its points.
+    ``operator``: any :class:`actions.operator.Operator`. ``hooks``: observers of the run.
+    ``profile``: a :class:`models.profiles.ModelProfile` for the prompt template (default:
+    the policy's own ``profile`` attribute, else the UI-TARS-1.5 profile).
+    :meth:`stop`, :meth:`pause` and :meth:`resume` may be called from any thread.
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        operator: Operator,
+        config: AgentConfig | None = None,
+        hooks: list[Hook] | None = None,
+        profile: Any = None,
+    ) -> None:
+        self.policy = policy
+        self.operator = operator
+        self.config = config or AgentConfig()
+        self.hooks = Hooks(hooks)
+        self.profile = profile if profile is not None else getattr(policy, "profile", None)
+        self.guard = Guard(self.config.max_steps, self.config.max_seconds, self.config.confirm)
+        self.running = False
+        # The operator's emergency hotkey ends the run like the stop button.
+        register = getattr(operator, "on_emergency_stop", None)
+        if callable(register):
+            register(self.stop)
+
+    # -- switches (any thread) -------------------------------------------------------------
+    def stop(self) -> None:
+        """End the run as soon as possible (status ``stopped``); interrupts typing and waits."""
+        self.guard.stop()
+        op_stop = getattr(self.operator, "stop_event", None)
+        if op_stop is not None:
+            op_stop.set()
+
+    def pause(self) -> None:
+        """Hold the run before its next step."""
+        self.guard.pause()
+
+    def resume(self) -> None:
+        """Continue a paused run."""
+        self.guard.resume()
+
+    @property
+    def paused(self) -> bool:
+        """True while the run is held."""
+        return self.guard.paused
+
+    # -- the loop --------------------------------------------------------------------------
+    def _system_prompt(self, instruction: str) -> tuple[str, bool]:
+        from models.profiles import get_profile
+        from models.prompts import system_prompt
+
+        if self.profile is None:
+            self.profile = get_profile(None)
+        text = system_prompt(self.profile, instruction, language=self.config.language,
+                             task=self.config.task)
+        return text, bool(getattr(self.profile, "box_tokens", False))
+
+    def run(self, instruction: str) -> RunResult:
+        """Run ``instruction`` to its end and return how it ended (never raises for a
+        policy, parse or operator error: those end the run with status ``error``)."""
+        self.guard.start()
+        op_stop = getattr(self.operator, "stop_event", None)
+        if op_stop is not None:
+            op_stop.clear()
+        started = time.time()
+        steps = 0
+        result: RunResult | None = None
+        self.running = True
+        info = RunInfo(instruction, getattr(self.policy, "name", "policy"), self.policy.space,
+                       settings=dict(self.config.settings),
+                       model=getattr(self.policy, "model_id", None), started=started)
+        try:
+            prepare = getattr(self.policy, "prepare", None)
+            if callable(prepare):
+                prepare(instruction)
+            system, box_tokens = self._system_prompt(instruction)
+            history = History(instruction, system, self.policy.space,
+                              max_images=self.config.history_images, box_tokens=box_tokens,
+                              task=self.config.task)
+            self.hooks.run_start(info)
+            detector = LoopDetector(self.config.loop_limit)
+            acted = False
+            while True:
+                self.guard.wait_if_paused()
+                if self.guard.stopped:
+                    raise _EndRun("stopped")
+                if self.guard.timed_out():
+                    raise _EndRun("timeout", error=f"time limit of {self.config.max_seconds} s reached")
+                if steps >= self.config.max_steps:
+                    raise _EndRun("max_steps", error=f"step limit of {self.config.max_steps} reached")
+                steps += 1
+                self._step(steps, history, detector, settle=acted)
+                acted = True
+        except _EndRun as end:
+            result = RunResult(end.status, end.content, steps, time.time() - started, end.error)
+        except KeyboardInterrupt:
+            result = RunResult("stopped", "", steps, time.time() - started, "interrupted (Ctrl+C)")
+        except (PolicyError, OperatorError, OSError, ValueError) as exc:
+            result = RunResult("error", "", steps, time.time() - started, f"{type(exc).__name__}: {exc}")
+        finally:
+            self.running = False
+            if result is None:  # an unexpected exception is propagating: still end the run
+                result = RunResult("error", "", steps, time.time() - started, "internal error")
+            try:
+                self.hooks.run_end(result)
+            except OSError as exc:
+                result.status, result.error = "error", str(exc)
+        return result
+
+    def _observe(self, step_num: int, settle: bool) -> Observation:
+        self.hooks.before_observe(step_num)
+        try:
+            obs = self.operator.observe()
+            # Wait for animations to finish instead of a fixed sleep: compare successive frames.
+            if settle and self.config.settle and getattr(self.operator, "live", True):
+                deadline = time.monotonic() + self.config.settle_timeout
+                digest = frame_digest(obs.image)
+                while time.monotonic() < deadline and not self.guard.stopped:
+                    self.guard.sleep(self.config.settle_interval)
+                    nxt = self.operator.observe()
+                    nxt_digest = frame_digest(nxt.image)
+                    obs = nxt
+                    if nxt_digest == digest:
+                        break
+                    digest = nxt_digest
+        finally:
+            self.hooks.after_observe(step_num, locals().get("obs"))  # type: ignore[arg-type]
+        return obs
+
+    def _think(self, step_num: int, history: History, image) -> tuple[str, Step | None, str | None, int]:
+        failed: list[tuple[str, str]] = []
+        for attempt in range(1, self.config.parse_retries + 2):
+            if self.guard.stopped:
+                raise _EndRun("stopped")
+            text = self.policy.act(history.prompt(image, failed))
+            try:
+                step = parse_response(text)
+            except ParseError as exc:
+                error = f"Your answer could not be parsed: {exc}. Answer again in the format Thought: ... Action: ..."
+                self.hooks.model_output(step_num, text, None, str(exc))
+                failed.append((text, error))
+                continue
+            self.hooks.model_output(step_num, text, step, None)
+            return text, step, None, attempt
+        last_text = failed[-1][0] if failed else ""
+        return last_text, None, f"model output did not parse after {len(failed)} attempts: {failed[-1][1]}", len(failed)
+
+    def _step(self, step_num: int, history: History, detector: LoopDetector, settle: bool) -> None:
+        t0 = time.perf_counter()
+        obs = self._observe(step_num, settle)
+        t1 = time.perf_counter()
+        text, step, error, attempts = self._think(step_num, history, obs.image)
+        t2 = time.perf_counter()
+        actions_model: list[Action] = list(step.actions) if step else []
+        actions_screen = [action_to_screen(a, self.policy.space, obs.geometry) for a in actions_model]
+        action_ts = time.time()
+        feedback: str | None = None
+        end: _EndRun | None = None
+        if step is None:
+            end = _EndRun("error", error=error)
+        else:
+            verdict = detector.check(" ".join(a.to_text() for a in actions_screen), frame_digest(obs.image))
+            if verdict.end:
+                end = _EndRun("error", error=f"repeated-action loop: {verdict.end}")
+            else:
+                feedback, end = self._act(step_num, actions_screen, obs)
+                if verdict.warn:
+                    feedback = f"{feedback}\n{verdict.warn}" if feedback else verdict.warn
+                    error = error or "repeated action on an unchanged screen (reported to the model)"
+                if feedback and error is None:
+                    error = feedback
+        t3 = time.perf_counter()
+        if step is not None:
+            history.add(obs.image, text, feedback)
+        record = StepRecord(
+            step_num, obs, text, step, actions_model, actions_screen, error,
+            {"observe": (t1 - t0) * 1e3, "think": (t2 - t1) * 1e3, "act": (t3 - t2) * 1e3},
+            action_ts, attempts,
+        )
+        self.hooks.step_end(record)
+        if end is not None:
+            raise end
+
+    def _act(self, step_num: int, actions: list[Action], obs: Observation) -> tuple[str | None, _EndRun | None]:
+        """Perform the actions in order; returns (feedback for the model, end of run)."""
+        for action in actions:
+            if self.guard.stopped:
+                return None, _EndRun("stopped")
+            if isinstance(action, Finished):
+                return None, _EndRun("finished", action.content)
+            if isinstance(action, CallUser):
+                return None, _EndRun("call_user", action.content)
+            refusal = self.guard.allow(action)
+            if refusal:
+                return refusal, None
+            self.hooks.before_action(step_num, action, obs.geometry)
+            if isinstance(action, Wait):
+                if self.guard.sleep(action.seconds):
+                    return None, _EndRun("stopped")
+                continue
+            try:
+                self.operator.execute(action)
+            except OperatorError as exc:
+                # fed back to the model on the next step, as UI-TARS agents do with tool errors
+                return f"The action {action.to_text()} failed: {exc}", None
+            if self.guard.stopped:
+                return None, _EndRun("stopped")
+        return None, None
