@@ -1,0 +1,143 @@
+"""Trajectories on disk: format, flushing, a killed run, a full disk, secrets."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from actions.operator import DryRunOperator
+from agent.loop import Agent, AgentConfig
+from agent.trajectory import TrajectoryError, TrajectoryRecorder, read_trajectory, scrub
+from models.scripted import ScriptedPolicy
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def noise(seed: int, size=(320, 200)) -> Image.Image:
+    import random
+
+    rnd = random.Random(seed)
+    return Image.frombytes("RGB", size, bytes(rnd.getrandbits(8) for _ in range(size[0] * size[1] * 3)))
+
+
+def test_recorded_run_has_the_design_format(tmp_path):
+    policy = ScriptedPolicy([
+        "Thought: open it\nAction: click(start_box='(10,20)')",
+        "Thought: drag\nAction: drag(start_box='(1,2)', end_box='(30,40)')",
+        "Thought: done\nAction: finished(content='ok')",
+    ])
+    op = DryRunOperator(images=[noise(1), noise(2), noise(3)])
+    settings = {"policy": "scripted", "api_key": "sk-SECRET", "max_steps": 5}
+    agent = Agent(policy, op, AgentConfig(settle=False, settings=settings),
+                  [TrajectoryRecorder(tmp_path / "run")])
+    result = agent.run("open the thing")
+    assert result.status == "finished"
+    folder = tmp_path / "run"
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["instruction"] == "open the thing" and meta["geometry"]["width"] == 320
+    assert meta["settings"]["api_key"] == "***"
+    assert "sk-SECRET" not in "".join(p.read_text(errors="ignore") for p in folder.glob("*.json*"))
+    lines = (folder / "steps.jsonl").read_text().splitlines()
+    assert len(lines) == 3
+    first = json.loads(lines[0])
+    for key in ("step_num", "action_timestamp", "screenshot_file", "response", "thought",
+                "actions", "error", "timings_ms"):
+        assert key in first
+    assert set(first["timings_ms"]) >= {"observe", "think", "act"}
+    assert first["actions"][0]["model"] == {"action": "click", "x": 10, "y": 20}
+    assert first["actions"][0]["screen"]["x"] == 10
+    assert (folder / first["screenshot_file"]).exists()
+    assert Image.open(folder / "step-0002.png").tobytes() == noise(2).tobytes()
+    traj = read_trajectory(folder)
+    assert len(traj.steps) == 3 and traj.result["status"] == "finished"
+
+
+def test_existing_trajectory_is_not_overwritten(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "steps.jsonl").write_text('{"step_num": 1}\n')
+    agent = Agent(ScriptedPolicy(["Action: finished()"]), DryRunOperator(images=[noise(1)]),
+                  AgentConfig(settle=False), [TrajectoryRecorder(folder)])
+    result = agent.run("x")
+    assert result.status == "error" and "already holds" in result.error
+    assert (folder / "steps.jsonl").read_text() == '{"step_num": 1}\n'
+
+
+def test_torn_last_line_is_skipped(tmp_path):
+    (tmp_path / "meta.json").write_text('{"instruction": "x"}')
+    (tmp_path / "steps.jsonl").write_text('{"step_num": 1}\n{"step_num": 2, "resp')
+    traj = read_trajectory(tmp_path)
+    assert [s["step_num"] for s in traj.steps] == [1] and traj.result is None
+
+
+def test_scrub_nested():
+    assert scrub({"a": 1, "API_KEY": "x", "sub": {"token": "t", "ok": 2}}) == {
+        "a": 1, "API_KEY": "***", "sub": {"token": "***", "ok": 2}}
+
+
+def test_killed_run_loses_at_most_the_step_in_flight(tmp_path):
+    folder = tmp_path / "run"
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from PIL import Image
+        from actions.operator import DryRunOperator
+        from agent.loop import Agent, AgentConfig
+        from agent.trajectory import TrajectoryRecorder
+        from models.scripted import ScriptedPolicy
+        imgs = [Image.new("RGB", (64, 64), (i, 0, 0)) for i in range(200)]
+        replies = [f"Thought: {{i}}\\nAction: click(start_box='({{i % 60}},5)')" for i in range(200)]
+        agent = Agent(ScriptedPolicy(replies, delay=0.05), DryRunOperator(images=imgs),
+                      AgentConfig(settle=False, max_steps=200), [TrajectoryRecorder({str(folder)!r})])
+        agent.run("long task")
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        steps = folder / "steps.jsonl"
+        if steps.exists() and steps.read_text().count("\n") >= 3:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    traj = read_trajectory(folder)
+    assert len(traj.steps) >= 3 and traj.result is None
+    assert [s["step_num"] for s in traj.steps] == list(range(1, len(traj.steps) + 1))
+    for s in traj.steps:
+        assert (folder / s["screenshot_file"]).exists()
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
+            capture_output=True).returncode != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_full_disk_ends_run_with_clear_error_and_keeps_what_was_written(tiny_disk):
+    folder = tiny_disk / "run"
+    images = [noise(i, (200, 150)) for i in range(40)]  # ~90 kB of PNG each: fills 256 kB fast
+    replies = [f"Thought: step {i}\nAction: click(start_box='({i},{i})')" for i in range(40)]
+    op = DryRunOperator(images=images)
+    agent = Agent(ScriptedPolicy(replies), op, AgentConfig(settle=False, max_steps=40),
+                  [TrajectoryRecorder(folder)])
+    result = agent.run("fill the disk")
+    assert result.status == "error"
+    assert "No space left" in result.error
+    traj = read_trajectory(folder)
+    assert 1 <= len(traj.steps) < 40
+    assert len(op.executed) <= len(traj.steps) + 1
