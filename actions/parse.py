@@ -77,7 +77,7 @@ _ARG_ALIASES = {
 _NOISE = ("<|im_end|>", "<|endoftext|>", "[EOS]", "</s>")
 
 _LABEL_RE = re.compile(
-    r"^[ \t>#*_]*(Thought|Reflection|Action_Summary|Action)[ \t*_]*[:：][ \t*_]*",
+    r"^[ \t>#*_]*(Thought|Reflection|Action_Summary|Action)[ \t*_]*[:：](?:\*\*)?[ \t]*",
     re.MULTILINE | re.IGNORECASE,
 )
 _FENCE_RE = re.compile(r"^[ \t]*```[\w+-]*[ \t]*$\n?", re.MULTILINE)
@@ -87,7 +87,7 @@ _KNOWN = "|".join(sorted(FUNCTION_ALIASES, key=len, reverse=True))
 #: where a bare call starts when the model wrote no ``Action:`` label
 _BARE_CALL_RE = re.compile(rf"^[ \t>*`]*(?:{_KNOWN})\s*\(", re.MULTILINE | re.IGNORECASE)
 #: between calls: whitespace, ; , and backticks, and repeated ``Action:`` labels
-_SEPARATORS_RE = re.compile(r"(?:[\s;,`]+|Action[ \t*_]*[:：][ \t*_]*)*", re.IGNORECASE)
+_SEPARATORS_RE = re.compile(r"(?:[\s;,`]+|Action[ \t*]*[:：](?:\*\*)?)*", re.IGNORECASE)
 #: after a closing quote: the next keyword argument begins
 _NEXT_KWARG_RE = re.compile(r"\s*,\s*[A-Za-z_][A-Za-z0-9_]*\s*=(?!=)")
 #: after a closing quote: the call ends and what follows is the end, another action or a label
@@ -96,6 +96,8 @@ _CALL_END_STRONG_RE = re.compile(
     re.IGNORECASE,
 )
 _CALL_END_WEAK_RE = re.compile(r"\s*\)")
+#: after a closing quote: nothing more (the generation stopped before the call's ``)``)
+_TEXT_END_RE = re.compile(r"[\s`]*\Z")
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "'": "'", '"': '"', "\\": "\\"}
 _ESCAPE_RE = re.compile(r"\\(.)", re.DOTALL)
@@ -150,7 +152,11 @@ def _scan_quoted(text: str, start: int) -> tuple[str, bool, int]:
             i += 2
             continue
         if ch == quote:
-            if _NEXT_KWARG_RE.match(text, i + 1) or _CALL_END_STRONG_RE.match(text, i + 1):
+            if (
+                _NEXT_KWARG_RE.match(text, i + 1)
+                or _CALL_END_STRONG_RE.match(text, i + 1)
+                or _TEXT_END_RE.match(text, i + 1)
+            ):
                 return _unescape(text[start + 1 : i]), True, i + 1
             if weak is None and _CALL_END_WEAK_RE.match(text, i + 1):
                 weak = i
