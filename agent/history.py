@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class _Entry:
-    image: "Image"
+    image: "Image | None"
     response: str
     feedback: str | None = None
 
@@ -53,8 +53,15 @@ class History:
         return len(self.entries)
 
     def add(self, image: "Image", response: str, feedback: str | None = None) -> None:
-        """Append a finished step: the screenshot it saw and the answer it gave."""
+        """Append a finished step: the screenshot it saw and the answer it gave.
+
+        Screenshots that can no longer be sent are dropped here, so memory stays flat over
+        long runs (a 1920x1080 frame is 6 MB).
+        """
         self.entries.append(_Entry(image, response, feedback))
+        old = len(self.entries) - self.max_images  # the current frame takes one more slot
+        if old >= 0:
+            self.entries[old].image = None
 
     def add_feedback(self, feedback: str) -> None:
         """Attach a message for the model to the last step (an operator or loop warning)."""

@@ -116,3 +116,11 @@ def test_guard_time_limit():
     assert not g.timed_out()
     time.sleep(0.06)
     assert g.timed_out()
+
+
+def test_history_drops_frames_it_can_no_longer_send():
+    h = History("x", "S", CoordSpace(), max_images=3)
+    for i in range(10):
+        h.add(img(i), f"a{i}")
+    assert sum(e.image is not None for e in h.entries) == 2
+    assert [im.getpixel((0, 0))[0] for im in h.prompt(img(50)).images()] == [8, 9, 50]
