@@ -1,0 +1,94 @@
+"""Key vocabulary: every spelling from issue 2 -> one canonical name; unknown keys are errors."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+
+from actions.keys import CANONICAL_KEYS, UnknownKeyError, normalize_key, split_keys
+
+SPELLINGS = [
+    ("ctrl", "ctrl"), ("Ctrl", "ctrl"), ("CONTROL", "ctrl"),
+    ("cmd", "win"), ("command", "win"), ("win", "win"), ("meta", "win"), ("super", "win"),
+    ("Cmd", "win"),
+    ("alt", "alt"), ("option", "alt"), ("Option", "alt"),
+    ("shift", "shift"), ("Shift", "shift"),
+    ("enter", "enter"), ("return", "enter"), ("Enter", "enter"), ("RETURN", "enter"),
+    ("esc", "esc"), ("escape", "esc"), ("Escape", "esc"),
+    ("arrowleft", "left"), ("left", "left"), ("ArrowLeft", "left"), ("arrowright", "right"),
+    ("arrowup", "up"), ("arrowdown", "down"), ("ArrowDown", "down"),
+    ("pagedown", "pagedown"), ("pgdn", "pagedown"), ("PageDown", "pagedown"),
+    ("pageup", "pageup"), ("pgup", "pageup"),
+    ("backspace", "backspace"), ("Backspace", "backspace"),
+    ("delete", "delete"), ("del", "delete"),
+    ("space", "space"), ("Space", "space"), ("tab", "tab"), ("Tab", "tab"),
+    ("home", "home"), ("end", "end"), ("End", "end"),
+    ("F5", "f5"), ("f12", "f12"),
+    ("A", "a"), ("z", "z"), ("0", "0"), ("9", "9"),
+    (",", ","), (".", "."), ("/", "/"), (";", ";"), ("'", "'"), ("[", "["), ("-", "-"),
+    ("=", "="), ("`", "`"), ("\\", "\\"), ("plus", "+"), ("minus", "-"),
+]
+
+
+@pytest.mark.parametrize("spelling,canonical", SPELLINGS)
+def test_normalize_key(spelling, canonical):
+    assert normalize_key(spelling) == canonical
+    assert canonical in CANONICAL_KEYS
+
+
+@pytest.mark.parametrize("n", range(1, 13))
+def test_function_keys(n):
+    assert normalize_key(f"F{n}") == f"f{n}"
+
+
+@pytest.mark.parametrize("ch", string.ascii_letters + string.digits + string.punctuation)
+def test_every_letter_digit_punctuation(ch):
+    assert normalize_key(ch) == ch.lower()
+
+
+COMBOS = [
+    ("ctrl c", ("ctrl", "c")),
+    ("Ctrl+C", ("ctrl", "c")),
+    ("Ctrl + C", ("ctrl", "c")),
+    ("Ctrl+Shift+T", ("ctrl", "shift", "t")),
+    ("ctrl shift t", ("ctrl", "shift", "t")),
+    ("CMD+option+Esc", ("win", "alt", "esc")),
+    ("  alt   tab ", ("alt", "tab")),
+    ("ctrl+alt+delete", ("ctrl", "alt", "delete")),
+    ("+", ("+",)),
+    ("ctrl++", ("ctrl", "+")),
+    ("ctrl + +", ("ctrl", "+")),
+    ("ctrl+", ("ctrl", "+")),
+    ("ctrl+plus", ("ctrl", "+")),
+    ("ctrl -", ("ctrl", "-")),
+    ("shift space", ("shift", "space")),
+]
+
+
+@pytest.mark.parametrize("combo,expected", COMBOS)
+def test_split_keys(combo, expected):
+    assert split_keys(combo) == expected
+
+
+@pytest.mark.parametrize("bad", ["foo", "ctrlc", "f25x", "ctrl-c", "hyper", "ключ"])
+def test_unknown_key_is_an_error_naming_it(bad):
+    with pytest.raises(UnknownKeyError, match="unknown key"):
+        normalize_key(bad)
+
+
+@pytest.mark.parametrize("combo,named", [("ctrl foo", "foo"), ("Ctrl+Shift+Q1", "Q1")])
+def test_unknown_key_in_combo_never_dropped(combo, named):
+    with pytest.raises(UnknownKeyError) as info:
+        split_keys(combo)
+    assert repr(named) in str(info.value)
+
+
+@pytest.mark.parametrize("empty", ["", "   ", "\t"])
+def test_empty_combo(empty):
+    with pytest.raises(UnknownKeyError):
+        split_keys(empty)
+
+
+def test_unknown_key_error_is_value_error():
+    assert issubclass(UnknownKeyError, ValueError)
