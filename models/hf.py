@@ -1,0 +1,375 @@
+"""The ``hf`` policy: UI-TARS / Qwen2-VL / Qwen2.5-VL checkpoints run locally with transformers.
+
+``HFPolicy`` loads a checkpoint by Hub id or local folder with ``AutoModelForImageTextToText``
+and ``AutoProcessor``, optionally puts a LoRA adapter on top with peft, renders the prompt with
+the processor's chat template and decodes greedily by default (UI-TARS reference inference uses
+temperature 0). Screenshots are resized with the profile's ``smart_resize`` budget before the
+processor sees them (see :mod:`models.vision`), and the processor is called with the same
+``min_pixels`` / ``max_pixels``, so a ``resized``-space model's coordinates refer to exactly
+the image computed by :func:`models.vision.model_image_size`.
+
+Device order: CUDA (bfloat16, or float16 where bfloat16 is unsupported; FlashAttention-2 when
+``flash_attn`` is installed, else PyTorch SDPA), then Apple MPS (float16), then CPU (float32).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from models.base import PolicyError, Prompt
+from models.profiles import ModelProfile, get_profile
+from models.vision import prepare_image
+
+log = logging.getLogger(__name__)
+
+# Used only when a checkpoint ships without a chat template: ChatML with the Qwen-VL image
+# placeholder, the format every Qwen-VL-based GUI model in tars' profiles was trained on.
+FALLBACK_CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}"
+    "{% else %}{% for part in message['content'] %}"
+    "{% if part['type'] == 'image' %}<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}"
+    "{% endfor %}{% endif %}<|im_end|>\n"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+# End-of-turn strings stripped from decoded text (special tokens are otherwise kept, because
+# UI-TARS-1.0 writes its coordinates inside <|box_start|>...<|box_end|>).
+_END_STRINGS = ("<|im_end|>", "<|endoftext|>")
+
+
+def _looks_like_path(model: str) -> bool:
+    """True for strings that can only be a folder (absolute, ~, ./, ../, Windows drive)."""
+    return (
+        model.startswith(("/", "~", "./", "../", ".\\", "..\\"))
+        or (len(model) > 2 and model[1] == ":" and model[2] in "/\\")
+        or model.count("/") > 1
+    )
+
+
+def pick_device(device: str | None = None):
+    """The torch device to run on: ``device`` if given, else CUDA, MPS, CPU in that order."""
+    import torch
+
+    if device:
+        return torch.device(device)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def pick_dtype(device, dtype: Any = None):
+    """Weights dtype: ``dtype`` if given (torch dtype or its name), else bf16 on CUDA (fp16 where
+    unsupported), fp16 on MPS, fp32 on CPU.
+
+    Raises:
+        PolicyError: ``dtype`` names no torch floating dtype.
+    """
+    import torch
+
+    if dtype is not None and not isinstance(dtype, torch.dtype):
+        name = str(dtype).replace("torch.", "")
+        aliases = {"bf16": "bfloat16", "fp16": "float16", "half": "float16", "fp32": "float32"}
+        resolved = getattr(torch, aliases.get(name, name), None)
+        if not isinstance(resolved, torch.dtype) or not resolved.is_floating_point:
+            raise PolicyError(f"unknown dtype {dtype!r}; use bfloat16, float16 or float32")
+        return resolved
+    if dtype is not None:
+        return dtype
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "mps":
+        return torch.float16
+    return torch.float32
+
+
+class HFPolicy:
+    """A local vision-language checkpoint through transformers.
+
+    ``model``: Hub id (``ByteDance-Seed/UI-TARS-1.5-7B``) or local folder; a Hub id is looked up
+    in the local Hugging Face cache first and downloaded only when not offline.
+    ``adapter``: a peft LoRA adapter folder (or Hub id) put on top; ``merge_adapter`` folds it
+    into the weights (faster generation, no unloading).
+    ``profile``: profile name overriding the guess from ``model`` (:func:`models.profiles.get_profile`).
+    ``device``: ``cuda``, ``cuda:1``, ``mps``, ``cpu``; default picks (see module docstring).
+    ``dtype``: ``bfloat16`` / ``float16`` / ``float32``; default per device.
+    ``max_new_tokens``: generation budget; default the profile's.
+
+    Raises:
+        PolicyError: missing model (no such folder, not cached while offline, download failed),
+            a checkpoint without a vision tower, a missing or mismatched adapter, an unknown
+            profile or dtype, or transformers/torch/peft not installed.
+    """
+
+    name = "hf"
+
+    def __init__(
+        self,
+        model: str,
+        adapter: str | None = None,
+        merge_adapter: bool = False,
+        profile: str | None = None,
+        device: str | None = None,
+        dtype: Any = None,
+        max_new_tokens: int | None = None,
+        **_: Any,
+    ) -> None:
+        if not model:
+            raise PolicyError("the hf policy needs --model (a Hub id or a checkpoint folder)")
+        try:
+            self.profile: ModelProfile = get_profile(model, override=profile)
+        except ValueError as exc:
+            raise PolicyError(str(exc)) from exc
+        self.space = self.profile.space
+        self.model_id = model
+        self.adapter = adapter
+        self.max_new_tokens = max_new_tokens or self.profile.max_new_tokens
+        self._lock = threading.Lock()
+        try:
+            import torch  # noqa: F401
+            import transformers  # noqa: F401
+        except ImportError as exc:
+            raise PolicyError(f'the hf policy needs torch and transformers ({exc}); pip install "tars[hf]"') from exc
+        self.device = pick_device(device)
+        self.dtype = pick_dtype(self.device, dtype)
+        source, local_only = self._resolve(model)
+        self._check_vision_config(source, local_only)
+        self.model = self._load_model(source, local_only)
+        if adapter:
+            self.model = self._load_adapter(self.model, adapter, merge_adapter)
+        self.model.eval()
+        self.processor = self._load_processor(source, local_only)
+        self.tokenizer = self.processor.tokenizer
+        self._end_ids = self._end_token_ids()
+        log.info(
+            "hf policy: %s on %s (%s), profile %s%s", model, self.device, self.dtype,
+            self.profile.name, f", adapter {adapter}" if adapter else "",
+        )
+
+    # -- loading -----------------------------------------------------------------------
+
+    def _resolve(self, model: str) -> tuple[str, bool]:
+        """(source for from_pretrained, local_files_only)."""
+        path = Path(model).expanduser()
+        if path.is_dir():
+            if not (path / "config.json").is_file():
+                raise PolicyError(f"model folder {path} has no config.json: not a transformers checkpoint")
+            return str(path), True
+        if path.exists():
+            raise PolicyError(f"model {model!r} is a file; give the checkpoint folder")
+        if _looks_like_path(model):
+            raise PolicyError(f"model folder {path} does not exist")
+        return model, self._cached_only(model)
+
+    @staticmethod
+    def _cached_only(model_id: str) -> bool:
+        """True when ``model_id``'s config is in the local cache or we must stay offline."""
+        offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+        try:
+            from huggingface_hub import try_to_load_from_cache
+
+            cached = try_to_load_from_cache(model_id, "config.json")
+        except Exception:  # malformed repo id and the like: let from_pretrained explain
+            cached = None
+        if isinstance(cached, str):
+            return True
+        if offline:
+            raise PolicyError(
+                f"model {model_id!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE is "
+                "set; download it first (huggingface-cli download) or give a local folder"
+            )
+        return False
+
+    def _missing(self, source: str, exc: Exception) -> PolicyError:
+        return PolicyError(
+            f"cannot load model {source!r}: no such local folder, not in the Hugging Face cache, "
+            f"and it could not be downloaded ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+        )
+
+    def _check_vision_config(self, source: str, local_only: bool) -> None:
+        from transformers import AutoConfig
+
+        try:
+            config = AutoConfig.from_pretrained(source, local_files_only=local_only)
+        except (OSError, ValueError) as exc:
+            raise self._missing(source, exc) from exc
+        if getattr(config, "vision_config", None) is None:
+            raise PolicyError(
+                f"model {source!r} (model_type {getattr(config, 'model_type', '?')}) has no vision "
+                "tower; tars needs a vision-language checkpoint such as UI-TARS-1.5-7B, "
+                "UI-TARS-7B-DPO or Qwen2.5-VL-7B-Instruct"
+            )
+
+    def _load_model(self, source: str, local_only: bool):
+        from transformers import AutoModelForImageTextToText
+
+        attn = "sdpa"
+        if (
+            self.device.type == "cuda"
+            and importlib.util.find_spec("flash_attn") is not None
+            and self.dtype.is_floating_point
+            and self.dtype.itemsize == 2
+        ):
+            attn = "flash_attention_2"
+        kwargs: dict[str, Any] = {"dtype": self.dtype, "local_files_only": local_only}
+        # one CUDA device given explicitly: put everything there; otherwise let accelerate
+        # spread a large checkpoint (72B) over every visible GPU
+        if self.device.type == "cuda":
+            kwargs["device_map"] = "auto" if self.device.index is None else {"": self.device}
+        for attempt in (attn, "sdpa", "eager"):
+            try:
+                model = AutoModelForImageTextToText.from_pretrained(
+                    source, attn_implementation=attempt, **kwargs
+                )
+                break
+            except (OSError, EnvironmentError) as exc:
+                raise self._missing(source, exc) from exc
+            except ValueError as exc:
+                message = str(exc)
+                if "attn" in message.lower() or "attention" in message.lower():
+                    log.info("attention %s unavailable (%s); trying the next", attempt, message)
+                    continue
+                raise PolicyError(f"cannot load {source!r} as a vision-language model: {message}") from exc
+            except ImportError as exc:  # flash_attn present but broken
+                log.info("attention %s unavailable (%s); trying the next", attempt, exc)
+                continue
+        else:  # pragma: no cover - sdpa and eager both refused
+            raise PolicyError(f"cannot load {source!r}: no attention implementation works")
+        if self.device.type != "cuda":
+            model = model.to(self.device)
+        return model
+
+    def _load_adapter(self, model, adapter: str, merge: bool):
+        try:
+            from peft import PeftModel
+        except ImportError as exc:
+            raise PolicyError(f'--adapter needs peft ({exc}); pip install "tars[hf]"') from exc
+        path = Path(adapter).expanduser()
+        if (path.exists() or _looks_like_path(adapter)) and not (path / "adapter_config.json").is_file():
+            raise PolicyError(f"adapter folder {path} has no adapter_config.json (a peft LoRA adapter)")
+        try:
+            wrapped = PeftModel.from_pretrained(model, str(path) if path.exists() else adapter, is_trainable=False)
+        except Exception as exc:  # peft raises ValueError/KeyError/RuntimeError on a mismatch
+            raise PolicyError(f"cannot load adapter {adapter!r} on {self.model_id!r}: {exc}") from exc
+        return wrapped.merge_and_unload() if merge else wrapped
+
+    def _load_processor(self, source: str, local_only: bool):
+        from transformers import AutoProcessor
+
+        try:
+            processor = AutoProcessor.from_pretrained(source, local_files_only=local_only)
+        except (OSError, ValueError) as exc:
+            raise PolicyError(f"cannot load the processor (tokenizer, image processor) of {source!r}: {exc}") from exc
+        if not hasattr(processor, "image_processor") or not hasattr(processor, "tokenizer"):
+            raise PolicyError(f"{source!r} ships no image processor; not a vision-language checkpoint")
+        if not getattr(processor, "chat_template", None):
+            processor.chat_template = FALLBACK_CHAT_TEMPLATE
+        return processor
+
+    def _end_token_ids(self) -> set[int]:
+        ids: set[int] = set()
+        eos = getattr(self.model.generation_config, "eos_token_id", None)
+        ids.update(eos if isinstance(eos, (list, tuple)) else [eos] if eos is not None else [])
+        for token in (self.tokenizer.eos_token, *_END_STRINGS):
+            if token:
+                tid = self.tokenizer.convert_tokens_to_ids(token)
+                if isinstance(tid, int) and tid != self.tokenizer.unk_token_id:
+                    ids.add(tid)
+        return ids
+
+    # -- inference ---------------------------------------------------------------------
+
+    def build_inputs(self, prompt: Prompt) -> dict[str, Any]:
+        """Model inputs (``input_ids``, ``attention_mask``, ``pixel_values``, ``image_grid_thw``)
+        for ``prompt``, on the model's device: chat template with the generation prompt, images
+        resized with the profile's pixel budget."""
+        space = self.space  # the space the agent converts this policy's answers from
+        images = [prepare_image(img, space) for img in prompt.images()]
+        text = self.processor.apply_chat_template(
+            prompt.messages(), tokenize=False, add_generation_prompt=True
+        )
+        kwargs: dict[str, Any] = {"text": [text], "return_tensors": "pt"}
+        if images:
+            # the same budget as prepare_image, so the processor's own smart_resize is the
+            # identity and never shrinks the image under a checkpoint's smaller default
+            kwargs.update(
+                images=images,
+                size={"shortest_edge": space.min_pixels, "longest_edge": space.max_pixels},
+            )
+        inputs = self.processor(**kwargs)
+        return inputs.to(self.model.device)
+
+    def decode(self, token_ids) -> str:
+        """Text of generated ``token_ids`` up to the first end-of-turn token.
+
+        Special tokens are kept (UI-TARS-1.0 writes ``<|box_start|>(x,y)<|box_end|>``, which
+        the parser reads); only end-of-turn and padding strings are removed.
+        """
+        ids = [int(t) for t in token_ids]
+        for i, tid in enumerate(ids):
+            if tid in self._end_ids:
+                ids = ids[:i]
+                break
+        text = self.tokenizer.decode(ids, skip_special_tokens=False)
+        for end in (*_END_STRINGS, self.tokenizer.pad_token or ""):
+            if end:
+                text = text.replace(end, "")
+        return text.strip()
+
+    def act(self, prompt: Prompt) -> str:
+        """Generate the answer to ``prompt`` (raw model text, see :meth:`decode`).
+
+        Raises:
+            PolicyError: the prompt has no screenshot, or generation failed (e.g. CUDA out of
+                memory; the message suggests a smaller ``--history-images``).
+        """
+        import torch
+
+        if not prompt.images():
+            raise PolicyError("the prompt has no screenshot")
+        temperature = self.profile.temperature
+        gen: dict[str, Any] = {"max_new_tokens": self.max_new_tokens, "do_sample": temperature > 0}
+        if temperature > 0:
+            gen["temperature"] = temperature
+            if self.profile.top_p is not None:
+                gen["top_p"] = self.profile.top_p
+        pad = self.tokenizer.pad_token_id
+        if pad is not None:
+            gen["pad_token_id"] = pad
+        with self._lock, torch.inference_mode():
+            try:
+                inputs = self.build_inputs(prompt)
+                output = self.model.generate(**inputs, **gen)
+            except torch.cuda.OutOfMemoryError as exc:
+                torch.cuda.empty_cache()
+                raise PolicyError(
+                    f"out of GPU memory with {len(prompt.images())} screenshots; "
+                    "try a smaller --history-images"
+                ) from exc
+            except ValueError as exc:  # processor/model refusing the input
+                raise PolicyError(f"generation failed: {exc}") from exc
+        new_tokens = output[0, inputs["input_ids"].shape[1]:]
+        return self.decode(new_tokens)
+
+    def close(self) -> None:
+        """Drop the model and free GPU memory."""
+        self.model = None
+        self.processor = None
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except ImportError:  # pragma: no cover
+            pass
