@@ -1,0 +1,185 @@
+"""Tolerant matching of a target phrase against the text that OCR found on screen.
+
+A person writes ``click the Sumbit button`` or ``check "I agree to the terms"``; OCR reads
+``Submit`` or `` I agree to the terms`` or ``Createyour account``. Both sides are normalised
+(:func:`normalize`: Unicode NFKD with accents dropped, lower case, punctuation to spaces,
+runs of spaces collapsed) and then compared with rapidfuzz's ``ratio`` (normalised Indel
+similarity, 0..100), which forgives a letter or two of OCR error. A target may also be part of
+a longer line (menu bars come out of OCR as one line, ``File  Edit``): every run of
+consecutive words of a line with as many words as the target is tried too, and the box of that
+run is estimated from character positions (OCR boxes are per line; glyph widths of UI fonts
+are close enough to even for a click in the middle of a word).
+
+Where it fails: text drawn as an image, icons without text, very short targets (``OK`` vs
+``Ok``/``0K`` is fine, but a one-letter target only matches exactly), and two lines that
+are equally good matches — then the first in reading order wins and ``the second X`` picks
+another.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+#: similarity (0..100, rapidfuzz ratio) below which a text is not the target
+DEFAULT_THRESHOLD = 80.0
+
+_PUNCT = re.compile(r"[^\w]+", re.UNICODE)
+
+
+def normalize(text: str) -> str:
+    """Fold ``text`` for comparison: accents dropped, lower case, punctuation as spaces.
+
+    >>> normalize("  Café, s'il-vous-plaît!  ")
+    'cafe s il vous plait'
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(_PUNCT.sub(" ", stripped.replace("_", " ")).lower().split())
+
+
+@dataclass(frozen=True)
+class TextBox:
+    """A line of text found on screen: ``text`` and its box ``(x1, y1, x2, y2)`` in screenshot
+    pixels (x2, y2 exclusive), with the recogniser's confidence ``score`` (0..1)."""
+
+    text: str
+    box: tuple[float, float, float, float]
+    score: float = 1.0
+
+    @property
+    def center(self) -> tuple[float, float]:
+        """Centre of the box, screenshot pixels."""
+        x1, y1, x2, y2 = self.box
+        return ((x1 + x2) / 2, (y1 + y2) / 2)
+
+    @property
+    def height(self) -> float:
+        """Box height in pixels (about the font's line height)."""
+        return self.box[3] - self.box[1]
+
+
+@dataclass(frozen=True)
+class Match:
+    """A place where the target was found: ``box`` (the matching part of ``line``), the
+    similarity ``score`` (0..100) and whether it is the whole line (``whole``)."""
+
+    line: TextBox
+    box: tuple[float, float, float, float]
+    score: float
+    whole: bool
+
+    @property
+    def center(self) -> tuple[float, float]:
+        """Centre of the matching part, screenshot pixels."""
+        x1, y1, x2, y2 = self.box
+        return ((x1 + x2) / 2, (y1 + y2) / 2)
+
+    @property
+    def height(self) -> float:
+        """Height of the matching part, pixels."""
+        return self.box[3] - self.box[1]
+
+
+#: the recogniser's usual confusions on screen fonts, folded on both sides before comparing
+_OCR_FOLDS = (("rn", "m"), ("vv", "w"), ("0", "o"), ("1", "l"), ("|", "l"), ("5", "s"))
+
+
+def _fold(text: str) -> str:
+    for a, b in _OCR_FOLDS:
+        text = text.replace(a, b)
+    return text.replace(" ", "")
+
+
+def _similarity(a: str, b: str) -> float:
+    from rapidfuzz import fuzz
+
+    if a == b:
+        return 100.0
+    # OCR drops or adds spaces ("Createyour account") and confuses rn/m, 0/o, 1/l: compare
+    # the folded forms too, one point lower so that an exact reading still wins.
+    return max(fuzz.ratio(a, b), fuzz.ratio(_fold(a), _fold(b)) - 1.0)
+
+
+def _char_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, normalised word) for each word of ``text``, offsets into ``text``."""
+    spans = []
+    for m in re.finditer(r"\w+", text, re.UNICODE):
+        word = normalize(m.group(0))
+        if word:
+            spans.append((m.start(), m.end(), word))
+    return spans
+
+
+def _sub_box(line: TextBox, start: int, end: int) -> tuple[float, float, float, float]:
+    """Box of characters ``start:end`` of ``line.text``, by even spacing across the box."""
+    x1, y1, x2, y2 = line.box
+    n = max(len(line.text), 1)
+    width = x2 - x1
+    return (x1 + width * start / n, y1, x1 + width * end / n, y2)
+
+
+def find_matches(target: str, lines: list[TextBox], threshold: float = DEFAULT_THRESHOLD) -> list[Match]:
+    """Every place ``target`` appears in ``lines``, best first, then in reading order.
+
+    A line matches as a whole, or through a run of its words (the box then covers just those
+    words). Each line gives at most one match (its best). Scores at or above ``threshold``
+    count; an exact whole-line match scores 100 and a target found word for word inside a
+    longer line 99, so "Save" prefers a ``Save`` button over a ``Save note`` title.
+    Targets of one or two characters must match exactly (fuzzy matching means nothing there).
+    """
+    want = normalize(target)
+    if not want:
+        return []
+    n_words = len(want.split())
+    strict = len(want.replace(" ", "")) <= 2
+    found: list[Match] = []
+    for line in lines:
+        have = normalize(line.text)
+        if not have:
+            continue
+        best: Match | None = None
+        whole = _similarity(want, have)
+        if whole >= threshold and not (strict and want != have):
+            best = Match(line, line.box, whole, True)
+        spans = _char_spans(line.text)
+        if len(spans) > n_words:
+            for i in range(len(spans) - n_words + 1):
+                run = spans[i:i + n_words]
+                words = " ".join(w for _, _, w in run)
+                score = _similarity(want, words)
+                if strict and want != words:
+                    continue
+                score = min(score, 99.0)  # a part of a line never beats an exact whole line
+                if score >= threshold and (best is None or score > best.score):
+                    best = Match(line, _sub_box(line, run[0][0], run[-1][1]), score, False)
+        if best is not None:
+            found.append(best)
+    # best first; ties in reading order (top to bottom, then left to right, rows of ~half a line)
+    found.sort(key=lambda m: (-round(m.score), round(m.box[1] / max(m.height, 1) * 2), m.box[0]))
+    return found
+
+
+def reading_order(matches: list[Match]) -> list[Match]:
+    """``matches`` sorted top to bottom, left to right (rows are half a line height tall)."""
+    return sorted(matches, key=lambda m: (round(m.center[1] / max(m.height, 1) * 2), m.box[0]))
+
+
+def pick(target: str, lines: list[TextBox], ordinal: int = 1,
+         threshold: float = DEFAULT_THRESHOLD) -> Match | None:
+    """The ``ordinal``-th place ``target`` appears (1 = first; -1 = last), or None.
+
+    With ordinal 1 the best match wins (ties: first in reading order). With another ordinal
+    the matches as good as the best one (within 5 points) are counted in reading order, so
+    ``the second Delete`` is the lower or the right one of two ``Delete`` buttons.
+    """
+    matches = find_matches(target, lines, threshold)
+    if not matches:
+        return None
+    if ordinal == 1:
+        return matches[0]
+    top = matches[0].score
+    peers = reading_order([m for m in matches if m.score >= top - 5])
+    index = ordinal - 1 if ordinal > 0 else len(peers) + ordinal
+    return peers[index] if 0 <= index < len(peers) else None

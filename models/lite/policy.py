@@ -1,0 +1,360 @@
+"""``lite``: the offline default policy. OCR + a little OpenCV + an explicit instruction.
+
+It follows step-by-step instructions (:mod:`models.lite.instructions`) on any application
+whose controls carry visible text, and answers exactly like a UI-TARS model
+(``Thought: ...\\nAction: ...``, several actions separated by a blank line), so the parser,
+the operator, the overlay and the recorder cannot tell it from one. Its points are screenshot
+pixels (``CoordSpace("absolute")``).
+
+It keeps no run state of its own: which step it is on is read back from its own earlier
+answers in ``prompt.turns``. Each answer's thought starts ``Step K of N`` and, for answers that
+do not finish a step, a tag: ``(looking again)`` after a ``wait()`` because the target was not
+on screen, ``(opening the list)`` for the first half of a ``select``. A turn with feedback
+(the action failed, or the answer was refused) does not count as done. Steps whose goal the
+screen already shows (a box already checked, an option already selected) are skipped.
+
+When a target is not on screen it answers ``wait()`` and looks again, at most ``max_looks``
+times per step, then ``call_user()`` with the reason in its thought. When every step is done
+it answers ``finished(content=...)``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from actions.coords import CoordSpace
+from actions.space import (
+    Action, CallUser, Click, DoubleClick, Drag, Finished, Hotkey, Press, RightClick, Scroll, Type, Wait,
+)
+from models.base import PolicyError, Prompt
+from models.lite import controls
+from models.lite.instructions import Command, Target, parse_instruction
+from models.lite.matching import DEFAULT_THRESHOLD, Match, TextBox, find_matches, pick
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+LOOKING = "looking again"
+OPENING = "opening the list"
+_MARK = re.compile(r"^\s*Thought:\s*Step (\d+) of (\d+)(?: \((%s|%s)\))?:" % (LOOKING, OPENING))
+
+
+@dataclass
+class Progress:
+    """What the earlier answers say: ``step`` (0-based index of the step to do now),
+    ``looks``/``failures`` (answers for that step that only looked again / that failed),
+    ``opened`` (the dropdown of a ``select`` step was opened by the last answer for it),
+    ``last_error`` (the feedback of the last failure)."""
+
+    step: int = 0
+    looks: int = 0
+    failures: int = 0
+    opened: bool = False
+    last_error: str | None = None
+
+
+def read_progress(turns: list, n_steps: int) -> Progress:
+    """Rebuild :class:`Progress` from the ``response``/``feedback`` of past turns.
+
+    Answers not written by ``lite`` (no ``Step K of N`` mark) are ignored.
+    """
+    done = 0
+    per_step: dict[int, Progress] = {}
+    for turn in turns:
+        if not turn.response:
+            continue
+        m = _MARK.match(turn.response)
+        if not m or int(m.group(2)) != n_steps:
+            continue
+        k = int(m.group(1)) - 1
+        p = per_step.setdefault(k, Progress(step=k))
+        if turn.feedback:
+            p.failures += 1
+            p.last_error = turn.feedback
+            continue
+        tag = m.group(3)
+        if tag is None:
+            done = max(done, k + 1)
+        elif tag == LOOKING:
+            p.looks += 1
+        elif tag == OPENING:
+            p.opened = True
+    return per_step.get(done, Progress(step=done)) if done < n_steps else Progress(step=done)
+
+
+class _NotFound(Exception):
+    """The step's target is not on screen (message: why, for the thought)."""
+
+
+class _Skip(Exception):
+    """The screen already shows the step's goal (message: why)."""
+
+
+@dataclass
+class _Answer:
+    thought: str
+    actions: list[Action]
+    tag: str | None = None
+
+
+@dataclass
+class _View:
+    """One screenshot as lite sees it: the image and its OCR lines."""
+
+    image: "Image"
+    lines: list[TextBox]
+    threshold: float
+    cache: dict = field(default_factory=dict)
+
+
+def _pt(xy: tuple[float, float]) -> str:
+    return f"({round(xy[0])}, {round(xy[1])})"
+
+
+class LitePolicy:
+    """The offline default policy (see the module docstring).
+
+    Settings: ``max_looks`` (answers of ``wait()`` per step while its target is missing,
+    default 2), ``max_retries`` (failed actions per step before giving up, 1),
+    ``ocr_scale`` (resize factor before OCR, 1.0), ``device`` (``auto`` | ``cpu`` | ``cuda``
+    for onnxruntime), ``threshold`` (fuzzy match score 0..100, 80). ``model``/``profile``/
+    ``adapter``/``endpoint`` given as None are accepted and ignored (the shared policy
+    options); any other setting raises :class:`PolicyError`.
+    """
+
+    name = "lite"
+
+    def __init__(self, max_looks: int = 2, max_retries: int = 1, ocr_scale: float = 1.0,
+                 device: str = "auto", threshold: float = DEFAULT_THRESHOLD, **settings: Any) -> None:
+        unknown = {k: v for k, v in settings.items() if v not in (None, False)}
+        if unknown:
+            raise PolicyError(f"lite takes no setting {', '.join(sorted(unknown))} "
+                              "(it has no model: it reads the screen with OCR)")
+        if max_looks < 0 or max_retries < 0:
+            raise PolicyError("max_looks and max_retries must be >= 0")
+        self.space = CoordSpace("absolute")
+        self.max_looks = max_looks
+        self.max_retries = max_retries
+        self.ocr_scale = ocr_scale
+        self.device = device
+        self.threshold = threshold
+        self.model_id = None
+        self._plans: dict[str, list[Command]] = {}
+        self._lock = threading.Lock()
+        #: seconds spent in OCR by the last act() (benchmarks read it)
+        self.last_ocr_seconds = 0.0
+
+    # -- the policy protocol ------------------------------------------------------------------
+    def prepare(self, instruction: str) -> None:
+        """Check that ``instruction`` can be followed, before anything is touched.
+
+        Raises:
+            InstructionError: a step is not understood (message names it).
+        """
+        self._plan(instruction)
+
+    def act(self, prompt: Prompt) -> str:
+        """UI-TARS text for the current screenshot and the next step of the instruction.
+
+        Raises:
+            InstructionError: the instruction is not understood.
+            PolicyError: the prompt holds no screenshot, or OCR cannot load.
+        """
+        steps = self._plan(prompt.instruction)
+        n = len(steps)
+        progress = read_progress(prompt.turns, n)
+        if progress.step >= n:
+            return self._format(n, n, None, "All steps are done.", [Finished(self._summary(steps))])
+        image = prompt.screenshot
+        if image is None:
+            raise PolicyError("lite needs a screenshot in the prompt")
+        if progress.failures > self.max_retries:
+            cmd = steps[progress.step]
+            return self._format(progress.step + 1, n, None,
+                                f'The action for "{cmd.source}" failed {progress.failures} times '
+                                f"({progress.last_error}); handing over to the user.", [CallUser()])
+        view = self._view(image)
+        index, opened, looks = progress.step, progress.opened, progress.looks
+        skipped: list[str] = []
+        while index < n:
+            cmd = steps[index]
+            try:
+                answer = self._decide(cmd, view, opened)
+            except _Skip as why:
+                skipped.append(str(why))
+                index, opened, looks = index + 1, False, 0
+                continue
+            except _NotFound as why:
+                if looks < self.max_looks:
+                    thought = (f"{why} Maybe it has not appeared yet; I wait and look again "
+                               f"({looks + 1} of {self.max_looks}).")
+                    return self._format(index + 1, n, LOOKING, " ".join(skipped + [thought]), [Wait()])
+                thought = (f'I cannot do "{cmd.source}": {why} I looked {looks + 1} times; '
+                           "handing over to the user.")
+                return self._format(index + 1, n, None, " ".join(skipped + [thought]),
+                                    [CallUser()])
+            return self._format(index + 1, n, answer.tag, " ".join(skipped + [answer.thought]),
+                                answer.actions)
+        return self._format(n, n, None, " ".join(skipped + ["All steps are done."]),
+                            [Finished(self._summary(steps))])
+
+    def close(self) -> None:
+        """Nothing to free: the OCR engine is shared by the process (see :mod:`.ocr`)."""
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def _plan(self, instruction: str) -> list[Command]:
+        with self._lock:
+            plan = self._plans.get(instruction)
+            if plan is None:
+                plan = self._plans[instruction] = parse_instruction(instruction)
+            return plan
+
+    def _view(self, image: "Image") -> _View:
+        from models.lite.ocr import get_engine
+
+        result = get_engine(self.ocr_scale, self.device).read(image)
+        self.last_ocr_seconds = result.seconds
+        return _View(image, result.lines, self.threshold)
+
+    @staticmethod
+    def _summary(steps: list[Command]) -> str:
+        return f"Done: {'; '.join(c.source for c in steps)}"
+
+    @staticmethod
+    def _format(k: int, n: int, tag: str | None, thought: str, actions: list[Action]) -> str:
+        head = f"Step {k} of {n}" + (f" ({tag})" if tag else "")
+        body = "\n\n".join(a.to_text() for a in actions)
+        return f"Thought: {head}: {thought}\nAction: {body}"
+
+    # -- finding things -------------------------------------------------------------------------
+    def _find(self, view: _View, target: Target) -> Match:
+        match = pick(target.text, view.lines, target.ordinal, view.threshold)
+        if match is None:
+            seen = find_matches(target.text, view.lines, view.threshold)
+            if seen and target.ordinal != 1:
+                raise _NotFound(f'I see only {len(seen)} "{target.text}" on screen, not {target.describe()}.')
+            raise _NotFound(f'I do not see {target.describe()} on the screen.')
+        return match
+
+    def _field(self, view: _View, target: Target) -> tuple[tuple[float, float], "controls.Rect | None", Match]:
+        """Where to click to focus the field named by ``target``: the box right of/below the
+        label, else the control drawn around the text (a field showing its value or
+        placeholder), else the text itself."""
+        match = self._find(view, target)
+        rect = controls.field_near(view.image, match.box)
+        if rect is not None:
+            return rect.center, rect, match
+        around = controls.enclosing_box(view.image, match.box)
+        if around is not None:
+            return match.center, around, match
+        return match.center, None, match
+
+    def _point(self, view: _View, target: Target) -> tuple[tuple[float, float], str]:
+        """Point to click for ``target`` and words for the thought."""
+        if target.role in ("field", "dropdown"):
+            xy, rect, match = self._field(view, target)
+            what = "field" if target.role == "field" else "dropdown"
+            where = "next to" if rect is not None and not rect.contains(*match.center) else "at"
+            return xy, f'the {what} {where} "{match.line.text.strip()}" at {_pt(xy)}'
+        if target.role == "checkbox":
+            match = self._find(view, target)
+            box = controls.checkbox_near(view.image, match.box)
+            xy = box.center if box is not None else match.center
+            return xy, f'the check box "{match.line.text.strip()}" at {_pt(xy)}'
+        match = self._find(view, target)
+        label = match.line.text.strip()
+        if match.whole and label.endswith(":"):
+            # a form label: the user means the field it names
+            rect = controls.field_near(view.image, match.box)
+            if rect is not None:
+                return rect.center, f'the field next to "{label}" at {_pt(rect.center)}'
+        return match.center, f'"{label}" at {_pt(match.center)}'
+
+    # -- one step ---------------------------------------------------------------------------------
+    def _decide(self, cmd: Command, view: _View, opened: bool) -> _Answer:
+        verb = cmd.verb
+        if verb in ("click", "double_click", "right_click"):
+            xy, words = self._point(view, cmd.target)
+            cls = {"click": Click, "double_click": DoubleClick, "right_click": RightClick}[verb]
+            how = {"click": "click", "double_click": "double-click", "right_click": "right-click"}[verb]
+            return _Answer(f"I see {words}; I {how} it.", [cls(*xy)])
+        if verb == "type":
+            typed = Type(cmd.text or "")
+            if cmd.target is None:
+                return _Answer(f'I type "{cmd.text}" where the cursor is.', [typed])
+            xy, rect, match = self._field(view, cmd.target)
+            actions: list[Action] = [Click(*xy)]
+            filled = rect is not None and any(
+                rect.contains(*line.center) and line is not match.line for line in view.lines)
+            if rect is not None and rect.contains(*match.center):
+                filled = True  # the text we matched is the field's own content
+            thought = f'The field for "{match.line.text.strip()}" is at {_pt(xy)}; I click it'
+            if filled:
+                actions.append(Hotkey(("ctrl", "a")))
+                thought += ", select what it holds"
+            actions.append(typed)
+            return _Answer(f'{thought} and type "{cmd.text}".', actions)
+        if verb == "press":
+            return _Answer(f"I press {cmd.keys[0]}.", [Press(cmd.keys[0])])
+        if verb == "hotkey":
+            return _Answer(f"I press {'+'.join(cmd.keys)}.", [Hotkey(cmd.keys)])
+        if verb == "wait":
+            secs = f" {cmd.seconds:g} seconds" if cmd.seconds else ""
+            return _Answer(f"I wait{secs} for the screen to change.", [Wait()])
+        if verb == "scroll":
+            if cmd.target is None:
+                return _Answer(f"I scroll {cmd.direction} where the pointer is.",
+                               [Scroll(None, None, cmd.direction)])
+            xy, words = self._point(view, cmd.target)
+            return _Answer(f"I scroll {cmd.direction} over {words}.", [Scroll(xy[0], xy[1], cmd.direction)])
+        if verb == "drag":
+            a, wa = self._point(view, cmd.target)
+            b, wb = self._point(view, cmd.dest)
+            return _Answer(f"I drag {wa} to {wb}.", [Drag(a[0], a[1], b[0], b[1])])
+        if verb in ("check", "uncheck"):
+            return self._check(cmd, view)
+        if verb == "select":
+            return self._select(cmd, view, opened)
+        raise PolicyError(f"lite has no rule for {verb!r}")  # parse_step only makes known verbs
+
+    def _check(self, cmd: Command, view: _View) -> _Answer:
+        match = self._find(view, cmd.target)
+        box = controls.checkbox_near(view.image, match.box)
+        caption = match.line.text.strip()
+        if box is None:
+            raise _NotFound(f'I see "{caption}" but no check box next to it.')
+        want = cmd.verb == "check"
+        if controls.is_checked(view.image, box) == want:
+            raise _Skip(f'"{caption}" is already {"checked" if want else "unchecked"}.')
+        return _Answer(f'The check box "{caption}" at {_pt(box.center)} is '
+                       f'{"unchecked" if want else "checked"}; I click it to {cmd.verb} it.',
+                       [Click(*box.center)])
+
+    def _select(self, cmd: Command, view: _View, opened: bool) -> _Answer:
+        option = cmd.text or ""
+        try:
+            xy, rect, match = self._field(view, cmd.target)
+        except _NotFound:
+            if not opened:
+                raise
+            rect = None
+        if not opened:
+            if rect is not None:
+                inside = [line for line in view.lines if rect.contains(*line.center)]
+                if find_matches(option, inside, view.threshold) and \
+                        find_matches(option, inside, view.threshold)[0].whole:
+                    raise _Skip(f'"{option}" is already selected in "{cmd.target.text}".')
+            return _Answer(f'The dropdown "{cmd.target.text}" is at {_pt(xy)}; I open it to choose "{option}".',
+                           [Click(*xy)], tag=OPENING)
+        matches = find_matches(option, view.lines, view.threshold)
+        # the open list, not the closed box that may show the same words
+        outside = [m for m in matches if rect is None or not rect.contains(*m.center)]
+        chosen = (outside or matches)[:1]
+        if not chosen:
+            raise _NotFound(f'The list is open but I do not see the option "{option}".')
+        m = chosen[0]
+        return _Answer(f'The list is open; I click the option "{m.line.text.strip()}" at {_pt(m.center)}.',
+                       [Click(*m.center)])
