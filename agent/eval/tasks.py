@@ -1,0 +1,476 @@
+"""Task suites in OSWorld's shape (DESIGN.md, Task suite): load, set up, run, evaluate.
+
+A task is one JSON file (OSWorld ``evaluation_examples`` shape, extra keys allowed)::
+
+    {"id": "todo-add", "instruction": "type \\"milk\\" into the New item field, then click Add",
+     "config": [{"type": "launch", "parameters": {"command": ["{python}", "-m",
+                 "assets.apps.todo", "--state", "{workdir}/todo.json"], "wait_window": "To-do"}}],
+     "evaluator": {"func": "app_state_equals",
+                   "result": {"type": "app_state", "path": "{workdir}/todo.json"},
+                   "expected": {"type": "rule", "rules": {"expect": {"items.-1": "milk"}}}},
+     "max_steps": 10}
+
+Setup steps (``config``): ``launch`` (start a program and leave it running; optional
+``wait_window``: a title regex to wait for), ``open`` (``path`` opened ``with`` a command),
+``execute`` (run a command to completion; a non-zero exit fails the setup), ``sleep``
+(``seconds``), and ``write`` (``path``, ``content``: create a file). Strings may use
+``{workdir}`` (the task's own scratch folder), ``{python}`` (this interpreter), ``{repo}`` (the
+folder holding the ``agent`` package) and ``{task_dir}`` (the folder of the task file).
+
+Each task runs on a fresh :class:`agent.display.VirtualDisplay` (Xvfb + openbox): setup, the
+agent in a child process (``python -m agent.eval.worker``; a process per task because
+pyautogui binds to one DISPLAY per process, which also lets ``--jobs N`` run tasks side by
+side), then the evaluators (:mod:`agent.eval.evaluators`) on the same display, then everything
+is torn down.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from agent.eval.evaluators import EvalContext, EvaluatorError, evaluate, window_titles
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+#: the suite that ships with tars (``tars eval tasks practice``)
+BUILTIN_SUITES = {"practice": REPO_ROOT / "assets" / "tasks"}
+STEP_TYPES = ("launch", "open", "execute", "sleep", "write")
+
+
+class TaskError(ValueError):
+    """A task file is malformed or a task's setup failed; the message names the task."""
+
+
+class SetupStep(BaseModel):
+    """One ``config`` entry: ``{"type": ..., "parameters": {...}}`` (OSWorld shape)."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["launch", "open", "execute", "sleep", "write"]
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class Evaluator(BaseModel):
+    """OSWorld ``evaluator``: ``func`` (a name or a list), ``result``, ``expected``,
+    ``options`` (each a value or a list matching ``func``), ``conj`` (``and`` | ``or``)."""
+
+    model_config = ConfigDict(extra="allow")
+    func: str | list[str]
+    result: Any = None
+    expected: Any = None
+    options: Any = None
+    conj: Literal["and", "or"] = "and"
+
+
+class Task(BaseModel):
+    """One task: ``id``, ``instruction``, setup ``config``, ``evaluator``, ``max_steps``,
+    ``infeasible`` (success = the agent ended with ``call_user``), ``screen`` (``[w, h]`` of
+    its virtual display, pixels). Unknown OSWorld keys (``snapshot``, ``source``, ...) are kept."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str
+    instruction: str
+    config: list[SetupStep] = Field(default_factory=list)
+    evaluator: Evaluator
+    max_steps: int = 15
+    infeasible: bool = False
+    screen: tuple[int, int] = (1280, 800)
+    source_file: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("id")
+    @classmethod
+    def _safe_id(cls, v: str) -> str:
+        # the id names the task's folder under --out
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", v):
+            raise ValueError("id must be letters, digits, '.', '_' or '-' (it names a folder)")
+        return v
+
+    @property
+    def is_infeasible(self) -> bool:
+        """True when success means giving up (``infeasible`` or func ``infeasible``)."""
+        funcs = self.evaluator.func if isinstance(self.evaluator.func, list) else [self.evaluator.func]
+        return self.infeasible or "infeasible" in funcs
+
+
+def load_task(path: str | Path) -> Task:
+    """Read and validate one task file.
+
+    Raises:
+        TaskError: unreadable JSON or a field that does not fit the schema (named).
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        task = Task.model_validate(data)
+    except (OSError, ValueError) as exc:  # ValidationError is a ValueError
+        detail = exc
+        if isinstance(exc, ValidationError):
+            e = exc.errors()[0]
+            detail = f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+        raise TaskError(f"{path}: {detail}") from None
+    task.source_file = path.resolve()
+    return task
+
+
+def load_suite(suite: str | Path) -> list[Task]:
+    """Tasks of a suite: a task file, a folder of them (``*.json``, sorted), or the name of
+    a built-in suite (``practice``: assets/tasks).
+
+    Raises:
+        TaskError: no such suite, no tasks, a bad file, or two tasks with one id.
+    """
+    path = BUILTIN_SUITES.get(str(suite), Path(suite))
+    if path.is_file():
+        tasks = [load_task(path)]
+    elif path.is_dir():
+        tasks = [load_task(p) for p in sorted(path.glob("*.json"))]
+    else:
+        raise TaskError(f"{suite}: no such task file, folder or built-in suite "
+                        f"({', '.join(BUILTIN_SUITES)})")
+    if not tasks:
+        raise TaskError(f"{path}: no task files (*.json)")
+    seen: set[str] = set()
+    for t in tasks:
+        if t.id in seen:
+            raise TaskError(f"{path}: two tasks have the id {t.id!r}")
+        seen.add(t.id)
+    return tasks
+
+
+def substitute(value: Any, variables: dict[str, str]) -> Any:
+    """Replace ``{name}`` for each variable in every string inside ``value`` (recursively).
+
+    Only the named placeholders are touched, so regex braces (``a{2}``) survive.
+    """
+    if isinstance(value, str):
+        for k, v in variables.items():
+            value = value.replace("{" + k + "}", v)
+        return value
+    if isinstance(value, list):
+        return [substitute(v, variables) for v in value]
+    if isinstance(value, dict):
+        return {k: substitute(v, variables) for k, v in value.items()}
+    return value
+
+
+def wait_for_window(env: dict[str, str], pattern: str, timeout: float = 15.0) -> bool:
+    """Poll until a visible window's title matches regex ``pattern``; False on timeout."""
+    rx = re.compile(pattern)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(rx.search(t) for t in window_titles(env)):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+class TaskSession:
+    """A task's world: its display environment, scratch folder and the programs it launched.
+
+    ``env``: environment with DISPLAY set (from a started VirtualDisplay). ``workdir``: the
+    task's scratch folder (``{workdir}``). Use as a context manager: programs started by
+    setup are killed (their whole process group) on exit.
+    """
+
+    def __init__(self, task: Task, env: dict[str, str], workdir: str | Path) -> None:
+        self.task = task
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.env = dict(env)
+        # the practice apps run as `python -m assets.apps.X`: make the repo importable
+        self.env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
+        self.variables = {
+            "workdir": str(self.workdir), "python": sys.executable, "repo": str(REPO_ROOT),
+            "task_dir": str(task.source_file.parent if task.source_file else REPO_ROOT),
+        }
+        self.processes: list[subprocess.Popen] = []
+
+    def _command(self, params: dict, key: str = "command") -> tuple[Any, bool]:
+        command = params.get(key)
+        if not command:
+            raise TaskError(f"task {self.task.id}: setup step needs {key!r}")
+        shell = bool(params.get("shell", False))
+        if isinstance(command, str) and not shell:
+            command = shlex.split(command)
+        return command, shell
+
+    def _launch(self, command: Any, shell: bool, params: dict) -> None:
+        log = open(self.workdir / f"launch-{len(self.processes)}.log", "wb")
+        try:
+            proc = subprocess.Popen(
+                command, shell=shell, env=self.env, cwd=self.workdir, stdout=log,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+        except OSError as exc:
+            raise TaskError(f"task {self.task.id}: cannot launch {command!r}: {exc}") from None
+        finally:
+            log.close()
+        self.processes.append(proc)
+        title = params.get("wait_window")
+        if title and not wait_for_window(self.env, title, float(params.get("timeout", 20))):
+            raise TaskError(f"task {self.task.id}: no window titled /{title}/ appeared after "
+                            f"launching {command!r} (log: {log.name})")
+
+    def setup(self) -> None:
+        """Run the task's ``config`` steps in order.
+
+        Raises:
+            TaskError: a command fails or a waited-for window does not appear.
+        """
+        for step in self.task.config:
+            params = substitute(step.parameters, self.variables)
+            if step.type == "sleep":
+                time.sleep(float(params.get("seconds", 1)))
+            elif step.type == "write":
+                target = Path(params["path"])
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(str(params.get("content", "")), encoding="utf-8")
+            elif step.type == "launch":
+                self._launch(*self._command(params), params)
+            elif step.type == "open":
+                opener, shell = self._command(params, "with")
+                if shell:
+                    raise TaskError(f"task {self.task.id}: 'open' takes 'with' as a list")
+                self._launch(list(opener) + [params["path"]], False, params)
+            elif step.type == "execute":
+                command, shell = self._command(params)
+                try:
+                    proc = subprocess.run(
+                        command, shell=shell, env=self.env, cwd=self.workdir, capture_output=True,
+                        text=True, timeout=float(params.get("timeout", 30)),
+                    )
+                except (OSError, subprocess.TimeoutExpired) as exc:
+                    raise TaskError(f"task {self.task.id}: setup command failed: {exc}") from None
+                if proc.returncode != 0:
+                    raise TaskError(f"task {self.task.id}: setup command {command!r} exited "
+                                    f"{proc.returncode}: {proc.stderr.strip()[-300:]}")
+
+    def evaluate(self, status: str | None) -> float:
+        """Score the task now (0..1), given the agent's final ``status`` (None: no agent).
+
+        Raises:
+            EvaluatorError: the task's evaluator is malformed.
+        """
+        spec = substitute(self.task.evaluator.model_dump(), self.variables)
+        ctx = EvalContext(self.env, self.workdir, status)
+        return evaluate(spec, ctx, infeasible_task=self.task.is_infeasible)
+
+    def close(self) -> None:
+        """Stop every program the setup launched (SIGTERM, then SIGKILL after 3 s)."""
+        for proc in self.processes:
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for proc in self.processes:
+            try:
+                proc.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait()
+        self.processes.clear()
+
+    def __enter__(self) -> "TaskSession":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# -- running ------------------------------------------------------------------------------
+
+@dataclass
+class RunSettings:
+    """How a suite is run.
+
+    ``policy``: ``{"options": {...}}`` (fields of :class:`agent.policy_factory.PolicyOptions`)
+    or ``{"name": ..., "settings": {...}}`` (any registered policy, e.g. ``scripted`` with its
+    ``replies``), or None to run no agent at all (the "doing nothing" baseline).
+    ``max_steps``: overrides each task's own limit when set. ``max_seconds``: wall-time limit
+    of one agent run; the worker process is killed ``grace`` seconds after it.
+    ``jobs``: tasks run side by side, each on its own display.
+    """
+
+    policy: dict[str, Any] | None
+    max_steps: int | None = None
+    max_seconds: float = 300.0
+    history_images: int = 5
+    language: str = "English"
+    jobs: int = 1
+    grace: float = 30.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def public(self) -> dict[str, Any]:
+        """Settings for summary.json, without secrets."""
+        from agent.trajectory import scrub
+
+        return scrub({
+            "policy": self.policy, "max_steps": self.max_steps, "max_seconds": self.max_seconds,
+            "history_images": self.history_images, "language": self.language, "jobs": self.jobs,
+            **self.extra,
+        })
+
+
+def _run_agent(task: Task, session: TaskSession, traj_dir: Path, settings: RunSettings) -> dict:
+    """Run the agent on the task's display in a worker process; returns its result.json."""
+    spec = {
+        "instruction": task.instruction,
+        "trajectory": str(traj_dir),
+        "policy": settings.policy,
+        "agent": {"max_steps": settings.max_steps or task.max_steps,
+                  "max_seconds": settings.max_seconds,
+                  "history_images": settings.history_images, "language": settings.language},
+        "task_id": task.id,
+    }
+    log_path = traj_dir / "worker.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agent.eval.worker"], env=session.env, cwd=REPO_ROOT,
+            stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        # the spec (which may hold an API key) goes through a pipe, never argv or disk
+        assert proc.stdin is not None
+        proc.stdin.write(json.dumps(spec).encode())
+        proc.stdin.close()
+        try:
+            proc.wait(timeout=settings.max_seconds + settings.grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return {"status": "timeout", "steps": _count_steps(traj_dir),
+                    "error": f"worker killed after {settings.max_seconds + settings.grace:.0f} s"}
+    result_path = traj_dir / "result.json"
+    if result_path.exists():
+        return json.loads(result_path.read_text(encoding="utf-8"))
+    tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
+    return {"status": "error", "steps": _count_steps(traj_dir),
+            "error": f"worker exited {proc.returncode}: {' | '.join(tail)}"}
+
+
+def _count_steps(traj_dir: Path) -> int:
+    steps = traj_dir / "steps.jsonl"
+    return sum(1 for line in steps.read_text().splitlines() if line.strip()) if steps.exists() else 0
+
+
+def run_task(task: Task, out_dir: str | Path, settings: RunSettings) -> dict[str, Any]:
+    """Run one task on a fresh virtual display and score it.
+
+    Returns the results.jsonl row: ``id``, ``status`` (the agent's, ``none`` without an agent,
+    ``setup_error``, ``eval_error``), ``score`` (0..1), ``success``, ``steps``, ``seconds``,
+    ``error``. The trajectory goes to ``out_dir/<id>/``, the task's scratch files to
+    ``out_dir/<id>/work/``. Never raises for a failing task.
+    """
+    from agent.display import DisplayError, VirtualDisplay
+
+    started = time.monotonic()
+    task_dir = Path(out_dir) / task.id
+    task_dir.mkdir(parents=True, exist_ok=True)
+    row: dict[str, Any] = {"id": task.id, "status": "none", "score": 0.0, "success": False,
+                           "steps": 0, "seconds": 0.0, "error": None}
+    try:
+        with VirtualDisplay(*task.screen) as display, \
+                TaskSession(task, display.env(), task_dir / "work") as session:
+            try:
+                session.setup()
+            except TaskError as exc:
+                row.update(status="setup_error", error=str(exc))
+                return row
+            status = None
+            if settings.policy is not None:
+                result = _run_agent(task, session, task_dir, settings)
+                status = result.get("status")
+                row.update(status=status, steps=int(result.get("steps") or 0),
+                           error=result.get("error"))
+            try:
+                row["score"] = float(session.evaluate(status))
+            except (EvaluatorError, OSError, subprocess.SubprocessError) as exc:
+                row.update(status="eval_error", error=f"evaluator: {exc}")
+    except DisplayError as exc:
+        row.update(status="setup_error", error=str(exc))
+    finally:
+        row["success"] = row["score"] >= 1.0
+        row["seconds"] = round(time.monotonic() - started, 2)
+    return row
+
+
+def summarize(rows: list[dict[str, Any]], settings: RunSettings | None = None) -> dict[str, Any]:
+    """summary.json: ``n_tasks``, ``n_success``, ``success_rate`` (0..1), ``mean_score``,
+    ``mean_steps``, ``statuses`` (count per status), ``policy`` and ``settings``."""
+    n = len(rows)
+    statuses: dict[str, int] = {}
+    for r in rows:
+        statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+    n_success = sum(1 for r in rows if r["success"])
+    policy = settings.policy if settings else None
+    name = None
+    if policy:
+        name = policy.get("name") or (policy.get("options") or {}).get("policy") or "lite"
+    return {
+        "kind": "tasks",
+        "n_tasks": n,
+        "n_success": n_success,
+        "success_rate": n_success / n if n else 0.0,
+        "mean_score": sum(r["score"] for r in rows) / n if n else 0.0,
+        "mean_steps": sum(r["steps"] for r in rows) / n if n else 0.0,
+        "statuses": statuses,
+        "policy": name,
+        "settings": settings.public() if settings else {},
+    }
+
+
+def run_suite(
+    tasks: list[Task],
+    out_dir: str | Path,
+    settings: RunSettings,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Run ``tasks`` (``settings.jobs`` at a time) and write ``results.jsonl`` (rows in suite
+    order) and ``summary.json`` to ``out_dir``; returns the summary with ``rows`` added.
+
+    ``on_result`` is called with each row as its task ends (progress display).
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rows: dict[str, dict[str, Any]] = {}
+    partial = open(out / "results.jsonl", "w", encoding="utf-8")
+
+    def one(task: Task) -> dict[str, Any]:
+        row = run_task(task, out, settings)
+        if on_result is not None:
+            on_result(row)
+        return row
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
+            for row in pool.map(one, tasks):
+                rows[row["id"]] = row
+                partial.write(json.dumps(row, ensure_ascii=False) + "\n")
+                partial.flush()
+    finally:
+        partial.close()
+    ordered = [rows[t.id] for t in tasks if t.id in rows]
+    summary = summarize(ordered, settings)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    return {**summary, "rows": ordered}
+
+
+def scratch_dir(prefix: str = "tars-task-") -> Path:
+    """A new temporary folder (for callers that want no --out)."""
+    return Path(tempfile.mkdtemp(prefix=prefix))

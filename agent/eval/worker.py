@@ -1,0 +1,86 @@
+"""One task's agent run, in its own process: ``python -m agent.eval.worker < spec.json``.
+
+The task runner (:mod:`agent.eval.tasks`) starts this with DISPLAY pointing at the task's
+virtual display and sends a JSON spec on stdin: ``instruction``, ``trajectory`` (folder),
+``policy`` (``{"options": {...}}`` for :class:`agent.policy_factory.PolicyOptions`, or
+``{"name", "settings"}`` for :func:`models.base.load_policy`), ``agent`` (AgentConfig fields).
+A separate process because pyautogui binds to the DISPLAY of the process that imports it.
+
+The outcome is the trajectory's result.json (written by the recorder). When the run cannot
+even start (bad policy, no operator) this writes a result.json with status ``error`` itself.
+Exit status: 0 when the run finished, 1 otherwise, 2 on a bad spec.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def build_policy(spec: dict[str, Any]):
+    """The policy a spec's ``policy`` entry describes.
+
+    Raises:
+        models.base.PolicyError: unknown policy, missing extra or bad settings.
+    """
+    from models.base import load_policy
+
+    if "options" in spec:
+        from agent.policy_factory import PolicyOptions, make_policy
+
+        return make_policy(PolicyOptions(**spec["options"]))
+    return load_policy(spec["name"], **(spec.get("settings") or {}))
+
+
+def _write_error(folder: Path, message: str) -> None:
+    from agent.hooks import RunResult
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "result.json").write_text(json.dumps(RunResult("error", error=message).to_json()))
+
+
+def main() -> int:
+    """Read the spec from stdin, run the agent, return the exit status."""
+    try:
+        spec = json.loads(sys.stdin.read())
+        folder = Path(spec["trajectory"])
+        instruction = spec["instruction"]
+    except (ValueError, KeyError) as exc:
+        print(f"worker: bad spec: {exc}", file=sys.stderr)
+        return 2
+    from actions.operator import OperatorError
+    from agent.loop import Agent, AgentConfig
+    from agent.trajectory import TrajectoryRecorder
+    from models.base import PolicyError
+
+    policy = operator = None
+    try:
+        policy = build_policy(spec["policy"])
+        from actions.operator import LocalOperator
+
+        operator = LocalOperator(monitor=1)
+        settings = {"task_id": spec.get("task_id"), "policy": spec["policy"].get("name")
+                    or spec["policy"].get("options", {}).get("policy")}
+        config = AgentConfig(settings=settings, **spec.get("agent", {}))
+        agent = Agent(policy, operator, config, hooks=[TrajectoryRecorder(folder)])
+        result = agent.run(instruction)
+    except (PolicyError, OperatorError, OSError, ValueError, TypeError, ImportError) as exc:
+        _write_error(folder, f"{type(exc).__name__}: {exc}")
+        return 1
+    finally:
+        for thing in (operator, policy):
+            if thing is not None:
+                try:
+                    thing.close()
+                except Exception:  # closing must not hide the run's outcome
+                    pass
+    if not (folder / "result.json").exists():  # the run ended before run_start (e.g. prepare)
+        (folder / "result.json").write_text(json.dumps(result.to_json()))
+    print(json.dumps(result.to_json()), flush=True)
+    return result.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""Task suites: the schema, the shipped suite, and that doing nothing scores 0 on every task."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agent.eval.tasks import (
+    BUILTIN_SUITES, RunSettings, TaskError, load_suite, load_task, run_suite, run_task, substitute,
+)
+
+SUITE = BUILTIN_SUITES["practice"]
+TASK_FILES = sorted(SUITE.glob("*.json"))
+
+
+def test_shipped_suite_shape():
+    tasks = load_suite("practice")
+    assert len(tasks) >= 20
+    assert sum(t.is_infeasible for t in tasks) >= 3
+    # every file's id matches its name, so `--out DIR/<id>` is easy to find
+    assert all(t.source_file.stem == t.id for t in tasks)
+    # the Debian programs are exercised, not only our own apps
+    commands = json.dumps([t.model_dump(mode="json")["config"] for t in tasks])
+    for program in ("xterm", "xmessage", "zenity", "assets.apps.notes"):
+        assert program in commands
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"instruction": "x", "evaluator": {"func": "file_exists"}}, "id: Field required"),
+    ({"id": "a b", "instruction": "x", "evaluator": {"func": "file_exists"}}, "id: Value error"),
+    ({"id": "t", "instruction": "x"}, "evaluator: Field required"),
+    ({"id": "t", "instruction": "x", "evaluator": {"func": "f"},
+      "config": [{"type": "download", "parameters": {}}]}, "config.0.type"),
+    ({"id": "t", "instruction": "x", "evaluator": {"func": "f", "conj": "xor"}}, "conj"),
+])
+def test_bad_task_files(tmp_path, data, message):
+    f = tmp_path / "t.json"
+    f.write_text(json.dumps(data))
+    with pytest.raises(TaskError, match=message):
+        load_task(f)
+
+
+def test_osworld_extra_keys_are_kept(tmp_path):
+    f = tmp_path / "t.json"
+    f.write_text(json.dumps({"id": "t", "instruction": "x", "snapshot": "chrome",
+                             "related_apps": ["chrome"], "evaluator": {"func": "infeasible"}}))
+    t = load_task(f)
+    assert t.is_infeasible and t.model_extra["snapshot"] == "chrome"
+
+
+def test_suite_errors(tmp_path):
+    with pytest.raises(TaskError, match="no such task file"):
+        load_suite(tmp_path / "nope")
+    with pytest.raises(TaskError, match="no task files"):
+        load_suite(tmp_path)
+    for name in ("a.json", "b.json"):
+        (tmp_path / name).write_text(json.dumps({"id": "same", "instruction": "x",
+                                                 "evaluator": {"func": "infeasible"}}))
+    with pytest.raises(TaskError, match="two tasks have the id 'same'"):
+        load_suite(tmp_path)
+
+
+def test_substitute_keeps_regex_braces():
+    out = substitute({"p": ["{workdir}/a", r"\d{2}"], "n": 3}, {"workdir": "/w"})
+    assert out == {"p": ["/w/a", r"\d{2}"], "n": 3}
+
+
+@pytest.mark.display
+def test_setup_failure_is_reported_not_raised(tmp_path):
+    f = tmp_path / "t.json"
+    f.write_text(json.dumps({
+        "id": "broken", "instruction": "x", "evaluator": {"func": "file_exists",
+                                                          "result": {"type": "file", "path": "/"}},
+        "config": [{"type": "execute", "parameters": {"command": "echo oops >&2; exit 5", "shell": True}}],
+    }))
+    row = run_task(load_task(f), tmp_path / "out", RunSettings(policy=None))
+    assert row["status"] == "setup_error" and "exited 5" in row["error"] and "oops" in row["error"]
+    assert row["score"] == 0.0
+
+
+@pytest.mark.display
+@pytest.mark.parametrize("task_file", TASK_FILES, ids=[f.stem for f in TASK_FILES])
+def test_doing_nothing_scores_zero(task_file, tmp_path):
+    """Run the task's setup on a fresh display, evaluate with no agent: the score must be 0."""
+    task = load_task(task_file)
+    row = run_task(task, tmp_path, RunSettings(policy=None))
+    assert row["status"] == "none", row["error"]  # the setup itself worked
+    assert row["score"] == 0.0 and row["success"] is False
+    if "app_state" in json.dumps(task.evaluator.model_dump()):
+        # the practice app really started: it wrote its initial state file
+        assert list((tmp_path / task.id / "work").glob("*.json"))
+
+
+@pytest.mark.display
+def test_suite_run_writes_results_in_order(tmp_path):
+    tasks = [t for t in load_suite("practice") if t.id.startswith(("xmessage", "zenity"))][:3]
+    summary = run_suite(tasks, tmp_path, RunSettings(policy=None, jobs=2))
+    lines = (tmp_path / "results.jsonl").read_text().splitlines()
+    assert [json.loads(x)["id"] for x in lines] == [t.id for t in tasks]
+    saved = json.loads((tmp_path / "summary.json").read_text())
+    assert saved["n_tasks"] == 3 and saved["n_success"] == 0 and saved["success_rate"] == 0.0
+    assert saved["statuses"] == {"none": 3} and summary["mean_steps"] == 0.0
