@@ -120,13 +120,35 @@ def _sub_box(line: TextBox, start: int, end: int) -> tuple[float, float, float, 
     return (x1 + width * start / n, y1, x1 + width * end / n, y2)
 
 
+def _substring_match(want: str, line: TextBox, threshold: float) -> "Match | None":
+    from rapidfuzz import fuzz
+
+    raw = unicodedata.normalize("NFKD", line.text)
+    raw = "".join(c for c in raw if not unicodedata.combining(c)).lower()
+    if len(raw) != len(line.text):  # offsets would not map back onto the box
+        return None
+    align = fuzz.partial_ratio_alignment(want, raw)
+    if align is None or align.score < max(threshold, 90.0):
+        return None
+    text, a, b = line.text, align.dest_start, align.dest_end
+    # only at word boundaries, where a case change counts as one ("File|Edit", not "Un|saved")
+    starts = a == 0 or not text[a - 1].isalpha() or (text[a].isupper() and text[a - 1].islower())
+    ends = b >= len(text) or not text[b].isalpha() or (text[b].isupper() and text[b - 1].islower())
+    if not (starts and ends):
+        return None
+    box = _sub_box(line, align.dest_start, align.dest_end)
+    return Match(line, box, min(align.score, 95.0) - 5.0, False)
+
+
 def find_matches(target: str, lines: list[TextBox], threshold: float = DEFAULT_THRESHOLD) -> list[Match]:
     """Every place ``target`` appears in ``lines``, best first, then in reading order.
 
     A line matches as a whole, or through a run of its words (the box then covers just those
     words). Each line gives at most one match (its best). Scores at or above ``threshold``
     count; an exact whole-line match scores 100 and a target found word for word inside a
-    longer line 99, so "Save" prefers a ``Save`` button over a ``Save note`` title.
+    longer line 99, so "Save" prefers a ``Save`` button over a ``Save note`` title; a target
+    found only as a close substring of a line whose words OCR ran together (``FileEdit``)
+    scores at most 90.
     Targets of one or two characters must match exactly (fuzzy matching means nothing there).
     """
     want = normalize(target)
@@ -154,6 +176,10 @@ def find_matches(target: str, lines: list[TextBox], threshold: float = DEFAULT_T
                 score = min(score, 99.0)  # a part of a line never beats an exact whole line
                 if score >= threshold and (best is None or score > best.score):
                     best = Match(line, _sub_box(line, run[0][0], run[-1][1]), score, False)
+        if best is None and not strict and len(want) >= 3:
+            # words run together by OCR ("FileEdit"): a close substring of the raw line, at a
+            # lower score than any word-for-word match
+            best = _substring_match(want, line, threshold)
         if best is not None:
             found.append(best)
     # best first; ties in reading order (top to bottom, then left to right, rows of ~half a line)
