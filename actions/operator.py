@@ -31,6 +31,18 @@ class UnsupportedActionError(OperatorError):
     """The action or key cannot be performed on this platform (e.g. ``press_home`` on a PC)."""
 
 
+class EmergencyStopError(OperatorError):
+    """The run was stopped (emergency hotkey or :meth:`LocalOperator.stop`) before or during the
+    action; every key and button tars held has been released. Clear ``operator.stop_event`` to
+    act again."""
+
+
+class BlankScreenError(OperatorError):
+    """The captured frame is one single colour: the screen is locked or asleep, capture is not
+    permitted (macOS Screen Recording), or windows are invisible to X (Wayland). Such a frame is
+    never sent to a model; the loop treats this like any failed observation."""
+
+
 @dataclass
 class Observation:
     """One look at the screen.
@@ -69,3 +81,18 @@ class Operator(Protocol):
     def close(self) -> None:
         """Release everything held (keys, buttons, listeners, capture handles)."""
         ...
+
+
+def __getattr__(name: str):
+    # LocalOperator and DryRunOperator live in their own modules and pull in mss / Xlib /
+    # pynput when used; importing them lazily keeps `import actions.operator` light and
+    # display-free (DESIGN.md import rules).
+    if name == "LocalOperator":
+        from actions.local import LocalOperator
+
+        return LocalOperator
+    if name == "DryRunOperator":
+        from actions.dryrun import DryRunOperator
+
+        return DryRunOperator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
