@@ -211,3 +211,103 @@ def test_to_text_round_trip(action):
     """Action.to_text (used for history and demonstrations) parses back to the same action."""
     (parsed,) = parse_response(f"Thought: t\nAction: {action.to_text()}").actions
     assert parsed == action
+
+
+# --------------------------------------------------------------------------------------------
+# `tars parse`
+
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from typer.testing import CliRunner  # noqa: E402
+
+from agent.cli import app  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def tars_parse(text: str, *options: str):
+    result = CliRunner().invoke(app, ["parse", *options], input=text)
+    return result.exit_code, result.stdout, result.stderr
+
+
+CLI = [
+    # model space, printed as written
+    ("Thought: t\nAction: click(start_box='(966,546)')", [],
+     {"thought": "t", "reflection": None, "actions": [{"action": "click", "x": 966, "y": 546}]}),
+    ("Action: drag(start_box='(1,2)', end_box='(3,4,5,6)')", [],
+     {"thought": None, "reflection": None,
+      "actions": [{"action": "drag", "x": 1, "y": 2, "x2": 4, "y2": 5}]}),
+    ("Reflection: r\nAction_Summary: s\nAction: click(start_box='(1,1,2,2)')", [],
+     {"thought": "s", "reflection": "r", "actions": [{"action": "click", "x": 1.5, "y": 1.5}]}),
+    # screen points
+    ("Action: click(start_box='(966,546)')", ["--image-size", "1920x1080"],
+     {"thought": None, "reflection": None, "actions": [{"action": "click", "x": 960, "y": 540}]}),
+    ("Action: click(start_box='(500,500)')", ["--image-size", "1920x1080", "--coords", "relative"],
+     {"thought": None, "reflection": None, "actions": [{"action": "click", "x": 960, "y": 540}]}),
+    ("Action: click(start_box='[348,333,928,365]')", ["--image-size", "1366X768", "--coords", "absolute"],
+     {"thought": None, "reflection": None, "actions": [{"action": "click", "x": 638, "y": 349}]}),
+    ("Action: click(start_box='(1442,896)')", ["--image-size", "2880x1800", "--scale", "2"],
+     {"thought": None, "reflection": None, "actions": [{"action": "click", "x": 720, "y": 450}]}),
+    ("Action: drag(start_box='(966,546)', end_box='(1000,500)')", ["--image-size", "1920x1080"],
+     {"thought": None, "reflection": None,
+      "actions": [{"action": "drag", "x": 960, "y": 540, "x2": 994, "y2": 495}]}),
+    # smaller pixel budget: model image 1316x728 for 1920x1080 (max_pixels 1280*28*28)
+    ("Action: click(start_box='(658,364)')",
+     ["--image-size", "1920x1080", "--max-pixels", str(1280 * 28 * 28)],
+     {"thought": None, "reflection": None, "actions": [{"action": "click", "x": 960, "y": 540}]}),
+    # non-pointer fields
+    ("思考完毕\nAction：type(content='你好\\n')\n\nhotkey(key='Ctrl+V')\n\nscroll(direction='down')\n\nfinished(content='ok')",
+     ["--image-size", "1920x1080"],
+     {"thought": "思考完毕", "reflection": None, "actions": [
+         {"action": "type", "text": "你好\n"},
+         {"action": "hotkey", "keys": ["ctrl", "v"]},
+         {"action": "scroll", "x": None, "y": None, "direction": "down", "amount": 5},
+         {"action": "finished", "content": "ok"}]}),
+]
+
+
+@pytest.mark.parametrize("text,options,expected", CLI)
+def test_tars_parse_prints_json(text, options, expected):
+    code, out, err = tars_parse(text, *options)
+    assert code == 0, err
+    assert json.loads(out) == expected
+    assert out.count("\n") == 1  # one JSON object on one line
+
+
+CLI_BAD = [
+    ("Thought: nothing to do", [], "no action"),
+    ("Action: click(start_box='=')", [], "bad box"),
+    ("Action: frobnicate()", [], "frobnicate"),
+    ("Action: wait()", ["--image-size", "1920"], "--image-size"),
+    ("Action: wait()", ["--image-size", "0x10"], "--image-size"),
+    ("Action: wait()", ["--image-size", "axb"], "--image-size"),
+    ("Action: wait()", ["--image-size", "100x100", "--scale", "0"], "--scale"),
+    ("Action: wait()", ["--image-size", "100x100", "--scale", "-2"], "--scale"),
+    ("Action: wait()", ["--image-size", "100x100", "--coords", "pixels"], "pixels"),
+    ("Action: wait()", ["--coords", "pixels"], "pixels"),
+    ("Action: wait()", ["--image-size", "10x3000"], "aspect ratio"),
+]
+
+
+@pytest.mark.parametrize("text,options,fragment", CLI_BAD)
+def test_tars_parse_bad_input_exits_2(text, options, fragment):
+    code, out, err = tars_parse(text, *options)
+    assert code == 2
+    assert out == ""
+    assert fragment in err and err.count("\n") == 1 and err.startswith("tars: ")
+
+
+def test_tars_parse_subprocess_end_to_end():
+    """The real process: stdin in, JSON out, exit 0; bad text: exit 2, one line on stderr."""
+    cmd = [sys.executable, "-m", "agent.cli", "parse", "--image-size", "1920x1080"]
+    ok = subprocess.run(cmd, input="Action: left_double(start_box='(966,546)')", cwd=ROOT,
+                        capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["actions"] == [{"action": "left_double", "x": 960, "y": 540}]
+    bad = subprocess.run(cmd, input=b"Action: click(start_box='(1,\xff')", cwd=ROOT,
+                         capture_output=True, timeout=60)
+    assert bad.returncode == 2 and bad.stdout == b""
+    assert bad.stderr.decode().count("\n") == 1
