@@ -48,15 +48,12 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable
 
 from actions.coords import ScreenGeometry
 from actions.space import Action, DoubleClick, Drag, Scroll
 from agent.hooks import Hook, RunInfo, RunResult, StepRecord
 from agent.markers import MARKER_RGB, OUTLINE_RGB, RING_RGB, TRAIL_RGB, describe_action
-
-T = TypeVar("T")
-
 
 @dataclass
 class OverlaySettings:
@@ -193,13 +190,20 @@ def _make_classes():
 
         # -- rendering -------------------------------------------------------------------
         def render(self) -> None:
-            """Draw everything into an ARGB image and shape the window to its opaque pixels."""
+            """Draw everything into an ARGB image and shape the window to its opaque pixels.
+
+            The image has the screen's physical resolution (logical size x dpr), so the
+            marker's centre dot can sit on any physical pixel, not only on whole logical ones.
+            """
             size = self.size()
-            img = QtGui.QImage(size, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+            dpr = self.dpr or 1.0
+            img = QtGui.QImage(round(size.width() * dpr), round(size.height() * dpr),
+                               QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+            img.setDevicePixelRatio(dpr)
             img.fill(Qt.GlobalColor.transparent)
             p = QtGui.QPainter(img)
             p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
-            for i, (num, a) in enumerate(self.trail):
+            for num, a in self.trail:
                 self._draw_trail(p, num, a)
             for a in self.current:
                 self._draw_action(p, a)
@@ -207,7 +211,9 @@ def _make_classes():
             p.end()
             self.image = img
             mask = img.createAlphaMask(Qt.ImageConversionFlag.ThresholdAlphaDither)
-            region = QtGui.QRegion(QtGui.QBitmap.fromImage(mask))
+            region = QtGui.QRegion(QtGui.QBitmap.fromImage(mask))  # physical pixels
+            if dpr != 1.0:  # setMask takes logical coordinates
+                region = QtGui.QTransform.fromScale(1 / dpr, 1 / dpr).map(region)
             self.drawn = not region.isEmpty()
             if self.drawn:
                 self.setMask(region)
@@ -226,10 +232,11 @@ def _make_classes():
             p.drawEllipse(QtCore.QPointF(x, y), r, r)
 
         def _dot(self, p, x, y):
-            # exact colour, no anti-aliasing: its centre pixel is the target
-            xi, yi = round(x), round(y)
-            p.fillRect(QtCore.QRect(xi - 3, yi - 3, 7, 7), _color(OUTLINE_RGB))
-            p.fillRect(QtCore.QRect(xi - 2, yi - 2, 5, 5), _color(MARKER_RGB))
+            # exact colour on whole physical pixels: the centre pixel is the target
+            d = self.dpr or 1.0
+            xi, yi = round(x * d), round(y * d)
+            p.fillRect(QtCore.QRectF((xi - 3) / d, (yi - 3) / d, 7 / d, 7 / d), _color(OUTLINE_RGB))
+            p.fillRect(QtCore.QRectF((xi - 2) / d, (yi - 2) / d, 5 / d, 5 / d), _color(MARKER_RGB))
 
         def _arrow(self, p, x1, y1, x2, y2):
             import math
@@ -404,7 +411,7 @@ def _make_classes():
 
         sig_run_start = QtCore.Signal(object)
         sig_hide = QtCore.Signal(object)
-        sig_show = QtCore.Signal()
+        sig_show = QtCore.Signal(object)
         sig_output = QtCore.Signal(int, str)
         sig_action = QtCore.Signal(int, object, object, object)
         sig_run_end = QtCore.Signal(object)
@@ -453,6 +460,7 @@ def _make_classes():
                 self.window.place(info.geometry)
             elif self.window.geometry_ is None:
                 screen = QtGui.QGuiApplication.primaryScreen()
+                self.window.dpr = screen.devicePixelRatio()
                 self.window.setGeometry(screen.geometry())
             self.window.current = []
             self.window.trail.clear()
@@ -475,8 +483,12 @@ def _make_classes():
             finally:
                 done.set()
 
-        @QtCore.Slot()
-        def on_show(self) -> None:
+        @QtCore.Slot(object)
+        def on_show(self, geometry: ScreenGeometry | None) -> None:
+            if geometry is not None and geometry != self.window.geometry_:
+                self.window.place(geometry)
+                self.window.render()
+                self.strip.place(self.window.geometry(), [])
             self._show()
 
         @QtCore.Slot(int, str)
@@ -672,7 +684,8 @@ class OverlayHook(Hook):
 
     def after_observe(self, step_num: int, observation: Any) -> None:
         if not self.closed:
-            self.controller.sig_show.emit()
+            # the loop sends None when the capture failed
+            self.controller.sig_show.emit(getattr(observation, "geometry", None))
 
     def model_output(self, step_num: int, text: str, step: Any, error: str | None) -> None:
         if self.closed:
@@ -703,13 +716,13 @@ class OverlayHook(Hook):
         self.controller.close()
 
 
-def run_with_overlay(target: Callable[[OverlayHook], T], settings: OverlaySettings | None = None) -> T:
-    """Run ``target(hook)`` in a worker thread while this thread runs Qt and shows the overlay.
+def run_with_overlay(agent: Any, instruction: str, settings: OverlaySettings | None = None) -> RunResult:
+    """Run ``agent.run(instruction)`` in a worker thread while this thread runs Qt and shows
+    the overlay; returns the :class:`RunResult` (or re-raises what the run raised).
 
-    For ``tars run --overlay``: ``target`` builds the agent with ``hook`` among its hooks,
-    calls ``hook.attach(agent)`` and returns ``agent.run(...)``; its return value (or
-    exception) comes back from here. Creates the QApplication when none exists; Ctrl+C stops
-    the agent attached to the hook. Must be called on the main thread.
+    For ``tars run --overlay``. The overlay is added to ``agent.hooks`` and its control strip
+    drives ``agent.pause()/resume()/stop()``; Ctrl+C stops the agent. Creates the QApplication
+    when none exists. Must be called on the main thread.
     """
     import signal as signals
 
@@ -718,6 +731,8 @@ def run_with_overlay(target: Callable[[OverlayHook], T], settings: OverlaySettin
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     hook = OverlayHook(settings)
+    hook.attach(agent)
+    agent.hooks.add(hook)
 
     class _Done(QObject):
         done = Signal()
@@ -729,14 +744,14 @@ def run_with_overlay(target: Callable[[OverlayHook], T], settings: OverlaySettin
 
     def work() -> None:
         try:
-            box["value"] = target(hook)
+            box["value"] = agent.run(instruction)
         except BaseException as exc:  # handed back to the caller's thread
             box["error"] = exc
         finally:
             notifier.done.emit()
 
-    previous = signals.signal(signals.SIGINT, lambda *_: hook._stop())
-    # Python runs signal handlers only between bytecodes: wake it up now and then
+    previous = signals.signal(signals.SIGINT, lambda *_: agent.stop())
+    # Python runs signal handlers only between bytecodes: wake the interpreter now and then
     ticker = QTimer()
     ticker.timeout.connect(lambda: None)
     ticker.start(200)
@@ -748,6 +763,10 @@ def run_with_overlay(target: Callable[[OverlayHook], T], settings: OverlaySettin
     finally:
         ticker.stop()
         signals.signal(signals.SIGINT, previous)
+        try:
+            agent.hooks.hooks.remove(hook)
+        except ValueError:
+            pass
         hook.close()
         app.processEvents()
     if "error" in box:

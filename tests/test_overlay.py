@@ -1,0 +1,273 @@
+"""The overlay (agent/overlay.py) and the markers (agent/markers.py).
+
+Display tests run each scenario in a child process on the test's Xvfb (one QApplication per
+process); scenarios call the hook from a worker thread, as the loop does, while the main
+thread runs Qt. The screen is captured with mss, as the operator captures it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import pytest
+
+from actions.coords import ScreenGeometry
+from actions.space import Click, DoubleClick, Drag, Finished, Hotkey, Scroll, Type
+
+try:
+    from gui_helpers import run_scenario
+except ImportError:  # run as a script from elsewhere
+    sys.path.insert(0, __file__.rsplit("/", 1)[0])
+    from gui_helpers import run_scenario
+
+W, H = 1024, 768
+CLICK = (400, 300)
+
+
+# ---------------------------------------------------------------- no display needed
+def test_screen_to_local_converts_points_through_pixels_to_qt_logical():
+    from agent.overlay import screen_to_local
+
+    # X11, no scaling: a point is a pixel; the monitor's offset is removed
+    assert screen_to_local(400, 300, ScreenGeometry(1920, 1080)) == (400, 300)
+    assert screen_to_local(-1500, 20, ScreenGeometry(1920, 1080, left=-1920, top=0)) == (420, 20)
+    # macOS Retina: scale 2 and Qt dpr 2, Qt logical = points
+    assert screen_to_local(700, 80, ScreenGeometry(2880, 1800, 2.0, 0, 0), dpr=2.0) == (700, 80)
+    # Windows 150 % with a DPI-aware process: points are physical pixels, Qt logical = px / 1.5
+    assert screen_to_local(300, 150, ScreenGeometry(2400, 1350, 1.0, 0, 0), dpr=1.5) == (200, 100)
+
+
+def test_draw_actions_puts_the_marker_centre_on_the_target_pixel():
+    import numpy as np
+    from PIL import Image
+
+    from agent.markers import MARKER_RGB, actions_to_pixels, draw_actions
+
+    img = Image.new("RGB", (640, 400), (200, 210, 220))
+    geo = ScreenGeometry(1280, 800, scale=2.0, left=100, top=0)  # HiDPI, monitor at x=100
+    acts = actions_to_pixels([Click(250, 60)], geo)  # screen points -> pixels (300, 120)
+    assert (acts[0].x, acts[0].y) == (300, 120)
+    out = draw_actions(img, acts + [Drag(20, 20, 200, 300)], trail=[Click(600, 380)])
+    arr = np.asarray(out)
+    assert np.asarray(img).tolist() != arr.tolist() and img.getpixel((300, 120)) != MARKER_RGB
+    ys, xs = np.nonzero((arr == MARKER_RGB).all(axis=2))
+    blobs = {(round(x), round(y)) for x, y in [(xs[xs > 250].mean(), ys[xs > 250].mean())]}
+    assert blobs == {(300, 120)}
+    # the drag's two ends carry the exact dot too
+    assert tuple(arr[20, 20]) == MARKER_RGB and tuple(arr[300, 200]) == MARKER_RGB
+
+
+def test_describe_action_in_words():
+    from agent.markers import describe_action
+
+    assert describe_action(Click(3, 4)) == "Click at (3, 4)"
+    assert describe_action(DoubleClick(3.4, 4.6)) == "Double-click at (3, 5)"
+    assert describe_action(Drag(1, 2, 3, 4)) == "Drag from (1, 2) to (3, 4)"
+    assert describe_action(Hotkey(("ctrl", "c"))) == "Press ctrl+c"
+    assert describe_action(Type("hello\n")) == 'Type "hello" and press Enter'
+    assert describe_action(Scroll(5, 6, "down")) == "Scroll down 5 at (5, 6)"
+    assert describe_action(Finished("done")) == "Finished: done"
+
+
+# ---------------------------------------------------------------- scenarios (child process)
+def _setup():
+    from PySide6.QtWidgets import QApplication
+
+    from gui_helpers import gui_thread_runner
+
+    app = QApplication([])
+    return app, gui_thread_runner(app)
+
+
+def _info(geo):
+    from actions.coords import CoordSpace
+    from agent.hooks import RunInfo
+
+    return RunInfo("open the settings", "scripted", CoordSpace("absolute"), geometry=geo)
+
+
+def _map_state(widget) -> str:
+    import subprocess
+
+    out = subprocess.run(["xwininfo", "-id", str(int(widget.winId()))], capture_output=True,
+                         text=True).stdout
+    return next((ln.split(":", 1)[1].strip() for ln in out.splitlines() if "Map State" in ln), "?")
+
+
+def scenario_hidden_for_capture() -> dict:
+    """Overlay shown over a target window; hidden for capture; a click passes through."""
+    import subprocess
+
+    import numpy as np
+
+    from actions.operator import Observation
+    from agent.overlay import OverlayHook, OverlaySettings
+    from gui_helpers import Target, grab
+
+    app, run = _setup()
+    target = Target()
+    try:
+        time.sleep(0.3)
+        base = grab()
+        geo = ScreenGeometry(base.shape[1], base.shape[0])
+        hook = OverlayHook(OverlaySettings(settle_s=0.15))
+
+        def agent_side():
+            out = {}
+            hook.run_start(_info(geo))
+            hook.after_observe(1, Observation(None, geo))
+            hook.before_action(1, Click(*CLICK), geo)
+            time.sleep(0.2)
+            shown = grab()
+            out["state_shown"] = _map_state(hook.window)
+            hook.before_observe(2)  # must return only once the overlay is off screen
+            hidden = grab()
+            out["state_hidden"] = _map_state(hook.window)
+            hook.after_observe(2, Observation(None, geo))
+            time.sleep(0.3)
+            out["state_again"] = _map_state(hook.window)
+            x, y = CLICK
+            again = grab()
+            out["marker_visible_again"] = bool((np.abs(again[y - 2:y + 3, x - 2:x + 3].astype(int)
+                                                       - base[y - 2:y + 3, x - 2:x + 3]) > 0).any())
+            subprocess.run(["xdotool", "mousemove", str(x), str(y), "click", "1"], check=True)
+            out["click"] = target.line(5)
+            out["shown_diff"] = int((shown != base).any(axis=2).sum())
+            out["hidden_diff"] = int((hidden != base).any(axis=2).sum())
+            out["marker_diff"] = int((shown[y - 25:y + 26, x - 25:x + 26] != base[y - 25:y + 26, x - 25:x + 26]).any(axis=2).sum())
+            return out
+
+        result = run(agent_side)
+        hook.close()
+        return result
+    finally:
+        target.close()
+
+
+def scenario_kept_in_captures() -> dict:
+    """keep_in_captures: the capture shows the overlay's drawings and the desktop elsewhere."""
+    import numpy as np
+
+    from agent.markers import MARKER_RGB
+    from agent.overlay import OverlayHook, OverlaySettings
+    from gui_helpers import Target, grab
+
+    app, run = _setup()
+    target = Target()
+    try:
+        time.sleep(0.3)
+        base = grab()
+        geo = ScreenGeometry(base.shape[1], base.shape[0])
+        hook = OverlayHook(OverlaySettings(keep_in_captures=True))
+
+        def agent_side():
+            hook.run_start(_info(geo))
+            hook.before_observe(1)  # kept in captures: does not hide
+            hook.before_action(1, Drag(100, 500, 300, 650), geo)
+            hook.before_action(2, Click(*CLICK), geo)  # the drag moves to the trail
+            time.sleep(0.2)
+            return grab(), _map_state(hook.window)
+
+        shot, state = run(agent_side)
+        # what the overlay may change: its own drawn pixels (the window's mask) and the strip
+        allowed = np.zeros(base.shape[:2], bool)
+        img = hook.window.image
+        alpha = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine() // 4, 4)[:, :img.width(), 3]
+        wx, wy = hook.window.x(), hook.window.y()
+        allowed[wy:wy + alpha.shape[0], wx:wx + alpha.shape[1]] = alpha >= 128
+        s = hook.strip.geometry()
+        allowed[s.y():s.y() + s.height(), s.x():s.x() + s.width()] = True
+        changed = (shot != base).any(axis=2)
+        black = (shot == 0).all(axis=2) & ~(base == 0).all(axis=2)
+        ys, xs = np.nonzero((shot == MARKER_RGB).all(axis=2))
+        near_click = (np.abs(xs - CLICK[0]) < 20) & (np.abs(ys - CLICK[1]) < 20)
+        near_drag_end = (np.abs(xs - 300) < 10) & (np.abs(ys - 650) < 10)
+        hook.close()
+        return {
+            "changed": int(changed.sum()),
+            "changed_outside": int((changed & ~allowed).sum()),
+            "new_black": int(black.sum()),
+            "new_black_outside": int((black & ~allowed).sum()),
+            "allowed_fraction": float(allowed.mean()),
+            "centroid": [float(xs[near_click].mean()), float(ys[near_click].mean())],
+            "trail_drag_end_marker": int(near_drag_end.sum()),
+            "state": state,
+        }
+    finally:
+        target.close()
+
+
+def scenario_marker_positions() -> dict:
+    """Marker centre for several clicks (edges included), measured in the captured frame."""
+    import numpy as np
+
+    from agent.markers import MARKER_RGB
+    from agent.overlay import OverlayHook, OverlaySettings
+    from gui_helpers import grab
+
+    app, run = _setup()
+    hook = OverlayHook(OverlaySettings(keep_in_captures=True, trail=0, controls=False))
+    base = grab()
+    geo = ScreenGeometry(base.shape[1], base.shape[0])
+    points = [(400, 300), (37, 701), (base.shape[1] - 6, 5), (811, 123)]
+
+    def agent_side():
+        found = []
+        hook.run_start(_info(geo))
+        for i, (x, y) in enumerate(points, 1):
+            hook.before_action(i, Click(x, y), geo)
+            time.sleep(0.1)
+            shot = grab()
+            ys, xs = np.nonzero((shot == MARKER_RGB).all(axis=2))
+            found.append([float(xs.mean()), float(ys.mean())] if len(xs) else None)
+        return found
+
+    found = run(agent_side)
+    screen = app.primaryScreen()
+    hook.close()
+    return {"points": points, "found": found, "dpr": screen.devicePixelRatio()}
+
+
+@pytest.mark.display
+def test_overlay_is_never_in_the_capture_and_clicks_pass_through(virtual_display):
+    d = virtual_display(W, H)
+    r = run_scenario(__file__, "hidden_for_capture", d.env())
+    assert r["state_shown"] == "IsViewable"
+    assert r["marker_diff"] > 100, "the marker was not on screen while shown"
+    assert r["shown_diff"] > r["marker_diff"]  # panel and control strip too
+    assert r["state_hidden"] == "IsUnMapped"
+    assert r["hidden_diff"] == 0, "the captured frame differs from the frame without overlay"
+    assert r["state_again"] == "IsViewable" and r["marker_visible_again"]
+    assert r["click"] == f"click {CLICK[0]} {CLICK[1]}", "the click did not reach the window below"
+
+
+@pytest.mark.display
+def test_overlay_kept_in_captures_changes_only_its_own_drawings(virtual_display):
+    d = virtual_display(W, H)
+    r = run_scenario(__file__, "kept_in_captures", d.env())
+    assert r["state"] == "IsViewable"
+    assert r["changed"] > 500
+    assert r["changed_outside"] == 0, "desktop changed outside the overlay's drawings"
+    assert r["new_black_outside"] == 0 and r["new_black"] == 0, "no-compositor black showed"
+    assert r["allowed_fraction"] < 0.15, "the window mask covers far more than the drawings"
+    assert r["centroid"] == [CLICK[0], CLICK[1]]
+    assert r["trail_drag_end_marker"] == 0  # the earlier drag is drawn as trail, not as marker
+
+
+@pytest.mark.display
+@pytest.mark.parametrize("qt_scale", ["1", "2"])
+def test_marker_lands_on_the_target_pixel(virtual_display, qt_scale):
+    d = virtual_display(W, H, wm=False)
+    env = d.env()
+    env["QT_SCALE_FACTOR"] = qt_scale  # Qt logical pixels = X pixels / 2: the dpr path
+    r = run_scenario(__file__, "marker_positions", env)
+    assert r["dpr"] == float(qt_scale)
+    for (x, y), got in zip(r["points"], r["found"]):
+        assert got is not None, f"no marker found for {(x, y)}"
+        assert abs(got[0] - x) <= 1 and abs(got[1] - y) <= 1, (x, y, got)
+
+
+if __name__ == "__main__":
+    print(json.dumps(globals()["scenario_" + sys.argv[1]]()), flush=True)
