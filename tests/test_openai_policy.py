@@ -1,0 +1,353 @@
+"""The ``openai`` policy against a loopback chat-completions server.
+
+The server (``http.server`` in a thread on 127.0.0.1) speaks the wire protocol of vLLM's
+OpenAI-compatible server: ``GET /v1/models`` and ``POST /v1/chat/completions`` with the JSON
+bodies vLLM sends (``id``/``object``/``created``/``model``/``choices``/``usage``, errors as
+``{"object": "error", "message", "type", "param", "code"}``), and replies from a script.
+The tests check what the real ``openai`` client sent and how errors are handled.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from PIL import Image
+
+from actions.coords import CoordSpace
+from models.base import PolicyError, Prompt, Turn, load_policy
+from models.openai_compat import (
+    OpenAIPolicy,
+    image_limit_from_error,
+    is_context_error,
+    normalise_endpoint,
+)
+from models.prompts import system_prompt
+from models.vision import data_url, decode_data_url, encode_image, model_image_size, prepare_image
+
+SERVED = "ui-tars-1.5-7b"
+REPLY = "Thought: The OK button closes the dialog.\nAction: click(start_box='(120,45)')"
+
+
+def completion(content: str, model: str = SERVED) -> dict:
+    """A chat-completion body exactly as vLLM's OpenAI server writes it."""
+    return {
+        "id": "chatcmpl-8f1c2b7a9d3e4f5a",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "reasoning_content": None, "content": content, "tool_calls": []},
+                "logprobs": None,
+                "finish_reason": "stop",
+                "stop_reason": None,
+            }
+        ],
+        "usage": {"prompt_tokens": 2731, "total_tokens": 2760, "completion_tokens": 29, "prompt_tokens_details": None},
+        "prompt_logprobs": None,
+    }
+
+
+def vllm_error(message: str, code: int = 400, kind: str = "BadRequestError") -> dict:
+    return {"object": "error", "message": message, "type": kind, "param": None, "code": code}
+
+
+class ChatServer:
+    """Loopback chat-completions server. ``script``: list of (status, body, delay_seconds)
+    answered to successive POSTs; ``requests``: every (path, headers, json) received."""
+
+    def __init__(self, script=(), models=(SERVED,)):
+        self.script = list(script)
+        self.models = list(models)
+        self.requests: list[tuple[str, dict, dict | None]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # keep pytest output clean
+                pass
+
+            def _send(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # client gave up (timeout test)
+                    pass
+
+            def do_GET(self):
+                outer.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}, None))
+                if self.path == "/v1/models":
+                    self._send(200, {
+                        "object": "list",
+                        "data": [
+                            {"id": m, "object": "model", "created": 1732000000, "owned_by": "vllm",
+                             "root": m, "parent": None, "max_model_len": 32768}
+                            for m in outer.models
+                        ],
+                    })
+                else:
+                    self._send(404, {"detail": "Not Found"})
+
+            def do_POST(self):
+                length = int(self.headers.get("content-length", 0))
+                body = json.loads(self.rfile.read(length))
+                outer.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                if self.path != "/v1/chat/completions":
+                    self._send(404, {"detail": "Not Found"})
+                    return
+                if not outer.script:
+                    self._send(500, vllm_error("script exhausted", 500, "InternalServerError"))
+                    return
+                status, reply, delay = outer.script.pop(0)
+                if delay:
+                    time.sleep(delay)
+                self._send(status, reply(body) if callable(reply) else reply)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    @property
+    def chats(self) -> list[dict]:
+        return [b for p, _, b in self.requests if p == "/v1/chat/completions"]
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    started: list[ChatServer] = []
+
+    def start(script=(), models=(SERVED,)):
+        s = ChatServer(script, models)
+        started.append(s)
+        return s
+
+    yield start
+    for s in started:
+        s.close()
+
+
+def screenshot(i: int, size=(320, 200)) -> Image.Image:
+    img = Image.new("RGB", size, (20 * i % 255, 90, 160))
+    img.paste((255, 255, 255), (10 + i, 10, 80 + i, 40))
+    return img
+
+
+def prompt_with(policy: OpenAIPolicy, n_steps: int, window: int = 5) -> Prompt:
+    """A prompt as the history would build it: ``n_steps`` past answers, the newest ``window``
+    screenshots kept (older turns text only), the current screenshot last."""
+    turns = []
+    for i in range(n_steps):
+        turns.append(Turn(screenshot(i), f"Thought: step {i}\nAction: click(start_box='({i},{i})')"))
+    turns.append(Turn(screenshot(n_steps)))
+    with_image = [t for t in turns if t.image is not None]
+    for t in with_image[: max(0, len(with_image) - window)]:
+        t.image = None
+    return Prompt("Close the dialog", system_prompt(policy.profile, "Close the dialog"), turns, policy.space)
+
+
+def image_urls(body: dict) -> list[str]:
+    return [
+        part["image_url"]["url"]
+        for m in body["messages"]
+        if isinstance(m["content"], list)
+        for part in m["content"]
+        if part["type"] == "image_url"
+    ]
+
+
+def test_request_carries_images_prompt_model_and_budget(server, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-123")
+    s = server([(200, completion(REPLY), 0)])
+    policy = OpenAIPolicy(s.url, model="ByteDance-Seed/UI-TARS-1.5-7B", max_tokens=321)
+    assert policy.space.kind == "resized"
+    prompt = prompt_with(policy, n_steps=7, window=5)
+    assert policy.act(prompt) == REPLY
+    (path, headers, body) = s.requests[-1]
+    assert headers["authorization"] == "Bearer sk-test-secret-123"
+    assert body["model"] == "ByteDance-Seed/UI-TARS-1.5-7B"
+    assert body["max_tokens"] == 321 and body["temperature"] == 0.0
+    urls = image_urls(body)
+    assert len(urls) == 5  # the history window, not all 8 screenshots
+    assert all(u.startswith("data:image/png;base64,") for u in urls)
+    # each image is the smart_resize'd screenshot the resized-space coordinates refer to
+    sent = decode_data_url(urls[-1])
+    assert sent.size == model_image_size(320, 200, policy.space)
+    assert sent.tobytes() == prepare_image(prompt.images()[-1], policy.space).tobytes()
+    msgs = body["messages"]
+    assert msgs[0] == {"role": "system", "content": "You are a helpful assistant."}
+    assert msgs[1]["role"] == "user" and "## User Instruction\nClose the dialog" in msgs[1]["content"]
+    answers = [m["content"] for m in msgs if m["role"] == "assistant"]
+    assert len(answers) == 7 and answers[0].startswith("Thought: step 0")  # all text kept
+    assert "sk-test-secret-123" not in repr(policy)
+
+
+def test_model_asked_from_server_when_not_given(server):
+    s = server([(200, completion(REPLY, "UI-TARS-7B-DPO"), 0)], models=("UI-TARS-7B-DPO", "other"))
+    policy = load_policy("openai", endpoint=s.url.removesuffix("/v1"))  # bare host gets /v1
+    assert policy.model == "UI-TARS-7B-DPO"
+    assert policy.profile.name == "ui-tars-1.0" and policy.space.kind == "relative"
+    assert s.requests[0][0] == "/v1/models"
+    policy.act(prompt_with(policy, 1))
+    assert s.chats[0]["model"] == "UI-TARS-7B-DPO"
+
+
+def test_server_error_then_success_is_retried(server):
+    s = server([
+        (500, vllm_error("CUDA error: an illegal memory access", 500, "InternalServerError"), 0),
+        (503, {"detail": "Service Unavailable"}, 0),
+        (200, completion(REPLY), 0),
+    ])
+    policy = OpenAIPolicy(s.url, model=SERVED, backoff=0.01, max_retries=3)
+    assert policy.act(prompt_with(policy, 2)) == REPLY
+    assert len(s.chats) == 3
+
+
+def test_timeout_gives_policy_error_after_retries(server):
+    s = server([(200, completion(REPLY), 1.5)] * 3)
+    policy = OpenAIPolicy(s.url, model=SERVED, timeout=0.3, max_retries=1, backoff=0.01)
+    start = time.monotonic()
+    with pytest.raises(PolicyError, match=r"timed out after 2 attempts") as err:
+        policy.act(prompt_with(policy, 1))
+    assert s.url in str(err.value)
+    assert time.monotonic() - start < 3.0
+
+
+@pytest.mark.parametrize(
+    "error_body",
+    [
+        vllm_error("At most 2 image(s) may be provided in one request."),
+        # newer vLLM wraps the error object
+        {"error": vllm_error("You set image=2 (or defaulted to 1) in `--limit-mm-per-prompt`, "
+                             "but passed 5 image items in the same prompt.")},
+    ],
+)
+def test_too_many_images_shrinks_history_and_remembers(server, error_body):
+    s = server([(400, error_body, 0), (200, completion(REPLY), 0), (200, completion(REPLY), 0)])
+    policy = OpenAIPolicy(s.url, model=SERVED, backoff=0.01)
+    assert policy.act(prompt_with(policy, 6)) == REPLY
+    first, second = s.chats
+    assert len(image_urls(first)) == 5 and len(image_urls(second)) == 2
+    # the newest two screenshots are kept, every answer stays as text
+    assert image_urls(second) == image_urls(first)[-2:]
+    assert sum(m["role"] == "assistant" for m in second["messages"]) == 6
+    assert policy.image_limit == 2
+    policy.act(prompt_with(policy, 7))  # the next step goes straight to the limit
+    assert len(image_urls(s.chats[2])) == 2 and len(s.chats) == 3
+
+
+def test_context_length_lowers_max_tokens_or_drops_images(server):
+    s = server([
+        (400, vllm_error("This model's maximum context length is 8192 tokens. However, you requested "
+                         "9000 tokens (7800 in the messages, 1200 in the completion). Please reduce "
+                         "the length of the messages or completion."), 0),
+        (200, completion(REPLY), 0),
+        (400, vllm_error("This model's maximum context length is 8192 tokens. However, you requested "
+                         "9000 tokens (8100 in the messages, 900 in the completion)."), 0),
+        (200, completion(REPLY), 0),
+    ])
+    policy = OpenAIPolicy(s.url, model=SERVED, max_tokens=1200, backoff=0.01)
+    policy.act(prompt_with(policy, 3))
+    assert [c["max_tokens"] for c in s.chats] == [1200, 392]
+    assert len(image_urls(s.chats[1])) == 4  # images untouched when max_tokens was the excess
+    policy.act(prompt_with(policy, 3))
+    assert len(image_urls(s.chats[2])) == 4 and len(image_urls(s.chats[3])) == 3
+
+
+def test_request_that_never_fits_is_a_clear_error(server):
+    too_long = vllm_error("The decoder prompt (length 40000) is longer than the maximum model length of 32768.")
+    s = server([(400, too_long, 0)] * 10)
+    policy = OpenAIPolicy(s.url, model=SERVED, max_tokens=256, backoff=0.01)
+    with pytest.raises(PolicyError, match="rejected the request"):
+        policy.act(prompt_with(policy, 2))
+    # it shrank to one screenshot and the smallest budget before giving up
+    assert len(image_urls(s.chats[-1])) == 1 and s.chats[-1]["max_tokens"] == 128
+
+
+def test_other_client_errors_fail_at_once(server):
+    s = server([
+        (401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
+                         "param": None, "code": "invalid_api_key"}}, 0),
+        (404, vllm_error("The model `nope` does not exist.", 404, "NotFoundError"), 0),
+        (400, vllm_error("temperature must be non-negative"), 0),
+    ])
+    policy = OpenAIPolicy(s.url, model=SERVED, api_key="sk-very-secret", backoff=0.01)
+    prompt = prompt_with(policy, 1)
+    with pytest.raises(PolicyError, match="refused the API key") as err:
+        policy.act(prompt)
+    assert "sk-very-secret" not in str(err.value)
+    with pytest.raises(PolicyError, match="does not serve model"):
+        policy.act(prompt)
+    with pytest.raises(PolicyError, match="temperature must be non-negative"):
+        policy.act(prompt)
+    assert len(s.chats) == 3  # no retries on 4xx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_dead_endpoint_names_the_url():
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    with pytest.raises(PolicyError, match="unreachable") as err:
+        OpenAIPolicy(url, max_retries=1, backoff=0.01)  # model discovery
+    assert url in str(err.value)
+    policy = OpenAIPolicy(url, model=SERVED, max_retries=1, backoff=0.01)
+    prompt = Prompt("x", "sys", [Turn(screenshot(0))], CoordSpace("resized"))
+    with pytest.raises(PolicyError) as err:
+        policy.act(prompt)
+    assert url in str(err.value) and "2 attempts" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "given,expected",
+    [
+        ("http://localhost:8000", "http://localhost:8000/v1"),
+        ("localhost:8000/", "http://localhost:8000/v1"),
+        ("http://h:8000/v1/chat/completions", "http://h:8000/v1"),
+        ("https://ark.example.com/api/v3", "https://ark.example.com/api/v3"),
+    ],
+)
+def test_normalise_endpoint(given, expected):
+    assert normalise_endpoint(given) == expected
+
+
+def test_error_message_readers():
+    assert image_limit_from_error("At most 5 image(s) may be provided in one request.") == 5
+    assert image_limit_from_error("At most 1 image(s) may be provided in one prompt.") == 1
+    assert image_limit_from_error(
+        "You set or defaulted to image=4 in --limit-mm-per-prompt, but passed 10 image items in the same prompt."
+    ) == 4
+    assert image_limit_from_error("This model's maximum context length is 32768 tokens.") is None
+    assert is_context_error("This model's maximum context length is 32768 tokens. However, ...")
+    assert is_context_error("Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096.")
+    assert not is_context_error("temperature must be non-negative")
+
+
+def test_data_url_round_trip_png_and_jpeg():
+    img = screenshot(3)
+    assert decode_data_url(data_url(img)).tobytes() == img.tobytes()  # PNG is lossless
+    jpeg = data_url(img, "jpeg")
+    assert jpeg.startswith("data:image/jpeg;base64,") and decode_data_url(jpeg).size == img.size
+    with pytest.raises(ValueError):
+        encode_image(img, "gif")
+    with pytest.raises(ValueError):
+        decode_data_url("https://example.com/a.png")
