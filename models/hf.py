@@ -336,6 +336,8 @@ class HFPolicy:
         """
         import torch
 
+        if self.model is None:
+            raise PolicyError("the hf policy was closed")
         if not prompt.images():
             raise PolicyError("the prompt has no screenshot")
         temperature = self.profile.temperature

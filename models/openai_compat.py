@@ -297,7 +297,9 @@ class OpenAIPolicy:
         keep = min(n_images, self.image_limit) if self.image_limit else n_images
         max_tokens = self.max_tokens
         failures = 0
-        while True:
+        # every refusal strictly shrinks images or max_tokens, so this bound is never reached
+        # in practice; it guards against a server that answers inconsistently
+        for _ in range(64):
             sent = self.shrink_prompt(prompt, keep)
             self._trim_cache(sent.images())
             request: dict[str, Any] = {
@@ -330,6 +332,7 @@ class OpenAIPolicy:
                 keep, max_tokens = new_keep, new_max
                 continue
             return self._content(response)
+        raise PolicyError(f"endpoint {self.endpoint} kept refusing the request; giving up")
 
     def _fit(self, message: str, status: int, n_sent: int, max_tokens: int) -> tuple[int | None, int]:
         """Smaller (images, max_tokens) after a refusal, or (None, _) when nothing helps."""

@@ -116,6 +116,8 @@ def test_qwen25_vl_resized_profile_and_generation(qwen25_ckpt):
     w, h = policy.space.model_size(120, 90)  # coordinates refer to exactly this image
     assert (grid[1][1] * 14, grid[1][2] * 14) == (h, w)
     policy.close()
+    with pytest.raises(PolicyError, match="closed"):
+        policy.act(prompt)
 
 
 def test_profile_override_and_registry(qwen2_ckpt):
