@@ -245,6 +245,22 @@ def parse_command(
     print(json.dumps(out, ensure_ascii=False))
 
 
+@app.command("app")
+def app_command(
+    trajectory: str = typer.Argument(None, help="A recorded trajectory folder to open."),
+) -> None:
+    """Open the desktop app: instruction, policy settings, Run/Pause/Stop, live trace."""
+    import os
+
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise fail("tars app needs a screen: no DISPLAY (run it in a desktop session)")
+    try:
+        from agent.app import run_app
+    except ImportError as exc:
+        raise fail(f'the app needs PySide6 ({exc}); pip install "tars[gui]"')
+    raise typer.Exit(run_app(trajectory))
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
