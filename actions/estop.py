@@ -110,4 +110,15 @@ class EmergencyHotkey:
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.stop()
+            # pynput's X11 listener disables its RECORD context over the very connection that
+            # is blocked waiting for events, so it only ends at the next key press (and dies
+            # noisily if the display goes first). Disabling it over its other connection ends
+            # it at once.
+            other, context = getattr(listener, "_display_stop", None), getattr(listener, "_context", None)
+            if other is not None and context is not None:
+                try:
+                    other.record_disable_context(context)
+                    other.flush()
+                except Exception:
+                    pass
             listener.join(timeout=2.0)  # its X connections close before the display may go
