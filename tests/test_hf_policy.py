@@ -208,3 +208,35 @@ def test_prompt_without_screenshot(qwen2_policy):
     prompt = Prompt("x", "sys", [Turn(None)], space=qwen2_policy.space)
     with pytest.raises(PolicyError, match="no screenshot"):
         qwen2_policy.act(prompt)
+
+
+def test_dtype_choice_and_names(qwen2_ckpt):
+    from models.hf import HFPolicy, pick_dtype
+
+    cpu = torch.device("cpu")
+    assert pick_dtype(cpu) == torch.float32
+    assert pick_dtype(torch.device("mps")) == torch.float16
+    assert pick_dtype(cpu, "bf16") == torch.bfloat16
+    assert pick_dtype(cpu, "torch.float16") == torch.float16
+    with pytest.raises(PolicyError, match="unknown dtype"):
+        pick_dtype(cpu, "int8")
+    policy = HFPolicy(str(qwen2_ckpt), dtype="bfloat16", max_new_tokens=2)
+    assert next(policy.model.parameters()).dtype == torch.bfloat16
+
+
+@pytest.mark.parametrize(
+    "name,is_path",
+    [
+        ("/models/UI-TARS-1.5-7B", True),
+        ("~/ckpt", True),
+        ("./ckpt", True),
+        ("C:\\models\\ui-tars", True),
+        ("a/b/c", True),
+        ("ByteDance-Seed/UI-TARS-1.5-7B", False),
+        ("ui-tars", False),
+    ],
+)
+def test_path_or_hub_id(name, is_path):
+    from models.hf import _looks_like_path
+
+    assert _looks_like_path(name) is is_path
