@@ -136,8 +136,13 @@ def test_decode_keeps_box_tokens_and_stops_at_end_of_turn(qwen2_policy):
 
 def test_prepare_image_matches_qwen_vl_utils():
     qwen_vl_utils = pytest.importorskip("qwen_vl_utils")
-    space = CoordSpace("resized")
-    for size in [(160, 100), (1920, 1080), (1366, 768), (3840, 2160)]:
+    # upscaled to min_pixels, rounded to multiples of 28, and shrunk to a small max_pixels
+    cases = [
+        ((160, 100), CoordSpace("resized")),
+        ((1366, 768), CoordSpace("resized")),
+        ((1920, 1080), CoordSpace("resized", max_pixels=600 * 28 * 28)),
+    ]
+    for size, space in cases:
         img = Image.effect_noise(size, 40).convert("RGB")
         ours = prepare_image(img, space)
         ref = qwen_vl_utils.fetch_image(
