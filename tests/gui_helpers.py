@@ -33,7 +33,7 @@ geo = app.primaryScreen().geometry()
 h, w = geo.height(), geo.width()
 y, x = np.mgrid[0:h, 0:w]
 rgb = np.dstack([(x * 255 // max(w - 1, 1)), (y * 255 // max(h - 1, 1)),
-                 ((x // 40 + y // 40) % 2) * 80 + 90]).astype(np.uint8)
+                 ((x // 40 + y // 40) % 2) * 50 + 90]).astype(np.uint8)
 rgb[rgb.sum(axis=2) == 0] = (1, 1, 90)
 buf = np.ascontiguousarray(rgb)
 img = QImage(buf.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()

@@ -1,0 +1,287 @@
+"""The desktop app (agent/app.py, app_worker.py, app_settings.py).
+
+GUI scenarios run in a child process on the test's Xvfb (one QApplication per process) and
+print their measurements as JSON; the tests assert on them. The agent is real (agent.loop),
+the policy is a ScriptedPolicy, the operator a LocalOperator on Xvfb or a DryRunOperator.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+try:
+    from gui_helpers import run_scenario
+except ImportError:  # run as a script from elsewhere
+    sys.path.insert(0, __file__.rsplit("/", 1)[0])
+    from gui_helpers import run_scenario
+
+W, H = 1024, 768
+
+
+# ---------------------------------------------------------------- no display needed
+class _Store:
+    """A dict with the part of QSettings' interface the settings code uses."""
+
+    def __init__(self):
+        self.data, self.prefix = {}, ""
+
+    def beginGroup(self, g):  # noqa: N802 (Qt names)
+        self.prefix = g + "/"
+
+    def endGroup(self):  # noqa: N802
+        self.prefix = ""
+
+    def contains(self, k):
+        return self.prefix + k in self.data
+
+    def value(self, k):
+        return self.data.get(self.prefix + k)
+
+    def setValue(self, k, v):  # noqa: N802
+        self.data[self.prefix + k] = str(v).lower() if isinstance(v, bool) else str(v)
+
+    def remove(self, k):
+        self.data.pop(self.prefix + k, None)
+
+    def sync(self):
+        pass
+
+
+def test_settings_round_trip_and_the_key_is_kept_only_when_remembered():
+    from agent.app_settings import AppSettings, load_settings, save_settings
+
+    store = _Store()
+    s = AppSettings(policy="openai", model="ui-tars", endpoint="http://h:8000/v1", api_key="sk-1",
+                    max_steps=7, language="Chinese", overlay=False)
+    save_settings(s, store)
+    assert "sk-1" not in store.data.values()
+    back = load_settings(store)
+    assert back.api_key == "" and back.max_steps == 7 and back.overlay is False
+    assert (back.policy, back.model, back.language) == ("openai", "ui-tars", "Chinese")
+    s.remember_key = True
+    save_settings(s, store)
+    assert load_settings(store).api_key == "sk-1"
+    s.remember_key = False
+    save_settings(s, store)  # un-ticking erases the stored key
+    assert "sk-1" not in store.data.values() and load_settings(store).api_key == ""
+    assert "api_key" not in s.public() and s.policy_options().api_key == "sk-1"
+    store.data["app/max_steps"] = "lots"  # unreadable values keep their default
+    store.data["app/policy"] = "nonsense"
+    assert load_settings(store).max_steps == 50 and load_settings(store).policy == "lite"
+
+
+def test_trace_rows_from_a_trajectory_line(tmp_path):
+    from PIL import Image
+
+    from agent.app_worker import TraceRow
+    from agent.markers import MARKER_RGB
+
+    Image.new("RGB", (200, 100), (9, 9, 9)).save(tmp_path / "step-0001.png")
+    line = {"step_num": 1, "screenshot_file": "step-0001.png", "thought": "t",
+            "actions": [{"text": "click", "model": {"action": "click", "x": 1, "y": 2},
+                         "screen": {"action": "click", "x": 60, "y": 40}},
+                        {"text": "?", "model": {}, "screen": {"action": "nope"}}],
+            "timings_ms": {"observe": 1.0, "think": 2.0, "act": 3.0}, "error": None,
+            "geometry": {"width": 200, "height": 100, "scale": 2.0, "left": 50, "top": 0, "monitor": 1}}
+    row = TraceRow.from_json(line, tmp_path)
+    assert row.action_text == "Click at (60, 40)"  # the unreadable action is left out
+    assert row.timings_text == "observe 1 ms · think 2 ms · act 3 ms"
+    marked = row.marked_image()
+    assert marked.getpixel((20, 80)) == MARKER_RGB  # (60-50)*2, 40*2: points -> pixels
+    assert row.make_thumbnail().size[0] <= 192
+    missing = TraceRow.from_json({**line, "screenshot_file": "gone.png"}, tmp_path)
+    assert missing.marked_image() is None
+
+
+# ---------------------------------------------------------------- scenarios (child process)
+def _app():
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication([])
+
+
+def _wait(pred, timeout: float) -> bool:
+    from PySide6.QtTest import QTest
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        QTest.qWait(20)
+    return bool(pred())
+
+
+def scenario_scripted_run(tmp: str) -> dict:
+    """A real run (LocalOperator, overlay, recorder) of a 3-step script on a target window."""
+    import numpy as np
+    from PySide6.QtCore import QSettings
+
+    from actions.operator import LocalOperator
+    from agent.app import main_window_class
+    from agent.markers import MARKER_RGB
+    from gui_helpers import Target
+    from models.scripted import ScriptedPolicy
+
+    app = _app()
+    target = Target()
+    replies = [
+        "Thought: I click the left area.\nAction: click(start_box='(400,300)')",
+        "Thought: Now the lower right.\nAction: click(start_box='(700,500)')",
+        "Thought: Both are clicked.\nAction: finished(content='all clicked')",
+    ]
+    policies: list = []
+
+    def policy_factory(settings):
+        policies.append(ScriptedPolicy(replies, delay=0.2))
+        return policies[-1]
+
+    store = QSettings(str(Path(tmp) / "tars.ini"), QSettings.Format.IniFormat)
+    win = main_window_class()(store, policy_factory,
+                              lambda s: LocalOperator(monitor=s.monitor, estop_hotkey=None))
+    win.policy_box.setCurrentText("openai")
+    win.endpoint_edit.setText("http://127.0.0.1:9/v1")
+    win.key_edit.setText("sk-secret-123")
+    win.record_edit.setText(str(Path(tmp) / "runs"))
+    win.overlay_box.setChecked(True)
+    win.show()
+    _wait(lambda: win.isVisible(), 5)
+    minimized_during: list[bool] = []
+    win.worker_rows = []
+    started = win.start_run("Click both places")
+    win.worker.step_done.connect(lambda row: minimized_during.append(win.isMinimized()))
+    ended = _wait(lambda: not win.running, 40)
+    _wait(lambda: win.isVisible() and not win.isMinimized(), 5)
+    clicks = [target.line(1) for _ in range(2)]
+    shots = [np.asarray(r.image) for r in win.rows if r.image is not None]
+    marker_px = [int((s == MARKER_RGB).all(axis=2).sum()) for s in shots]
+    win.trace.selectRow(0)
+    app.processEvents()
+    pix = win.preview.pixmap()
+    traj = win.trajectory_dir
+    report = win.export_html(Path(tmp) / "report.html")
+    html = report.read_text(encoding="utf-8") if report else ""
+    files_with_key = [str(p) for p in Path(tmp).rglob("*") if p.is_file() and p.suffix != ".ini"
+                      and b"sk-secret-123" in p.read_bytes()]
+    ini = (Path(tmp) / "tars.ini").read_text()
+    # a second window (the app opened again) browses the recorded run
+    win2 = main_window_class()(QSettings(str(Path(tmp) / "tars.ini"), QSettings.Format.IniFormat),
+                               hide_while_running=False)
+    opened = win2.open_trajectory(traj)
+    win2.show_step(2)
+    out = {
+        "started": started, "ended": ended, "status": win.last_result.status,
+        "content": win.last_result.content, "rows": len(win.rows),
+        "thoughts": [r.thought for r in win.rows],
+        "trace_cells": [win.trace.item(i, 3).text() for i in range(win.trace.rowCount())],
+        "thumbs": sum(1 for i in range(win.trace.rowCount()) if not win.trace.item(i, 1).icon().isNull()),
+        "clicks": clicks, "marker_px_in_model_frames": marker_px,
+        "minimized_during": minimized_during, "restored": win.isVisible() and not win.isMinimized(),
+        "preview": [pix.width(), pix.height()] if pix is not None and not pix.isNull() else None,
+        "html_has_images": html.count("data:image/png;base64"), "html_has_content": "all clicked" in html,
+        "files_with_key": files_with_key, "key_in_ini": "sk-secret-123" in ini,
+        "opened": opened, "opened_rows": len(win2.rows),
+        "opened_actions": [r.action_text for r in win2.rows],
+        "reopened_endpoint": win2.endpoint_edit.text(), "reopened_key": win2.key_edit.text(),
+        "opened_preview": win2.preview.pixmap() is not None and not win2.preview.pixmap().isNull(),
+    }
+    win2.close()
+    win.close()
+    target.close()
+    return out
+
+
+def scenario_pause_stop(tmp: str) -> dict:
+    """Pause holds the run between steps, Stop ends it fast, the GUI stays live during loading."""
+    from PIL import Image
+    from PySide6.QtCore import QSettings, QTimer
+
+    from actions.operator import DryRunOperator
+    from agent.app import main_window_class
+    from models.scripted import ScriptedPolicy
+
+    app = _app()
+    replies = [f"Thought: step {i}\nAction: click(start_box='({10 + i},{20 + i})')" for i in range(80)]
+
+    def policy_factory(settings):
+        time.sleep(1.0)  # a model "loading" in the worker thread
+        return ScriptedPolicy(replies, delay=0.1)
+
+    image = Image.new("RGB", (800, 600), (120, 130, 140))
+    store = QSettings(str(Path(tmp) / "tars.ini"), QSettings.Format.IniFormat)
+    win = main_window_class()(store, policy_factory, lambda s: DryRunOperator(images=[image]),
+                              hide_while_running=False)
+    win.overlay_box.setChecked(False)
+    win.steps_spin.setValue(200)
+    win.show()
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start(20)
+    win.start_run("Keep clicking")
+    got_rows = _wait(lambda: len(win.rows) >= 3, 20)
+    timer.stop()
+    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    win.toggle_pause()
+    label_paused = win.pause_btn.text()
+    _wait(lambda: False, 0.8)  # the step in flight may still finish
+    held_from = len(win.rows)
+    _wait(lambda: False, 1.2)
+    held_to = len(win.rows)
+    win.toggle_pause()
+    resumed = _wait(lambda: len(win.rows) >= held_to + 2, 10)
+    t0 = time.monotonic()
+    win.stop_run()
+    stopped = _wait(lambda: not win.running, 5)
+    stop_seconds = time.monotonic() - t0
+    out = {
+        "got_rows": got_rows, "max_gap_s": max(gaps) if gaps else None, "ticks": len(ticks),
+        "label_paused": label_paused, "held": [held_from, held_to], "resumed": resumed,
+        "stopped": stopped, "stop_seconds": stop_seconds, "status": win.last_result.status,
+        "steps": win.last_result.steps, "rows": len(win.rows),
+        "buttons_after": [win.run_btn.isEnabled(), win.stop_btn.isEnabled()],
+    }
+    win.close()
+    return out
+
+
+@pytest.mark.display
+def test_app_runs_a_scripted_task_to_finished_with_a_full_trace(virtual_display, tmp_path):
+    d = virtual_display(W, H)
+    r = run_scenario(__file__, "scripted_run", d.env(), args=[str(tmp_path)], timeout=90)
+    assert r["started"] and r["ended"]
+    assert (r["status"], r["content"]) == ("finished", "all clicked")
+    assert r["rows"] == 3 and r["thumbs"] == 3
+    assert r["thoughts"] == ["I click the left area.", "Now the lower right.", "Both are clicked."]
+    assert r["trace_cells"] == ["Click at (400, 300)", "Click at (700, 500)", "Finished: all clicked"]
+    assert r["clicks"] == ["click 400 300", "click 700 500"]  # the clicks reached the window below
+    assert r["marker_px_in_model_frames"] == [0, 0, 0]  # the overlay never was in a screenshot
+    assert r["minimized_during"] and all(r["minimized_during"]) and r["restored"]
+    assert r["preview"] == [W, H]
+    assert r["html_has_images"] == 3 and r["html_has_content"]
+    assert r["files_with_key"] == [] and not r["key_in_ini"]
+    assert r["opened"] and r["opened_rows"] == 3 and r["opened_preview"]
+    assert r["opened_actions"] == r["trace_cells"]
+    assert r["reopened_endpoint"] == "http://127.0.0.1:9/v1" and r["reopened_key"] == ""
+
+
+@pytest.mark.display
+def test_app_pause_holds_between_steps_and_stop_ends_within_a_second(virtual_display, tmp_path):
+    d = virtual_display(W, H, wm=False)
+    r = run_scenario(__file__, "pause_stop", d.env(), args=[str(tmp_path)], timeout=90)
+    assert r["got_rows"]
+    assert r["ticks"] > 30 and r["max_gap_s"] < 0.5, "the window froze while the policy loaded"
+    assert r["label_paused"] == "Resume"
+    assert r["held"][0] == r["held"][1], "steps ran while paused"
+    assert r["resumed"]
+    assert r["stopped"] and r["stop_seconds"] < 1.0 and r["status"] == "stopped"
+    assert r["steps"] >= r["rows"] >= r["held"][1] + 2
+    assert r["buttons_after"] == [True, False]
+
+
+if __name__ == "__main__":
+    print(json.dumps(globals()["scenario_" + sys.argv[1]](*sys.argv[2:])), flush=True)
