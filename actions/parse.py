@@ -379,7 +379,10 @@ def _arguments(call: _Call, fn: str) -> dict[str, _Arg]:
             raise ParseError(f"argument {name!r} given twice in {_clip(call.source)!r}")
         out[name] = arg
     for name in sig.required:
-        if name not in out or (name != "content" and not out[name].value.strip()):
+        value = out[name].value if name in out else None
+        # an empty content is real (type nothing); ' ' is a key (the space bar)
+        blank = value is None or (name != "content" and not (value if name == "key" else value.strip()))
+        if blank:
             raise ParseError(f"{fn}() needs {name}= in {_clip(call.source)!r}")
     return out
 
@@ -387,6 +390,8 @@ def _arguments(call: _Call, fn: str) -> dict[str, _Arg]:
 def _keys(arg: _Arg, call: _Call) -> tuple[str, ...]:
     if not arg.closed:
         raise ParseError(f"key {arg.value!r} is cut off in {_clip(call.source)!r}")
+    if arg.value == " ":  # press(key=' '): the space bar, written as the character
+        return ("space",)
     try:
         return split_keys(arg.value)
     except UnknownKeyError as exc:

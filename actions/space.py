@@ -184,7 +184,7 @@ class Hotkey(Action):
     keys: tuple[str, ...]
 
     def to_text(self) -> str:
-        return f"hotkey(key='{' '.join(self.keys)}')"
+        return f"hotkey(key={_quote(' '.join(self.keys))})"
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,7 @@ class _KeyAction(Action):
     key: str
 
     def to_text(self) -> str:
-        return f"{self.name}(key='{self.key}')"
+        return f"{self.name}(key={_quote(self.key)})"
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ to_text -> parse unchanged."""
 
 from __future__ import annotations
 
+import os
 import string
 import sys
 
@@ -17,7 +18,12 @@ from actions.space import (
     Click, DoubleClick, Drag, Finished, Hotkey, MoveTo, Press, RightClick, Scroll, Step, Type,
 )
 
-FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+#: examples per property; raise it for a long local run: TARS_FUZZ_EXAMPLES=20000 pytest ...
+FUZZ = settings(
+    max_examples=int(os.environ.get("TARS_FUZZ_EXAMPLES", "400")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 # --------------------------------------------------------------------------------------------
 # An audit hook that notices any code compilation or execution, process start or file opening
