@@ -24,19 +24,27 @@ def refuse_mobile(action: Action) -> None:
         )
 
 
+def screen_bounds(geometry: ScreenGeometry) -> tuple[int, int, int, int]:
+    """(min_x, min_y, max_x, max_y), inclusive, of the screen points that pixels of this monitor
+    map to. On HiDPI the last pixel column rounds up to one point past ``point_width - 1``
+    (2879 px / 2.0 = 1439.5 -> 1440), and that point is still on the screen."""
+    max_x = geometry.left + math.floor((geometry.width - 1) / geometry.scale + 0.5)
+    max_y = geometry.top + math.floor((geometry.height - 1) / geometry.scale + 0.5)
+    return geometry.left, geometry.top, max_x, max_y
+
+
 def check_on_screen(action: Action, geometry: ScreenGeometry | None) -> None:
     """Raise :class:`OffScreenError` when a point of ``action`` (screen points) is outside the
-    captured monitor. Nothing is checked before the first observation (``geometry`` None)."""
+    captured monitor (:func:`screen_bounds`). Nothing is checked before the first observation
+    (``geometry`` None)."""
     if geometry is None:
         return
+    x0, y0, x1, y1 = screen_bounds(geometry)
     for x, y in action.points():
-        if not (math.isfinite(x) and math.isfinite(y)) or not geometry.contains(x, y):
-            right = geometry.left + geometry.point_width
-            bottom = geometry.top + geometry.point_height
+        if not (math.isfinite(x) and math.isfinite(y)) or not (x0 <= x <= x1 and y0 <= y <= y1):
             raise OffScreenError(
-                f"{action.name} target ({x}, {y}) is outside the screen "
-                f"(x {geometry.left}..{right - 1:g}, y {geometry.top}..{bottom - 1:g} in screen "
-                "points); choose a point on the screenshot"
+                f"{action.name} target ({x}, {y}) is outside the screen (x {x0}..{x1}, "
+                f"y {y0}..{y1} in screen points); choose a point on the screenshot"
             )
 
 

@@ -379,13 +379,13 @@ def test_emergency_hotkey_stops_a_long_type(desk):
     worker = threading.Thread(target=typing)
     worker.start()
     time.sleep(0.6)
+    t_key = time.monotonic()  # includes xdotool's own start-up
     subprocess.run(["xdotool", "key", "ctrl+alt+Escape"], env=desk.vd.env(), check=True)
-    t_key = time.monotonic()
     worker.join(timeout=10)
     assert isinstance(outcome.get("result"), EmergencyStopError)
     assert heard.is_set() and op.stop_event.is_set()
     latency = outcome["t"] - t_key
-    print(f"emergency stop latency after xdotool returned: {latency * 1000:.0f} ms")
+    print(f"emergency stop latency from running xdotool: {latency * 1000:.0f} ms")
     assert latency < 1.0  # 200 ms on an idle machine; CI shares 2 cores among many jobs
     time.sleep(0.3)
     typed = p.text()
@@ -429,19 +429,9 @@ def test_two_monitors_capture_and_click_with_offset(tmp_path):
                     left.observe()
             with LocalOperator(monitor=1, estop_hotkey=None, allow_blank=True) as left:
                 assert left.observe().geometry.left == 0
-            with pytest.raises(OperatorError, match="monitor 7 does not exist"):
-                LocalOperator(monitor=7, estop_hotkey=None).observe()
+            with LocalOperator(monitor=7, estop_hotkey=None) as bad:
+                with pytest.raises(OperatorError, match="monitor 7 does not exist"):
+                    bad.observe()
         finally:
             probe.stop()
 
-
-def test_wayland_without_x_is_refused_with_advice(monkeypatch):
-    from actions.operator import LocalOperator
-
-    monkeypatch.delenv("DISPLAY", raising=False)
-    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
-    with pytest.raises(OperatorError, match="Wayland.*X11 session"):
-        LocalOperator()
-    monkeypatch.delenv("WAYLAND_DISPLAY")
-    with pytest.raises(OperatorError, match="DISPLAY is not set"):
-        LocalOperator()
