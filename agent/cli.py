@@ -261,6 +261,165 @@ def app_command(
     raise typer.Exit(run_app(trajectory))
 
 
+# -- evaluation, reports, demonstrations (agent/eval/, agent/demo.py) ----------------------
+eval_app = typer.Typer(help="Measure a policy: grounding sets and task suites.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("grounding")
+def eval_grounding_command(
+    dataset: str = typer.Argument(..., help="ScreenSpot(-v2/-Pro) JSON file, or a folder of them."),
+    policy: str = typer.Option(None, "--policy", help="lite (default) | hf | openai"),
+    model: str = typer.Option(None, "--model", help="Hub id or local folder (hf), served name (openai)."),
+    adapter: str = typer.Option(None, "--adapter", help="LoRA adapter folder (hf)."),
+    merge_adapter: bool = typer.Option(False, "--merge-adapter", help="Merge the LoRA weights into the model."),
+    endpoint: str = typer.Option(None, "--endpoint", help="OpenAI-compatible base URL; implies --policy openai."),
+    api_key: str = typer.Option(None, "--api-key", envvar="TARS_API_KEY", help="API key (or $TARS_API_KEY)."),
+    profile: str = typer.Option(None, "--profile", help="Model profile; default from the model name."),
+    out: str = typer.Option(None, "--out", help="Folder for results.jsonl and summary.json."),
+    bbox_format: str = typer.Option(None, "--bbox-format", help="xywh | xyxy for every record (default: xyxy when a record has img_size)."),
+    images: str = typer.Option(None, "--images", help="Extra folder to look for the screenshots in."),
+    limit: int = typer.Option(None, "--limit", min=1, help="Only the first N records."),
+) -> None:
+    """Ask the policy for one point per record and score hits inside the target box."""
+    from rich.console import Console
+
+    from agent.eval import grounding
+    from agent.eval.console import grounding_table, with_progress
+    from agent.policy_factory import PolicyOptions, make_policy
+    from models.base import PolicyError
+
+    try:
+        records = grounding.load_dataset(dataset, bbox_format, images)[:limit]
+    except grounding.DatasetError as exc:
+        raise fail(str(exc))
+    options = PolicyOptions(policy, model, adapter, merge_adapter, endpoint, api_key, profile)
+    try:
+        pol = make_policy(options)
+    except PolicyError as exc:
+        raise fail(str(exc))
+    hits = [0, 0]
+
+    def note(row: dict) -> str:
+        hits[0] += bool(row["hit"])
+        hits[1] += 1
+        return f"accuracy {100 * hits[0] / hits[1]:.1f} %"
+
+    settings = {**options.public(), "dataset": dataset, "bbox_format": bbox_format or "auto"}
+    try:
+        summary = with_progress(len(records), "grounding", lambda on_row: grounding.evaluate(
+            records, pol, out, settings=settings, on_result=on_row), note)
+    except (PolicyError, OSError) as exc:
+        raise fail(f"evaluation stopped: {exc}", 1)
+    finally:
+        pol.close()
+    Console().print(grounding_table(summary))
+
+
+@eval_app.command("tasks")
+def eval_tasks_command(
+    suite: str = typer.Argument("practice", help="Task JSON file, folder of them, or 'practice' (the shipped suite)."),
+    policy: str = typer.Option(None, "--policy", help="lite (default) | hf | openai"),
+    model: str = typer.Option(None, "--model", help="Hub id or local folder (hf), served name (openai)."),
+    adapter: str = typer.Option(None, "--adapter", help="LoRA adapter folder (hf)."),
+    merge_adapter: bool = typer.Option(False, "--merge-adapter", help="Merge the LoRA weights into the model."),
+    endpoint: str = typer.Option(None, "--endpoint", help="OpenAI-compatible base URL; implies --policy openai."),
+    api_key: str = typer.Option(None, "--api-key", envvar="TARS_API_KEY", help="API key (or $TARS_API_KEY)."),
+    profile: str = typer.Option(None, "--profile", help="Model profile; default from the model name."),
+    out: str = typer.Option(None, "--out", help="Folder for results, summary and one trajectory per task (default: tars-eval-<time>)."),
+    jobs: int = typer.Option(1, "--jobs", min=1, help="Tasks run side by side, each on its own virtual display."),
+    max_steps: int = typer.Option(None, "--max-steps", min=1, help="Override every task's step limit."),
+    max_seconds: float = typer.Option(300.0, "--max-seconds", help="Wall-time limit of one task's run, seconds."),
+    history_images: int = typer.Option(5, "--history-images", min=1, help="Screenshots per prompt."),
+    task: list[str] = typer.Option(None, "--task", help="Run only these task ids (repeatable)."),
+) -> None:
+    """Run a task suite, each task on a fresh virtual display, and score it (exit 1 unless all succeed)."""
+    import time
+
+    from rich.console import Console
+
+    from agent.eval.console import tasks_table, with_progress
+    from agent.eval.tasks import RunSettings, TaskError, load_suite, run_suite
+    from agent.policy_factory import PolicyOptions
+    from models.base import PolicyError
+
+    try:
+        tasks = load_suite(suite)
+    except TaskError as exc:
+        raise fail(str(exc))
+    if task:
+        unknown = sorted(set(task) - {t.id for t in tasks})
+        if unknown:
+            raise fail(f"no task with id {', '.join(unknown)} in {suite}")
+        tasks = [t for t in tasks if t.id in set(task)]
+    options = PolicyOptions(policy, model, adapter, merge_adapter, endpoint, api_key, profile)
+    try:
+        options.check()
+    except PolicyError as exc:
+        raise fail(str(exc))
+    fields = {k: v for k, v in vars(options).items() if v not in (None, False)}
+    settings = RunSettings({"options": fields}, max_steps=max_steps, max_seconds=max_seconds,
+                           history_images=history_images, jobs=jobs, extra={"suite": suite})
+    out = out or f"tars-eval-{time.strftime('%Y%m%d-%H%M%S')}"
+    done = [0]
+
+    def note(row: dict) -> str:
+        done[0] += bool(row["success"])
+        return f"{row['id']}: {row['status']} · {done[0]} succeeded"
+
+    summary = with_progress(len(tasks), "tasks", lambda on_row: run_suite(
+        tasks, out, settings, on_result=on_row), note)
+    Console().print(tasks_table(summary))
+    print(f"results in {out}/ (tars report {out})", file=sys.stderr)
+    raise typer.Exit(0 if summary["n_success"] == summary["n_tasks"] else 1)
+
+
+@app.command("report")
+def report_command(
+    folder: str = typer.Argument(..., help="A trajectory folder or an evaluation --out folder."),
+    out: str = typer.Option(None, "--out", help="HTML file to write (default: FOLDER/report.html)."),
+) -> None:
+    """Write one self-contained HTML report of a run or an evaluation."""
+    from agent.eval.report import write_report
+
+    try:
+        path = write_report(folder, out)
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        raise fail(str(exc))
+    except OSError as exc:
+        raise fail(f"cannot write the report: {exc}", 1)
+    print(path)
+
+
+@app.command("record")
+def record_command(
+    folder: str = typer.Argument(..., help="New folder for the demonstration's trajectory."),
+    instruction: str = typer.Option("human demonstration", "--instruction", help="What you are doing (saved in meta.json)."),
+    coords: str = typer.Option("resized", "--coords", help="Model space of the saved action text: relative | resized | absolute."),
+    monitor: int = typer.Option(None, "--monitor", min=1, help="mss monitor index (default: primary)."),
+    stop_hotkey: str = typer.Option("ctrl+alt+esc", "--stop-hotkey", help="Key combination that ends the recording."),
+) -> None:
+    """Record what you do (clicks, drags, scrolls, typing, hotkeys) as a trajectory; stop with the hotkey."""
+    from actions.coords import CoordSpace
+    from actions.operator import OperatorError
+    from agent.demo import DemoRecorder
+    from agent.trajectory import TrajectoryError
+
+    try:
+        rec = DemoRecorder(folder, instruction, CoordSpace(coords), monitor, stop_hotkey).start()
+    except (ValueError, TrajectoryError, OperatorError, ImportError) as exc:
+        raise fail(str(exc))
+    print(f"recording; press {stop_hotkey} to stop", file=sys.stderr)
+    try:
+        rec.wait()
+    except KeyboardInterrupt:
+        pass
+    actions = rec.finish()
+    print(f"{len(actions)} actions saved in {folder}" + (f" (stopped: {rec.error})" if rec.error else ""),
+          file=sys.stderr)
+    raise typer.Exit(1 if rec.error else 0)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -60,7 +60,8 @@ def main() -> int:
         policy = build_policy(spec["policy"])
         from actions.operator import LocalOperator
 
-        operator = LocalOperator(monitor=1)
+        # a task display may legitimately show nothing (the last window closed): no blank check
+        operator = LocalOperator(monitor=1, allow_blank=True)
         settings = {"task_id": spec.get("task_id"), "policy": spec["policy"].get("name")
                     or spec["policy"].get("options", {}).get("policy")}
         config = AgentConfig(settings=settings, **spec.get("agent", {}))
