@@ -38,6 +38,32 @@ def _build_window_class():
     Qt = QtCore.Qt
     COLS = ("Step", "Screenshot", "Thought", "Action", "Timings")
 
+    class FitLabel(QtWidgets.QLabel):
+        """Shows :attr:`full` (the screenshot at its own size) scaled to fit, aspect kept."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__(text)
+            self.full: Any = None
+            self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Ignored)
+
+        def set_full(self, pixmap: Any, text: str = "") -> None:
+            self.full = pixmap
+            if pixmap is None:
+                self.setPixmap(QtGui.QPixmap())
+                self.setText(text)
+            else:
+                self._fit()
+
+        def _fit(self) -> None:
+            if self.full is not None and self.width() > 1 and self.height() > 1:
+                self.setPixmap(self.full.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                                Qt.TransformationMode.SmoothTransformation))
+
+        def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+            super().resizeEvent(event)
+            self._fit()
+
     class MainWindow(QtWidgets.QMainWindow):
         """The app's main window.
 
@@ -114,13 +140,9 @@ def _build_window_class():
             self.trace.itemSelectionChanged.connect(self._show_selected)
             right = QtWidgets.QSplitter(Qt.Orientation.Vertical)
             right.addWidget(self.trace)
-            self.preview = QtWidgets.QLabel("Select a step to see its screenshot")
-            self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.preview = FitLabel("Select a step to see its screenshot")
             self.preview.setMinimumHeight(160)
-            scroll = QtWidgets.QScrollArea()
-            scroll.setWidgetResizable(True)
-            scroll.setWidget(self.preview)
-            right.addWidget(scroll)
+            right.addWidget(self.preview)
             right.setSizes([300, 300])
             split.addWidget(right)
             split.setStretchFactor(1, 1)
@@ -348,8 +370,7 @@ def _build_window_class():
         def clear_trace(self) -> None:
             self.rows.clear()
             self.trace.setRowCount(0)
-            self.preview.setPixmap(QtGui.QPixmap())
-            self.preview.setText("Select a step to see its screenshot")
+            self.preview.set_full(None, "Select a step to see its screenshot")
 
         def add_row(self, row: TraceRow) -> None:
             """Append one step to the trace (GUI thread)."""
@@ -381,10 +402,9 @@ def _build_window_class():
             row = self.rows[index]
             marked = row.marked_image()
             if marked is None:
-                self.preview.setPixmap(QtGui.QPixmap())
-                self.preview.setText("(no screenshot for this step)")
+                self.preview.set_full(None, "(no screenshot for this step)")
                 return
-            self.preview.setPixmap(QtGui.QPixmap.fromImage(pil_to_qimage(marked)))
+            self.preview.set_full(QtGui.QPixmap.fromImage(pil_to_qimage(marked)))
 
         # ------------------------------------------------------------------ trajectories
         def open_trajectory(self, folder: str | Path) -> bool:

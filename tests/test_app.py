@@ -161,7 +161,7 @@ def scenario_scripted_run(tmp: str) -> dict:
     marker_px = [int((s == MARKER_RGB).all(axis=2).sum()) for s in shots]
     win.trace.selectRow(0)
     app.processEvents()
-    pix = win.preview.pixmap()
+    pix = win.preview.full
     traj = win.trajectory_dir
     report = win.export_html(Path(tmp) / "report.html")
     html = report.read_text(encoding="utf-8") if report else ""
@@ -187,7 +187,7 @@ def scenario_scripted_run(tmp: str) -> dict:
         "opened": opened, "opened_rows": len(win2.rows),
         "opened_actions": [r.action_text for r in win2.rows],
         "reopened_endpoint": win2.endpoint_edit.text(), "reopened_key": win2.key_edit.text(),
-        "opened_preview": win2.preview.pixmap() is not None and not win2.preview.pixmap().isNull(),
+        "opened_preview": win2.preview.full is not None and not win2.preview.full.isNull(),
     }
     win2.close()
     win.close()
