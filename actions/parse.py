@@ -13,7 +13,10 @@ models and Qwen2.5-VL (prompted with the UI-TARS templates) are known to write:
   ``<bbox>x1 y1 x2 y2</bbox>``, with or without ``<|box_start|>``/``<|box_end|>``, quoted or
   not, with spaces anywhere; a box means its centre;
 * a generation cut off before its closing ``')``;
-* ``type(content=...)`` with escaped quotes, raw quotes, real newlines, parentheses, CJK, emoji.
+* ``type(content=...)`` with escaped quotes, raw quotes, real newlines, parentheses, CJK, emoji;
+* Seed-style XML tool calls, ``<seed:tool_call><function=click><parameter=point><point>x y
+  </point></parameter></function></seed:tool_call>`` (also ``<function name="...">``), with
+  ``<think>``/``<gui_think>`` reasoning before them.
 
 It never evaluates model text (no ``eval``, ``exec`` or ``ast``): a small scanner of our own
 reads ``name(arg='value', ...)``. Whatever cannot be read exactly -- a box that is not 2 or 4
@@ -478,6 +481,64 @@ def _to_action(call: _Call) -> Action:
 
 
 # --------------------------------------------------------------------------------------------
+# Seed-style XML tool calls: <function=click><parameter=point><point>1 2</point></parameter>
+# </function>, optionally inside <seed:tool_call>, with <think>/<gui_think> reasoning before.
+
+_XML_FUNCTION_RE = re.compile(r'<function(?:=([A-Za-z_]\w*)|\s+name="([A-Za-z_]\w*)")\s*>')
+_XML_FUNCTION_END = "</function>"
+_XML_PARAMETER_RE = re.compile(r'<parameter(?:=([A-Za-z_]\w*)|\s+name="([A-Za-z_]\w*)"[^>]*)>')
+_XML_PARAMETER_END = "</parameter>"
+_XML_WRAPPER_RE = re.compile(r"</?seed:tool_call>|\s+")
+_THINK_TAG_RE = re.compile(r"</?(?:seed:)?(?:gui_)?think>")
+
+
+def _xml_calls(text: str, start: int) -> tuple[str, list[_Call]]:
+    """(text before the calls, the calls) of Seed-style XML function calls from ``start``.
+
+    Values are taken verbatim (this format has no quoting); a block the generation cut off
+    runs to the end of the text and counts as not closed, like an unterminated string.
+    """
+    head = text[:start].replace("<seed:tool_call>", "")
+    calls: list[_Call] = []
+    i = start
+    while True:
+        gap = _XML_WRAPPER_RE.match(text, i)
+        while gap and gap.end() > i:
+            i = gap.end()
+            gap = _XML_WRAPPER_RE.match(text, i)
+        if i >= len(text):
+            return head, calls
+        fm = _XML_FUNCTION_RE.match(text, i)
+        if fm is None:
+            what = "after the last action" if calls else "where an action was expected"
+            raise ParseError(f"unexpected text {what}: {_clip(text[i:])!r}")
+        name = fm.group(1) or fm.group(2)
+        end = text.find(_XML_FUNCTION_END, fm.end())
+        body_end = len(text) if end < 0 else end
+        body = text[fm.end() : body_end]
+        args: list[_Arg] = []
+        j = 0
+        while True:
+            while j < len(body) and body[j].isspace():
+                j += 1
+            if j >= len(body):
+                break
+            pm = _XML_PARAMETER_RE.match(body, j)
+            if pm is None:
+                raise ParseError(
+                    f"unexpected {_clip(body[j:], 30)!r} in <function={name}>: "
+                    "expected <parameter=...>"
+                )
+            pend = body.find(_XML_PARAMETER_END, pm.end())
+            value = body[pm.end() : len(body) if pend < 0 else pend]
+            args.append(_Arg(pm.group(1) or pm.group(2), value, pend >= 0))
+            j = len(body) if pend < 0 else pend + len(_XML_PARAMETER_END)
+        after = len(text) if end < 0 else end + len(_XML_FUNCTION_END)
+        calls.append(_Call(name, tuple(args), text[i:after], end >= 0))
+        i = after
+
+
+# --------------------------------------------------------------------------------------------
 # Sections
 
 
@@ -522,10 +583,16 @@ def parse_response(text: str) -> Step:
     action_label = next(
         (m for m in _LABEL_RE.finditer(clean) if m.group(1).lower() == "action"), None
     )
+    xml = _XML_FUNCTION_RE.search(clean) if action_label is None else None
+    bare = _BARE_CALL_RE.search(clean) if action_label is None else None
+    if xml is not None and (bare is None or xml.start() < bare.start()):
+        head, calls = _xml_calls(clean, xml.start())
+        actions = tuple(_to_action(call) for call in calls)
+        thought, reflection, summary = _sections(_THINK_TAG_RE.sub("", head))
+        return Step(thought, actions, reflection=reflection, summary=summary, raw=text)
     if action_label is not None:
         head, region = clean[: action_label.start()], clean[action_label.end() :]
     else:
-        bare = _BARE_CALL_RE.search(clean)
         if bare is None:
             raise ParseError(
                 f"no action in model output {_clip(clean.strip())!r}: "

@@ -116,6 +116,22 @@ GOOD = [
      "Action: type(content='a')\n\nhotkey(key='enter')", [Type("a"), Hotkey(("enter",))]),
     ("type-empty", "Action: type(content='')", [Type("")]),
     ("type-text-alias", "Action: type(text='x')", [Type("x")]),
+    # --- Seed-style XML function calls
+    ("seed-xml",
+     "<gui_think>I see it.</gui_think>\n<seed:tool_call><function=click><parameter=point>"
+     "<point>34 325</point></parameter></function></seed:tool_call>", [Click(34, 325)]),
+    ("seed-xml-several",
+     "<seed:tool_call><function=type><parameter=content>it's (raw) \"text\"</parameter></function>\n"
+     "<function=hotkey><parameter=key>ctrl enter</parameter></function></seed:tool_call>",
+     [Type("it's (raw) \"text\""), Hotkey(("ctrl", "enter"))]),
+    ("seed-xml-named",
+     '<function name="drag"><parameter name="start_point" string="true"><point>1 2</point>'
+     '</parameter><parameter name="end_point" string="true"><point>3 4</point></parameter></function>',
+     [Drag(1, 2, 3, 4)]),
+    ("seed-xml-no-params", "<function=press_home></function>", [PressHome()]),
+    ("seed-xml-truncated", "<seed:tool_call><function=click><parameter=point><point>34 325</point>",
+     [Click(34, 325)]),
+    ("label-wins-over-xml", "Action: type(content='<function=click>')", [Type("<function=click>")]),
 ]
 
 
@@ -138,6 +154,8 @@ SECTIONS = [
     ("Thought: line 1\nline 2\n\nAction: wait()", "line 1\nline 2", None, None),
     ("Reflection: missed\nAction_Summary: retry it\nAction: wait()", "retry it", "missed", "retry it"),
     ("1. 分析\n2. 点击\n\nAction：wait()", "1. 分析\n2. 点击", None, None),
+    ("<think>plan it</think>\n<function=wait></function>", "plan it", None, None),
+    ("Thought: xml too\n<function=wait></function>", "xml too", None, None),
     ("Action: wait()", None, None, None),
     ("Thought:   \nAction: wait()", None, None, None),
 ]
@@ -185,6 +203,10 @@ BAD = [
     ("bad-arg-syntax", "Action: click(start_box='(1,2)' 'x')", "unexpected"),
     ("open-app-empty", "Action: open_app(app_name='')", "needs app_name"),
     ("not-text", None, "must be text"),
+    ("seed-xml-unknown", "<seed:tool_call><function=explode></function>", "'explode'"),
+    ("seed-xml-cut-box", "<function=click><parameter=point>34 32", "cut off"),
+    ("seed-xml-junk", "<function=click><parameter=point>(1,2)</parameter></function> ok?", "'ok?'"),
+    ("seed-xml-bad-body", "<function=click>point=(1,2)</function>", "<parameter"),
 ]
 
 

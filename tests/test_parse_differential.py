@@ -292,3 +292,23 @@ def test_smart_resize_matches_reference_copy():
         h, w = rng.randint(100, 6000), rng.randint(100, 6000)
         if max(h, w) / min(h, w) <= 200:
             assert smart_resize(h, w) == ui.smart_resize(h, w)
+
+
+def test_seed_xml_agrees_with_reference_xml_parser():
+    """Seed-style XML tool calls: same functions and values as ui-tars' parse_xml_action_v5."""
+    text = (
+        "<gui_think>I see the Other box.</gui_think>\n<seed:tool_call><function=click>"
+        "<parameter=point><point>34 325</point></parameter></function><function=type>"
+        "<parameter=content>hello</parameter></function></seed:tool_call>"
+    )
+    theirs = ui.parse_xml_action_v5(text)
+    assert [c["function"] for c in theirs] == ["click", "type"]
+    assert theirs[0]["parameters"]["point"] == "<point>34 325</point>"
+    assert parse_response(text).actions == (Click(34, 325), Type(theirs[1]["parameters"]["content"]))
+
+
+def test_seed_xml_cut_off_is_read():
+    """A Seed-style call cut off before </parameter> gives the reference nothing at all."""
+    text = "<seed:tool_call><function=click><parameter=point><point>34 325</point>"
+    assert ui.parse_xml_action_v5(text) == []
+    assert parse_response(text).actions == (Click(34, 325),)

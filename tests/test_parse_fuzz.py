@@ -77,6 +77,8 @@ FRAGMENTS = [
     "</point>", "<bbox>", "</bbox>", "<|box_start|>", "<|box_end|>", "0", "12", "-3", "1.5",
     "1e999", "nan", "999999999999999999999", "ctrl", "enter", "down", "你好", "😀",
     "__import__('os').system('true')", "exec(", "eval(", ")')",
+    "<seed:tool_call>", "<function=click>", '<function name="type">', "<parameter=point>",
+    "<parameter=content>", "</parameter>", "</function>", "<think>", "</think>",
 ]
 
 model_like = st.lists(st.sampled_from(FRAGMENTS), max_size=40).map("".join)
