@@ -149,7 +149,7 @@ def monitor_geometry(monitors: Sequence[Monitor], index: int, image_size: tuple[
     )
 
 
-def single_colour(bgra: bytes) -> tuple[int, int, int] | None:
+def single_colour(bgra: bytes | bytearray) -> tuple[int, int, int] | None:
     """The (r, g, b) of a BGRA frame made of one single colour, or None when it has two or more.
 
     A sparse sample is compared first, so a normal frame costs microseconds; only a frame
@@ -157,11 +157,12 @@ def single_colour(bgra: bytes) -> tuple[int, int, int] | None:
     """
     import numpy as np
 
-    px = np.frombuffer(bgra, dtype=np.uint32) & 0x00FFFFFF  # ignore the X / alpha byte
+    px = np.frombuffer(bgra, dtype=np.uint32)
     if px.size == 0:
         return None
-    first = px[0]
-    if not (px[:: 997] == first).all() or not (px == first).all():
+    mask = np.uint32(0x00FFFFFF)  # ignore the X / alpha byte
+    first = px[0] & mask
+    if not ((px[::997] & mask) == first).all() or not ((px & mask) == first).all():
         return None
     v = int(first)
     return (v >> 16) & 255, (v >> 8) & 255, v & 255
@@ -218,7 +219,8 @@ class ScreenCapture:
             shot = sct.grab(mon)
         except Exception as exc:
             raise OperatorError(f"screen capture failed: {exc}") from exc
-        raw = shot.bgra
+        # the BGRA bytearray mss filled; `.bgra` would copy it once more (8 MB at 1080p)
+        raw = shot.raw
         if not self.allow_blank:
             colour = single_colour(raw)
             if colour is not None:

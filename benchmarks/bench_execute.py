@@ -1,0 +1,99 @@
+"""tars' own overhead per action: LocalOperator.execute() on Xvfb, median milliseconds.
+
+    .venv/bin/python benchmarks/bench_execute.py [--repeat N]
+
+Starts its own Xvfb (1280x800, openbox, an xterm to receive keys) and times execute() for each
+action type twice:
+
+- ``default``: the operator as shipped, including its deliberate pacing (8 ms between pointer
+  events, 4 ms between typed characters, 0.5 s drags, 0.25 s paste settle);
+- ``overhead``: the same with every deliberate pause set to 0, i.e. what tars itself costs
+  (X round trips, checks, key lookups, clipboard tools).
+
+Typed text is 20 characters; the non-ASCII case goes through the clipboard (xclip).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _cases():
+    from actions.space import (
+        Click, DoubleClick, Drag, Finished, Hotkey, KeyDown, KeyUp, MoveTo, Press, RightClick,
+        Scroll, Type, Wait,
+    )
+
+    return [
+        ("click", [Click(700, 400)]),
+        ("left_double", [DoubleClick(700, 400)]),
+        ("right_single", [RightClick(1200, 700)]),
+        ("mouse_move", [MoveTo(640, 300)]),
+        ("drag", [Drag(600, 300, 800, 350)]),
+        ("scroll (5 notches)", [Scroll(640, 400, "down", 5)]),
+        ("hotkey ctrl+shift+k", [Hotkey(("ctrl", "shift", "k"))]),
+        ("press", [Press("f5")]),
+        ("keydown+keyup", [KeyDown("shift"), KeyUp("shift")]),
+        ("type 20 ASCII chars", [Type("Hello, World! 12345")]),
+        ("type 20 chars non-ASCII", [Type("Grüße, 世界! 😀 ééééé")]),
+        ("wait(0)", [Wait(0)]),
+        ("finished", [Finished("done")]),
+    ]
+
+
+def _bench(op, actions, repeat) -> float:
+    for a in actions:
+        op.execute(a)
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for a in actions:
+            op.execute(a)
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=15)
+    args = ap.parse_args()
+    from actions.operator import LocalOperator
+    from agent.display import VirtualDisplay
+
+    with VirtualDisplay(1280, 800) as vd:
+        os.environ.update(vd.env())
+        subprocess.run(["xsetroot", "-mod", "16", "16"], check=True)
+        term = subprocess.Popen(["xterm", "-geometry", "80x24+0+0"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+        try:
+            shipped = LocalOperator(estop_hotkey="ctrl+alt+esc")
+            bare = LocalOperator(estop_hotkey=None, type_interval=0, paste_settle=0,
+                                 drag_seconds=0, click_interval=0)
+            bare.input.gap = 0
+            rows = []
+            for name, actions in _cases():
+                rows.append((name, _bench(shipped, actions, args.repeat),
+                             _bench(bare, actions, args.repeat)))
+            shipped.close()
+            bare.close()
+        finally:
+            term.terminate()
+    print(f"execute() per action, median of {args.repeat} (ms), Xvfb 1280x800, "
+          f"{os.cpu_count()} CPUs")
+    print(f"{'action':>26}  {'default':>10}  {'overhead':>10}")
+    for name, full, over in rows:
+        print(f"{name:>26}  {full:>10.2f}  {over:>10.2f}")
+
+
+if __name__ == "__main__":
+    main()
