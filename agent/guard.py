@@ -8,7 +8,6 @@ hotkey, Ctrl+C), the rest only from the loop's thread.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import threading
 import time
@@ -37,9 +36,27 @@ def is_risky(action: Action) -> str | None:
     return None
 
 
-def frame_digest(image) -> str:
-    """A short digest of a screenshot's pixels, to tell an unchanged screen (PIL image in)."""
-    return hashlib.blake2b(image.tobytes(), digest_size=16).hexdigest()
+#: Share of a frame's pixels that may differ while the screen still counts as unchanged.
+#: A blinking text caret (about 1-2 x 16-20 px) must not count as a change, or neither the
+#: loop detector nor settling would ever see a still screen; a real change (a dialog, a
+#: typed word, a ticked box) touches more than this.
+CHANGE_TOLERANCE = 0.0001
+
+
+def screen_changed(before, after, tolerance: float = CHANGE_TOLERANCE) -> bool:
+    """True when two screenshots (PIL images, same size) differ in more than ``tolerance``
+    of their pixels (at least 32 pixels must differ); a different size is a change."""
+    import numpy as np
+
+    if before.size != after.size:
+        return True
+    a = np.asarray(before)
+    b = np.asarray(after)
+    diff = a != b
+    if diff.ndim == 3:
+        diff = diff.any(axis=2)
+    changed = int(np.count_nonzero(diff))
+    return changed > max(32, tolerance * diff.size)
 
 
 @dataclass
@@ -54,22 +71,27 @@ class LoopDetector:
     """The same action(s) on an unchanged screen ``limit`` times in a row is a loop.
 
     The first time the count reaches ``limit`` the model is told (``warn``); if it repeats
-    once more, the run ends (``end``). Any change of action or screen resets the count.
+    once more, the run ends (``end``). Any change of action or screen (beyond a blinking
+    caret, see :func:`screen_changed`) resets the count.
     """
 
     def __init__(self, limit: int = 3) -> None:
         self.limit = limit
-        self._last: tuple[str, str] | None = None
+        self._last_actions: str | None = None
+        self._last_frame = None
         self._count = 0
         self._warned = False
 
-    def check(self, actions_text: str, frame: str) -> LoopVerdict:
-        """Register a step's actions (as text) taken on a frame digest; return the verdict."""
-        key = (actions_text, frame)
-        if key == self._last:
+    def check(self, actions_text: str, frame) -> LoopVerdict:
+        """Register a step's actions (as text) taken on a screenshot (PIL image); return the
+        verdict."""
+        same = (actions_text == self._last_actions and self._last_frame is not None
+                and not screen_changed(self._last_frame, frame))
+        self._last_actions, self._last_frame = actions_text, frame
+        if same:
             self._count += 1
         else:
-            self._last, self._count, self._warned = key, 1, False
+            self._count, self._warned = 1, False
         if self._count >= self.limit:
             if self._warned:
                 return LoopVerdict(end=f"the same action {actions_text} was repeated "

@@ -16,7 +16,7 @@ from actions.coords import action_to_screen
 from actions.operator import Observation, Operator, OperatorError
 from actions.parse import ParseError, parse_response
 from actions.space import Action, CallUser, Finished, Step, Wait
-from agent.guard import Guard, LoopDetector, frame_digest
+from agent.guard import Guard, LoopDetector, screen_changed
 from agent.history import History
 from agent.hooks import Hook, Hooks, RunInfo, RunResult, StepRecord
 from models.base import Policy, PolicyError
@@ -178,15 +178,13 @@ class Agent:
             # Wait for animations to finish instead of a fixed sleep: compare successive frames.
             if settle and self.config.settle and getattr(self.operator, "live", True):
                 deadline = time.monotonic() + self.config.settle_timeout
-                digest = frame_digest(obs.image)
                 while time.monotonic() < deadline and not self.guard.stopped:
                     self.guard.sleep(self.config.settle_interval)
                     nxt = self.operator.observe()
-                    nxt_digest = frame_digest(nxt.image)
+                    moving = screen_changed(obs.image, nxt.image)
                     obs = nxt
-                    if nxt_digest == digest:
+                    if not moving:
                         break
-                    digest = nxt_digest
         finally:
             self.hooks.after_observe(step_num, locals().get("obs"))  # type: ignore[arg-type]
         return obs
@@ -223,7 +221,7 @@ class Agent:
         if step is None:
             end = _EndRun("error", error=error)
         else:
-            verdict = detector.check(" ".join(a.to_text() for a in actions_screen), frame_digest(obs.image))
+            verdict = detector.check(" ".join(a.to_text() for a in actions_screen), obs.image)
             if verdict.end:
                 end = _EndRun("error", error=f"repeated-action loop: {verdict.end}")
             else:

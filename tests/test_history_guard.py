@@ -10,7 +10,7 @@ from PIL import Image
 
 from actions.coords import CoordSpace
 from actions.space import Click, Hotkey, Type
-from agent.guard import Guard, LoopDetector, frame_digest, is_risky
+from agent.guard import Guard, LoopDetector, is_risky, screen_changed
 from agent.history import History
 
 
@@ -58,7 +58,7 @@ def test_history_refuses_zero_images():
 
 def test_loop_detector_warns_then_ends():
     d = LoopDetector(limit=3)
-    frame = frame_digest(img(1))
+    frame = img(1)
     assert d.check("click(1,1)", frame).warn is None
     assert d.check("click(1,1)", frame).warn is None
     third = d.check("click(1,1)", frame)
@@ -68,7 +68,7 @@ def test_loop_detector_warns_then_ends():
 
 def test_loop_detector_resets_on_change_of_screen_or_action():
     d = LoopDetector(limit=3)
-    a, b = frame_digest(img(1)), frame_digest(img(2))
+    a, b = img(1), img(2)
     d.check("click", a)
     d.check("click", a)
     assert d.check("click", b).warn is None  # screen changed
@@ -124,3 +124,19 @@ def test_history_drops_frames_it_can_no_longer_send():
         h.add(img(i), f"a{i}")
     assert sum(e.image is not None for e in h.entries) == 2
     assert [im.getpixel((0, 0))[0] for im in h.prompt(img(50)).images()] == [8, 9, 50]
+
+
+def test_a_blinking_caret_is_not_a_change_but_a_dialog_is():
+    from PIL import ImageDraw
+
+    base = Image.new("RGB", (1280, 800), "white")
+    caret = base.copy()
+    ImageDraw.Draw(caret).rectangle((300, 200, 301, 218), fill="black")  # 2 x 19 px caret
+    dialog = base.copy()
+    ImageDraw.Draw(dialog).rectangle((400, 300, 700, 450), fill="grey")
+    tick = base.copy()
+    ImageDraw.Draw(tick).line((10, 10, 20, 24, 34, 2), fill="black", width=3)
+    assert not screen_changed(base, caret)
+    assert screen_changed(base, dialog)
+    assert screen_changed(base, tick)
+    assert screen_changed(base, base.resize((640, 400)))
