@@ -165,17 +165,29 @@ def _make_classes():
             self.image = QtGui.QImage()
             self.drawn = False
             self.current_key: tuple | None = None  # (step_num, action) now marked
+            self.origin = (0.0, 0.0)  # the monitor's top-left inside this window (logical)
 
         # -- placement -------------------------------------------------------------------
         def place(self, geometry: ScreenGeometry) -> None:
-            """Cover the QScreen of ``geometry``'s monitor (see module docstring)."""
+            """Cover the QScreen of ``geometry``'s monitor (see module docstring).
+
+            When that QScreen is larger than the monitor (X11 without per-monitor screens:
+            one QScreen spans the whole desktop), :attr:`origin` holds the monitor's top-left
+            inside the window, in Qt logical pixels; otherwise it is (0, 0).
+            """
             if geometry == self.geometry_:
                 return
             self.geometry_ = geometry
             screen = _screen_for(geometry)
             self.dpr = screen.devicePixelRatio() if screen is not None else 1.0
+            self.origin = (0.0, 0.0)
             if screen is not None:
                 rect = screen.geometry()
+                same = (abs(rect.width() * self.dpr - geometry.width) <= 1
+                        and abs(rect.height() * self.dpr - geometry.height) <= 1)
+                if not same:
+                    f = geometry.scale / self.dpr
+                    self.origin = ((geometry.left - rect.x()) * f, (geometry.top - rect.y()) * f)
             else:
                 rect = QtCore.QRect(geometry.left, geometry.top, round(geometry.point_width),
                                     round(geometry.point_height))
@@ -183,10 +195,17 @@ def _make_classes():
             self.trail.clear()
 
         def to_local(self, action: Action) -> Action:
+            """``action`` (screen points) in this window's Qt logical coordinates."""
             g = self.geometry_
             if g is None:
                 return action
-            return action.map_points(lambda x, y: screen_to_local(x, y, g, self.dpr))
+            ox, oy = self.origin
+
+            def conv(x: float, y: float) -> tuple[float, float]:
+                lx, ly = screen_to_local(x, y, g, self.dpr)
+                return lx + ox, ly + oy
+
+            return action.map_points(conv)
 
         # -- rendering -------------------------------------------------------------------
         def render(self) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -150,7 +151,8 @@ def main() -> int:
         env = display.env()
         env["QT_QPA_PLATFORM"] = "xcb"
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-        subprocess.run(["xsetroot", "-solid", "#46627e"], env=env, check=False)  # a calm desktop
+        if shutil.which("xsetroot"):  # a calm desktop instead of black
+            subprocess.run(["xsetroot", "-solid", "#46627e"], env=env, check=False)
         practice = subprocess.Popen(
             [sys.executable, "-m", "assets.apps.settings", "--state", str(out / ".settings-state.json"),
              "--geometry", "760x480+260+150"],

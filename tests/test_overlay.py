@@ -210,13 +210,17 @@ def scenario_marker_positions() -> dict:
     app, run = _setup()
     hook = OverlayHook(OverlaySettings(keep_in_captures=True, trail=0, controls=False))
     base = grab()
-    geo = ScreenGeometry(base.shape[1], base.shape[0])
-    points = [(400, 300), (37, 701), (base.shape[1] - 6, 5), (811, 123)]
+    full = ScreenGeometry(base.shape[1], base.shape[0])
+    # the right half as a monitor of its own (X11 with one QScreen for the whole desktop)
+    half = base.shape[1] // 2
+    right = ScreenGeometry(base.shape[1] - half, base.shape[0], left=half, monitor=2)
+    points = [(400, 300, full), (37, 701, full), (base.shape[1] - 6, 5, full), (811, 123, full),
+              (half + 300, 200, right), (half + 3, 760, right)]
 
     def agent_side():
         found = []
-        hook.run_start(_info(geo))
-        for i, (x, y) in enumerate(points, 1):
+        hook.run_start(_info(full))
+        for i, (x, y, geo) in enumerate(points, 1):
             hook.before_action(i, Click(x, y), geo)
             time.sleep(0.1)
             shot = grab()
@@ -227,7 +231,64 @@ def scenario_marker_positions() -> dict:
     found = run(agent_side)
     screen = app.primaryScreen()
     hook.close()
-    return {"points": points, "found": found, "dpr": screen.devicePixelRatio()}
+    return {"points": [p[:2] for p in points], "found": found, "dpr": screen.devicePixelRatio()}
+
+
+def _visible_tars_windows() -> list[str]:
+    import subprocess
+
+    out = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "^tars (overlay|controls)$"],
+                         capture_output=True, text=True).stdout
+    return out.split()
+
+
+def scenario_run_with_overlay() -> dict:
+    """`tars run --overlay`'s path: a real Agent run under run_with_overlay."""
+    from PIL import Image
+    from PySide6.QtWidgets import QApplication
+
+    from actions.operator import DryRunOperator
+    from agent.hooks import Hook
+    from agent.loop import Agent, AgentConfig
+    from agent.overlay import run_with_overlay
+    from models.scripted import ScriptedPolicy
+
+    app = QApplication([])
+    at_capture: list[list[str]] = []
+    at_step_end: list[list[str]] = []
+
+    class WatchedOperator(DryRunOperator):
+        def observe(self):
+            at_capture.append(_visible_tars_windows())
+            return super().observe()
+
+    class StepWatcher(Hook):
+        def step_end(self, record):
+            at_step_end.append(_visible_tars_windows())
+
+    policy = ScriptedPolicy([
+        "Thought: first\nAction: click(start_box='(100,100)')",
+        "Thought: second\nAction: drag(start_box='(200,150)', end_box='(400,300)')",
+        "Thought: done\nAction: finished(content='ok')",
+    ])
+    op = WatchedOperator(images=[Image.new("RGB", (W, H), (90, 120, 150))])
+    agent = Agent(policy, op, AgentConfig(max_steps=5, settle=False), [StepWatcher()])
+    result = run_with_overlay(agent, "do it")
+    return {"status": result.status, "content": result.content, "steps": result.steps,
+            "executed": [a.to_text() for a in op.executed], "hooks_after": len(agent.hooks.hooks),
+            "at_capture": at_capture, "at_step_end": at_step_end}
+
+
+@pytest.mark.display
+def test_run_with_overlay_runs_the_agent_and_hides_for_every_capture(virtual_display):
+    d = virtual_display(W, H)
+    r = run_scenario(__file__, "run_with_overlay", d.env())
+    assert (r["status"], r["content"], r["steps"]) == ("finished", "ok", 3)
+    assert r["executed"] == ["click(start_box='(100,100)')",
+                             "drag(start_box='(200,150)', end_box='(400,300)')"]
+    assert r["hooks_after"] == 1  # the overlay unsubscribed itself
+    assert len(r["at_capture"]) == 3 and all(v == [] for v in r["at_capture"])
+    assert len(r["at_step_end"][0]) == 2  # marker window and control strip were up between captures
 
 
 @pytest.mark.display
