@@ -183,8 +183,7 @@ def parse_command(
 ) -> None:
     """Read model text on stdin, print its thought and actions as one JSON object.
 
-    x, y (and x2, y2 for drag) are screen points (screenshot pixels / --scale) when
-    --image-size is given, model-space numbers as written otherwise. Exit 2 on bad input.
+    x, y (and x2, y2 for drag) are screen points (screenshot pixels / --scale) when --image-size is given, model-space numbers as written otherwise. Exit 2 on bad input.
     """
     import json
 
