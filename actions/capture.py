@@ -207,8 +207,11 @@ class ScreenCapture:
         """mss's monitor list (index 0 = all monitors), re-read on each call."""
         return [dict(m) for m in self._mss().monitors]
 
-    def grab(self):
-        """Capture the monitor -> (RGB PIL image, ScreenGeometry)."""
+    def grab(self, check_blank: bool = True):
+        """Capture the monitor -> (RGB PIL image, ScreenGeometry).
+
+        ``check_blank=False`` skips the one-colour check (used when only the geometry matters).
+        """
         from PIL import Image
 
         sct = self._mss()
@@ -221,7 +224,7 @@ class ScreenCapture:
             raise OperatorError(f"screen capture failed: {exc}") from exc
         # the BGRA bytearray mss filled; `.bgra` would copy it once more (8 MB at 1080p)
         raw = shot.raw
-        if not self.allow_blank:
+        if check_blank and not self.allow_blank:
             colour = single_colour(raw)
             if colour is not None:
                 raise BlankScreenError(

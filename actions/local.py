@@ -127,8 +127,10 @@ class LocalOperator:
         return Observation(image=image, geometry=geometry)
 
     def _geometry(self) -> ScreenGeometry:
+        # An action before any observation (scripts, replays) still needs the monitor's bounds;
+        # measure them without judging the frame, which nobody will see.
         if self.geometry is None:
-            self.observe()
+            self.geometry = self.capture.grab(check_blank=False)[1]
         return self.geometry
 
     # ------------------------------------------------------------------ execute

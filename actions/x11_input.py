@@ -176,6 +176,8 @@ class X11Input:
             if found is None:
                 raise UnsupportedActionError(f"{ch!r} is not on this keyboard layout")
             code, shift = found
+            if ch.isalpha() and self._caps_lock():
+                shift = not shift  # Caps Lock inverts letters only; Shift+letter gives lower case
         with self._lock:
             if shift:
                 self._fake(self._X.KeyPress, self._shift)
@@ -184,6 +186,10 @@ class X11Input:
             if shift:
                 self._fake(self._X.KeyRelease, self._shift)
             self._d.sync()
+
+    def _caps_lock(self) -> bool:
+        with self._lock:
+            return bool(self._d.screen().root.query_pointer().mask & self._X.LockMask)
 
     # ----------------------------------------------------------------- safety
     def held(self) -> tuple[set[int], set[int]]:

@@ -237,6 +237,16 @@ def test_type_arrives_exactly(desk, text):
     assert keys_down(desk.vd.display) == []
 
 
+def test_type_is_exact_with_caps_lock_on(desk):
+    desk.clear_text()
+    desk.op.execute(Press("capslock"))
+    try:
+        desk.op.execute(Type("aB c"))
+        assert desk.probe.wait_text("aB c") == "aB c"
+    finally:
+        desk.op.execute(Press("capslock"))
+
+
 def test_type_trailing_newline_is_one_enter(desk):
     desk.clear_text()
     desk.probe.mark()
