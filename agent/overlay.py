@@ -44,6 +44,7 @@ agent. The hook must be built on the GUI thread, after the QApplication exists.
 from __future__ import annotations
 
 import collections
+import importlib.util
 import sys
 import threading
 import time
@@ -54,6 +55,10 @@ from actions.coords import ScreenGeometry
 from actions.space import Action, DoubleClick, Drag, Scroll
 from agent.hooks import Hook, RunInfo, RunResult, StepRecord
 from agent.markers import MARKER_RGB, OUTLINE_RGB, RING_RGB, TRAIL_RGB, describe_action
+
+# `tars run` falls back to no overlay on ImportError at import time; say so without importing Qt
+if importlib.util.find_spec("PySide6") is None:
+    raise ImportError('the overlay needs PySide6 (pip install "tars[gui]")')
 
 @dataclass
 class OverlaySettings:

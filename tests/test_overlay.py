@@ -279,6 +279,71 @@ def scenario_run_with_overlay() -> dict:
             "at_capture": at_capture, "at_step_end": at_step_end}
 
 
+def scenario_strip_buttons() -> dict:
+    """Pause, Resume and Stop clicked (xdotool) on the control strip during a real run."""
+    import subprocess
+    import threading
+
+    from PIL import Image
+    from PySide6.QtWidgets import QApplication
+
+    from actions.operator import DryRunOperator
+    from agent.loop import Agent, AgentConfig
+    from agent.overlay import run_with_overlay
+    from models.scripted import ScriptedPolicy
+    from gui_helpers import wait_until
+
+    app = QApplication([])
+    replies = [f"Thought: step {i}\nAction: click(start_box='({100 + i},{100 + i})')" for i in range(60)]
+    op = DryRunOperator(images=[Image.new("RGB", (W, H), (90, 120, 150))])
+    agent = Agent(ScriptedPolicy(replies, delay=0.3), op, AgentConfig(max_steps=60, settle=False))
+    box: dict = {}
+
+    def click_button(name: str, done) -> bool:
+        # the strip hides for each capture: click, and click again if it had no effect
+        for _ in range(10):
+            strip = box["hook"].strip if "hook" in box else None
+            if strip is None or not _visible_tars_windows():
+                time.sleep(0.05)
+                continue
+            btn = getattr(strip, name)
+            c = btn.geometry().center()
+            x, y = strip.x() + c.x(), strip.y() + c.y()
+            subprocess.run(["xdotool", "mousemove", str(x), str(y), "click", "1"], check=True)
+            if wait_until(done, 1.0):
+                return True
+        return False
+
+    def user():
+        wait_until(lambda: len(op.executed) >= 2, 10)
+        box["hook"] = next(h for h in agent.hooks.hooks if type(h).__name__ == "OverlayHook")
+        box["paused"] = click_button("pause_btn", lambda: agent.paused)
+        n = len(op.executed)
+        time.sleep(1.0)
+        box["held"] = len(op.executed) - n
+        box["resumed"] = click_button("pause_btn", lambda: not agent.paused)
+        wait_until(lambda: len(op.executed) >= n + 2, 10)
+        box["t_stop"] = time.monotonic()
+        box["stop_clicked"] = click_button("stop_btn", lambda: agent.guard.stopped)
+
+    threading.Thread(target=user, daemon=True).start()
+    result = run_with_overlay(agent, "keep clicking")
+    ended = time.monotonic()
+    return {"status": result.status, "paused": box.get("paused"), "held": box.get("held"),
+            "resumed": box.get("resumed"), "stop_clicked": box.get("stop_clicked"),
+            "stop_seconds": ended - box.get("t_stop", ended), "steps": result.steps}
+
+
+@pytest.mark.display
+def test_control_strip_pauses_resumes_and_stops_the_run(virtual_display):
+    d = virtual_display(W, H)
+    r = run_scenario(__file__, "strip_buttons", d.env())
+    assert r["paused"] and r["held"] <= 1  # at most the step in flight finishes
+    assert r["resumed"] and r["stop_clicked"]
+    assert r["status"] == "stopped" and r["steps"] < 60
+    assert r["stop_seconds"] < 2.0
+
+
 @pytest.mark.display
 def test_run_with_overlay_runs_the_agent_and_hides_for_every_capture(virtual_display):
     d = virtual_display(W, H)
