@@ -66,7 +66,7 @@ def _window_origin(name: str) -> tuple[int, int]:
 
 def inside(out: Path) -> None:
     """On the virtual display: make both pictures."""
-    from PySide6.QtCore import QObject, QSettings, Signal
+    from PySide6.QtCore import QSettings
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
