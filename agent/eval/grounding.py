@@ -204,8 +204,9 @@ def _profile_for(policy: "Policy"):
 def predict_point(policy: "Policy", image: "Image", instruction: str) -> tuple[float, float]:
     """Ask ``policy`` where ``instruction``'s element is; returns image pixels (floats).
 
-    A policy with ``ground(image, instruction) -> (x, y) | None`` (``lite``) grounds by its own
-    means, in image pixels. Any other policy gets the grounding prompt of its model profile
+    A policy with ``ground(image, instruction) -> (x, y) | None`` grounds by its own means, in
+    image pixels. ``lite`` without it is asked to ``click <instruction>`` (it follows explicit
+    commands, not the grounding template). Any other policy gets the grounding prompt of its model profile
     (:func:`models.prompts.system_prompt` with ``task="grounding"``) and one screenshot turn;
     its answer is parsed and the first point (a ``click`` or a bare point) is converted from
     the policy's coordinate space to pixels with :meth:`CoordSpace.to_pixels`.
@@ -222,6 +223,10 @@ def predict_point(policy: "Policy", image: "Image", instruction: str) -> tuple[f
             raise NoPointError("the policy found no matching element")
         return float(point[0]), float(point[1])
     from models.base import Prompt, Turn
+
+    if getattr(policy, "name", None) == "lite":
+        # lite follows explicit commands, not the grounding template: ask it to click
+        return _lite_point(policy, image, instruction)
     from models.prompts import system_prompt
 
     prompt = Prompt(
@@ -232,6 +237,18 @@ def predict_point(policy: "Policy", image: "Image", instruction: str) -> tuple[f
         task="grounding",
     )
     return _point_from_text(policy.act(prompt), policy, width, height)
+
+
+def _lite_point(policy: "Policy", image: "Image", instruction: str) -> tuple[float, float]:
+    from models.base import Prompt, Turn
+    from models.lite.instructions import InstructionError
+
+    command = f"click {instruction}"
+    try:
+        text = policy.act(Prompt(command, command, [Turn(image=image)], policy.space))
+    except InstructionError as exc:  # a phrasing lite cannot read: a miss, not a stop
+        raise NoPointError(f"lite cannot follow {command!r}: {exc}") from None
+    return _point_from_text(text, policy, *image.size)
 
 
 # -- scoring --------------------------------------------------------------------------------
