@@ -84,8 +84,8 @@ def _build_window_class():
             self.setWindowTitle("tars")
             self.store = store if store is not None else QtCore.QSettings("tars", "tars")
             self.settings = load_settings(self.store)
-            self.policy_factory = policy_factory or _default_policy
-            self.operator_factory = operator_factory or _default_operator
+            self.policy_factory = policy_factory or default_policy
+            self.operator_factory = operator_factory or default_operator
             self.hide_while_running = hide_while_running
             self.rows: list[TraceRow] = []
             self.worker: Any = None
@@ -283,6 +283,14 @@ def _build_window_class():
             self.instruction.setPlainText(text)
             self.save()
             s = self.settings
+            if self.policy_factory is default_policy:
+                from models.base import PolicyError
+
+                try:  # a setting that cannot work is reported now, not after a model load
+                    s.policy_options().check()
+                except PolicyError as exc:
+                    self.set_status(str(exc))
+                    return False
             hooks: list[Any] = []
             self.trajectory_dir = None
             if s.record_dir:
@@ -469,13 +477,19 @@ def _build_window_class():
     return MainWindow
 
 
-def _default_policy(settings: AppSettings):
+def default_policy(settings: AppSettings):
+    """The policy the settings describe (:func:`agent.policy_factory.make_policy`).
+
+    Raises:
+        PolicyError: bad combination, missing model or extra, unreachable endpoint.
+    """
     from agent.policy_factory import make_policy
 
     return make_policy(settings.policy_options())
 
 
-def _default_operator(settings: AppSettings):
+def default_operator(settings: AppSettings):
+    """A LocalOperator on ``settings.monitor`` (needs a display)."""
     from actions.operator import LocalOperator
 
     return LocalOperator(monitor=settings.monitor)

@@ -98,6 +98,18 @@ def test_trace_rows_from_a_trajectory_line(tmp_path):
     assert missing.marked_image() is None
 
 
+def test_tars_app_without_a_screen_fails_clearly(monkeypatch):
+    from typer.testing import CliRunner
+
+    from agent.cli import app
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    result = CliRunner().invoke(app, ["app"])
+    assert result.exit_code == 2
+    assert "needs a screen" in result.output + (result.stderr if result.stderr_bytes else "")
+
+
 # ---------------------------------------------------------------- scenarios (child process)
 def _app():
     from PySide6.QtWidgets import QApplication
@@ -245,6 +257,14 @@ def scenario_pause_stop(tmp: str) -> dict:
         "steps": win.last_result.steps, "rows": len(win.rows),
         "buttons_after": [win.run_btn.isEnabled(), win.stop_btn.isEnabled()],
     }
+    # settings that cannot work are refused at once, before any model loads
+    from agent.app import default_policy
+
+    win.policy_factory = default_policy
+    win.policy_box.setCurrentText("hf")
+    win.model_edit.setText("")
+    out["refused_hf_without_model"] = win.start_run("anything") is False and not win.running
+    out["refused_status"] = win.status_label.text()
     win.close()
     return out
 
@@ -281,6 +301,7 @@ def test_app_pause_holds_between_steps_and_stop_ends_within_a_second(virtual_dis
     assert r["stopped"] and r["stop_seconds"] < 1.0 and r["status"] == "stopped"
     assert r["steps"] >= r["rows"] >= r["held"][1] + 2
     assert r["buttons_after"] == [True, False]
+    assert r["refused_hf_without_model"] and "--model" in r["refused_status"]
 
 
 if __name__ == "__main__":
