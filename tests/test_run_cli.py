@@ -1,0 +1,139 @@
+"""`tars run` as a user runs it (a subprocess of the installed command line), with the real
+policies: a tiny random-weight UI-TARS-shaped checkpoint through transformers (and a LoRA
+adapter through peft), and an OpenAI-compatible endpoint on loopback. Screens are served
+with --dry-run --image, so no display is needed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+from openai_server import ChatServer, completion
+from tiny_models import build_lora_adapter, build_tiny_vl
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tars(*args: str, env_extra: dict | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **(env_extra or {})}
+    env.pop("DISPLAY", None)
+    return subprocess.run([sys.executable, "-m", "agent.cli", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def shot(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("shots") / "screen.png"
+    im = Image.new("RGB", (640, 400), "white")
+    ImageDraw.Draw(im).rectangle((100, 100, 220, 140), fill=(40, 90, 200))
+    im.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> tuple[Path, Path]:
+    base = build_tiny_vl(tmp_path_factory.mktemp("m") / "UI-TARS-1.5-tiny", family="qwen2_5_vl")
+    adapter = build_lora_adapter(base, tmp_path_factory.mktemp("a") / "lora")
+    return base, adapter
+
+
+def test_hf_random_weights_write_nonsense_recorded_and_stopped_cleanly(tiny, shot, tmp_path):
+    base, adapter = tiny
+    out = tmp_path / "run"
+    proc = tars("run", "click the blue button", "--policy", "hf", "--model", str(base),
+                "--adapter", str(adapter), "--dry-run", "--image", str(shot), "--record", str(out),
+                "--max-steps", "2", "--json")
+    assert proc.returncode == 1, proc.stderr
+    result = json.loads(proc.stdout)
+    # nonsense does not parse: retried, then the step fails and the run ends cleanly
+    assert result["status"] in ("error", "max_steps")
+    steps = [json.loads(l) for l in (out / "steps.jsonl").read_text().splitlines()]
+    assert steps and all(isinstance(s["response"], str) for s in steps)
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["policy"] == "hf" and meta["settings"]["adapter"] == str(adapter)
+    assert json.loads((out / "result.json").read_text())["status"] == result["status"]
+
+
+def test_hf_missing_model_is_bad_input(tmp_path, shot):
+    proc = tars("run", "x", "--policy", "hf", "--model", str(tmp_path / "nope"),
+                "--dry-run", "--image", str(shot))
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "tars:" in proc.stderr
+
+
+def test_hf_without_model_is_bad_input():
+    proc = tars("run", "x", "--policy", "hf", "--dry-run")
+    assert proc.returncode == 2 and "--model" in proc.stderr
+
+
+def test_openai_endpoint_run_to_finished(shot, tmp_path):
+    server = ChatServer([
+        (200, completion("Thought: press the blue button\nAction: click(start_box='(160,120)')"), 0),
+        (200, completion("Thought: done\nAction: finished(content='pressed')"), 0),
+    ])
+    try:
+        out = tmp_path / "run"
+        proc = tars("run", "press the blue button", "--endpoint", server.url, "--model", "UI-TARS-1.5-7B",
+                    "--dry-run", "--image", str(shot), "--record", str(out), "--json",
+                    env_extra={"TARS_API_KEY": "sk-very-secret"})
+    finally:
+        server.close()
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"status": "finished", "content": "pressed", "steps": 2,
+                                       "seconds": json.loads(proc.stdout)["seconds"], "error": None,
+                                       "score": None}
+    # what the model was sent: the screenshot as a data URL, the key in the header only
+    first = server.chats[0]
+    parts = [p for m in first["messages"] if isinstance(m["content"], list) for p in m["content"]]
+    assert sum(p["type"] == "image_url" for p in parts) == 1
+    assert server.requests[-1][1]["authorization"] == "Bearer sk-very-secret"
+    everything = "".join(p.read_text(errors="ignore") for p in out.iterdir() if p.suffix != ".png")
+    assert "sk-very-secret" not in everything and "sk-very-secret" not in proc.stderr
+    step1 = json.loads((out / "steps.jsonl").read_text().splitlines()[0])
+    # UI-TARS-1.5 writes resized-image pixels; 640x400 -> smart_resize 644x392
+    assert step1["actions"][0]["model"] == {"action": "click", "x": 160, "y": 120}
+    assert step1["actions"][0]["screen"] == {"action": "click", "x": 159, "y": 122}
+
+
+def test_dead_endpoint_is_a_clear_error(shot):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = tars("run", "x", "--endpoint", f"http://127.0.0.1:{port}/v1", "--dry-run",
+                "--image", str(shot), "--json")
+    assert proc.returncode in (1, 2)
+    assert f"127.0.0.1:{port}" in proc.stderr + proc.stdout
+
+
+def test_image_without_dry_run_is_bad_input(shot):
+    proc = tars("run", "x", "--endpoint", "http://127.0.0.1:9/v1", "--model", "m", "--image", str(shot))
+    assert proc.returncode == 2
+
+
+def test_replay_dry_run_prints_recorded_actions(shot, tmp_path):
+    server = ChatServer([
+        (200, completion("Action: click(start_box='(160,120)')"), 0),
+        (200, completion("Action: type(content='hi\\n')"), 0),
+        (200, completion("Action: finished()"), 0),
+    ])
+    try:
+        out = tmp_path / "run"
+        proc = tars("run", "x", "--endpoint", server.url, "--model", "UI-TARS-1.5-7B", "--dry-run",
+                    "--image", str(shot), "--record", str(out))
+        assert proc.returncode == 0, proc.stderr
+    finally:
+        server.close()
+    proc = tars("replay", str(out), "--dry-run")
+    assert proc.returncode == 0
+    lines = [json.loads(l) for l in proc.stdout.splitlines()]
+    assert [l["action"] for l in lines] == ["click", "type", "finished"]
+    assert lines[1]["text"] == "hi\n"
+    assert tars("replay", str(tmp_path / "missing"), "--dry-run").returncode == 2
