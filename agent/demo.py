@@ -355,12 +355,20 @@ class DemoRecorder:
     def _on_release(self, key, *args) -> None:
         self.merger.key_up(pynput_key_name(key)[0])
 
+    def _start_run(self) -> None:
+        from agent.hooks import RunInfo
+
+        combo = "+".join(sorted(self.stop_combo[0])) + "+" + self.stop_combo[1]
+        self._recorder.run_start(RunInfo(
+            self.instruction, "human", self.space,
+            settings={"source": "demonstration", "stop_hotkey": combo},
+            geometry=self._geometry, started=self._started))
+
     def start(self) -> "DemoRecorder":
         """Start capturing and listening; returns self once the listeners are ready."""
         from pynput import keyboard, mouse
 
         from actions.capture import ScreenCapture
-        from agent.hooks import RunInfo
         from agent.trajectory import TrajectoryRecorder
 
         self._capture = ScreenCapture(self.monitor, allow_blank=True)
@@ -368,11 +376,11 @@ class DemoRecorder:
         self._frames.append(first)
         self._started = time.time()
         self._recorder = TrajectoryRecorder(self.folder)
-        self._recorder.run_start(RunInfo(
-            self.instruction, "human", self.space,
-            settings={"source": "demonstration", "stop_hotkey": "+".join(sorted(self.stop_combo[0]))
-                      + "+" + self.stop_combo[1]},
-            geometry=self._geometry, started=self._started))
+        try:
+            self._start_run()
+        except BaseException:
+            self._capture.close()
+            raise
         self._listeners = [mouse.Listener(on_click=self._on_click, on_scroll=self._on_scroll),
                            keyboard.Listener(on_press=self._on_press, on_release=self._on_release)]
         for listener in self._listeners:

@@ -218,3 +218,30 @@ def test_record_with_xdotool_then_replay(virtual_display, tmp_path):
     finally:
         xterm.terminate()
         xterm.wait()
+
+
+@pytest.mark.display
+def test_record_command_stops_on_hotkey(virtual_display, tmp_path):
+    """`tars record DIR` records until Ctrl+Alt+Esc and exits 0; an existing trajectory is refused."""
+    display = virtual_display(640, 480)
+    env = display.env()
+    root = Path(__file__).resolve().parents[1]
+    folder = tmp_path / "rec"
+    proc = subprocess.Popen([sys.executable, "-m", "agent.cli", "record", str(folder), "--coords", "relative"],
+                            env={**env, "PYTHONPATH": str(root)}, cwd=root, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "recording" in proc.stderr.readline()
+        _xdotool(env, "mousemove", "320", "240", "click", "3")
+        time.sleep(0.3)
+        _xdotool(env, "key", "ctrl+alt+Escape")
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "1 actions saved" in proc.stderr.read()
+    step = json.loads((folder / "steps.jsonl").read_text().splitlines()[0])
+    assert step["actions"][0]["screen"] == {"action": "right_single", "x": 320, "y": 240}
+    assert step["actions"][0]["model"] == {"action": "right_single", "x": 500, "y": 500}  # 0..1000 grid
+    again = subprocess.run([sys.executable, "-m", "agent.cli", "record", str(folder)], env=env, cwd=root,
+                           capture_output=True, text=True, timeout=30)
+    assert again.returncode == 2 and "already holds a trajectory" in again.stderr

@@ -452,7 +452,11 @@ def run_suite(
     partial = open(out / "results.jsonl", "w", encoding="utf-8")
 
     def one(task: Task) -> dict[str, Any]:
-        row = run_task(task, out, settings)
+        try:
+            row = run_task(task, out, settings)
+        except Exception as exc:  # one broken task must not lose the others' results
+            row = {"id": task.id, "status": "error", "score": 0.0, "success": False, "steps": 0,
+                   "seconds": 0.0, "error": f"internal error: {type(exc).__name__}: {exc}"}
         if on_result is not None:
             on_result(row)
         return row

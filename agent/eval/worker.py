@@ -34,6 +34,17 @@ def build_policy(spec: dict[str, Any]):
     return load_policy(spec["name"], **(spec.get("settings") or {}))
 
 
+def _public(policy_spec: dict[str, Any]) -> dict[str, Any]:
+    """The policy part of meta.json settings, without secrets."""
+    if "options" in policy_spec:
+        from agent.policy_factory import PolicyOptions
+
+        return PolicyOptions(**policy_spec["options"]).public()
+    from agent.trajectory import scrub
+
+    return {"policy": policy_spec.get("name"), **scrub(policy_spec.get("settings") or {})}
+
+
 def _write_error(folder: Path, message: str) -> None:
     from agent.hooks import RunResult
 
@@ -62,8 +73,7 @@ def main() -> int:
 
         # a task display may legitimately show nothing (the last window closed): no blank check
         operator = LocalOperator(monitor=1, allow_blank=True)
-        settings = {"task_id": spec.get("task_id"), "policy": spec["policy"].get("name")
-                    or spec["policy"].get("options", {}).get("policy")}
+        settings = {"task_id": spec.get("task_id"), **_public(spec["policy"])}
         config = AgentConfig(settings=settings, **spec.get("agent", {}))
         agent = Agent(policy, operator, config, hooks=[TrajectoryRecorder(folder)])
         result = agent.run(instruction)
