@@ -23,6 +23,9 @@ from typing import Any, Callable, ClassVar, Iterator
 
 Point = tuple[float, float]
 
+#: dataclass field -> JSON name where DESIGN.md's JSON differs (a drag is x, y, x2, y2)
+_JSON_NAMES = {"x1": "x", "y1": "y"}
+
 #: Directions accepted by :class:`Scroll`.
 SCROLL_DIRECTIONS = ("up", "down", "left", "right")
 
@@ -60,11 +63,16 @@ class Action:
         return dataclasses.replace(self, **changes) if changes else self
 
     def to_json(self) -> dict[str, Any]:
-        """JSON object: ``{"action": name, <fields>}`` (DESIGN.md, `tars parse`)."""
+        """JSON object: ``{"action": name, <fields>}`` with DESIGN.md's field names (the
+        `tars parse` output and the trajectory format): a drag's points are ``x, y, x2, y2``
+        and every key action carries ``keys``, a list of canonical names."""
         out: dict[str, Any] = {"action": self.name}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            out[f.name] = list(value) if isinstance(value, tuple) else value
+            if f.name == "key":
+                out["keys"] = [value]
+                continue
+            out[_JSON_NAMES.get(f.name, f.name)] = list(value) if isinstance(value, tuple) else value
         return out
 
     def to_text(self) -> str:
@@ -337,8 +345,16 @@ def action_from_json(data: dict[str, Any]) -> Action:
     cls = ACTION_TYPES.get(name)  # type: ignore[arg-type]
     if cls is None:
         raise ValueError(f"unknown action {name!r}")
+    if cls is Drag and "x1" not in data:
+        data["x1"], data["y1"] = data.pop("x", None), data.pop("y", None)
     if "keys" in data:
-        data["keys"] = tuple(data["keys"])
+        keys = tuple(data.pop("keys"))
+        if issubclass(cls, _KeyAction):
+            if len(keys) != 1:
+                raise ValueError(f"{name} takes one key, got {list(keys)}")
+            data["key"] = keys[0]
+        else:
+            data["keys"] = keys
     try:
         return cls(**data)
     except TypeError as exc:

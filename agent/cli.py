@@ -194,11 +194,7 @@ def parse_command(
         return int(v) if isinstance(v, float) and v.is_integer() else v
 
     def _action_json(action) -> dict:
-        # DESIGN.md names a drag's points x, y, x2, y2; space.Drag has x1, y1, x2, y2.
-        out = {}
-        for k, v in action.to_json().items():
-            out[{"x1": "x", "y1": "y"}.get(k, k)] = _number(v)
-        return out
+        return {k: _number(v) for k, v in action.to_json().items()}
 
     space = geometry = None
     if image_size is not None:
