@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
                                        help="folder the Save dialog opens in (default: the state file's)"),
     )
     folder = args.dir or os.path.dirname(os.path.abspath(args.state))
-    return run_app(lambda: build(args.state, folder, args.title))
+    return run_app(lambda: build(args.state, folder, args.title), args.geometry)
 
 
 if __name__ == "__main__":

@@ -122,7 +122,7 @@ def build(state_file: str, title: str | None = None):
 def main(argv: list[str] | None = None) -> int:
     """Entry point: ``python -m assets.apps.settings --state FILE``."""
     args = parse_args("tars practice app: a settings window with tabs", argv)
-    return run_app(lambda: build(args.state, args.title))
+    return run_app(lambda: build(args.state, args.title), args.geometry)
 
 
 if __name__ == "__main__":

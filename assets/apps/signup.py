@@ -114,7 +114,7 @@ def build(state_file: str, title: str | None = None):
 def main(argv: list[str] | None = None) -> int:
     """Entry point: ``python -m assets.apps.signup --state FILE``."""
     args = parse_args("tars practice app: a sign-up form", argv)
-    return run_app(lambda: build(args.state, args.title))
+    return run_app(lambda: build(args.state, args.title), args.geometry)
 
 
 if __name__ == "__main__":

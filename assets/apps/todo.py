@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
                                        help="comma-separated starting items"),
     )
     items = [s.strip() for s in args.items.split(",") if s.strip()]
-    return run_app(lambda: build(args.state, items, args.title))
+    return run_app(lambda: build(args.state, items, args.title), args.geometry)
 
 
 if __name__ == "__main__":

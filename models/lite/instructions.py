@@ -60,7 +60,9 @@ class Target:
 
     def describe(self) -> str:
         """Human wording for thoughts, e.g. ``the second "Delete" button``."""
-        nth = {1: "", -1: "the last "}.get(self.ordinal, f"match {self.ordinal} of ")
+        words = {1: "", -1: "the last ", 2: "the second ", 3: "the third ", 4: "the fourth ",
+                 5: "the fifth "}
+        nth = words.get(self.ordinal, f"match {self.ordinal} of ")
         role = f" {self.role}" if self.role else ""
         return f'{nth}"{self.text}"{role}'
 

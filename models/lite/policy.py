@@ -110,6 +110,12 @@ class _View:
     cache: dict = field(default_factory=dict)
 
 
+def _label(match: Match, target: Target) -> str:
+    """What to call a match in a thought: the line's text, or the target's words when only a
+    part of the line matched."""
+    return match.line.text.strip() if match.whole else target.text
+
+
 def _pt(xy: tuple[float, float]) -> str:
     return f"({round(xy[0])}, {round(xy[1])})"
 
@@ -258,14 +264,14 @@ class LitePolicy:
             xy, rect, match = self._field(view, target)
             what = "field" if target.role == "field" else "dropdown"
             where = "next to" if rect is not None and not rect.contains(*match.center) else "at"
-            return xy, f'the {what} {where} "{match.line.text.strip()}" at {_pt(xy)}'
+            return xy, f'the {what} {where} "{_label(match, target)}" at {_pt(xy)}'
         if target.role == "checkbox":
             match = self._find(view, target)
             box = controls.checkbox_near(view.image, match.box)
             xy = box.center if box is not None else match.center
-            return xy, f'the check box "{match.line.text.strip()}" at {_pt(xy)}'
+            return xy, f'the check box "{_label(match, target)}" at {_pt(xy)}'
         match = self._find(view, target)
-        label = match.line.text.strip()
+        label = _label(match, target)
         if match.whole and label.endswith(":"):
             # a form label: the user means the field it names
             rect = controls.field_near(view.image, match.box)
@@ -291,7 +297,7 @@ class LitePolicy:
                 rect.contains(*line.center) and line is not match.line for line in view.lines)
             if rect is not None and rect.contains(*match.center):
                 filled = True  # the text we matched is the field's own content
-            thought = f'The field for "{match.line.text.strip()}" is at {_pt(xy)}; I click it'
+            thought = f'The field for "{_label(match, cmd.target)}" is at {_pt(xy)}; I click it'
             if filled:
                 actions.append(Hotkey(("ctrl", "a")))
                 thought += ", select what it holds"
@@ -323,7 +329,7 @@ class LitePolicy:
     def _check(self, cmd: Command, view: _View) -> _Answer:
         match = self._find(view, cmd.target)
         box = controls.checkbox_near(view.image, match.box)
-        caption = match.line.text.strip()
+        caption = _label(match, cmd.target)
         if box is None:
             raise _NotFound(f'I see "{caption}" but no check box next to it.')
         want = cmd.verb == "check"
@@ -356,5 +362,5 @@ class LitePolicy:
         if not chosen:
             raise _NotFound(f'The list is open but I do not see the option "{option}".')
         m = chosen[0]
-        return _Answer(f'The list is open; I click the option "{m.line.text.strip()}" at {_pt(m.center)}.',
+        return _Answer(f'The list is open; I click the option "{_label(m, Target(option))}" at {_pt(m.center)}.',
                        [Click(*m.center)])
