@@ -1,0 +1,144 @@
+"""LitePolicy on drawn screens (real OCR, no display): what it answers, and how it reads its
+own past answers to know which step it is on."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from actions.parse import parse_response
+from actions.space import CallUser, Click, Finished, Hotkey, Press, Type, Wait
+from models.base import PolicyError, Prompt, Turn, load_policy
+from models.lite.instructions import InstructionError
+from models.lite.policy import LitePolicy, read_progress
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+def draw_form(checked: bool = False, name_value: str = "") -> Image.Image:
+    """A light-grey form: "Name:" label with a field, a check box, two buttons."""
+    img = Image.new("RGB", (640, 400), (239, 239, 239))
+    d = ImageDraw.Draw(img)
+    font = ImageFont.truetype(FONT, 14)
+    d.text((20, 30), "Name:", fill="black", font=font)
+    d.rectangle((90, 24, 400, 48), fill="white", outline=(150, 150, 150))   # the field
+    if name_value:
+        d.text((96, 30), name_value, fill="black", font=font)
+    d.rectangle((20, 80, 34, 94), fill="white", outline=(120, 120, 120))    # the check box
+    if checked:
+        d.line((23, 87, 27, 91, 32, 82), fill="black", width=2)
+    d.text((42, 79), "Remember me", fill="black", font=font)
+    for x, label in ((300, "Cancel"), (420, "Submit")):
+        d.rectangle((x, 300, x + 90, 326), fill=(245, 245, 245), outline=(140, 140, 140))
+        d.text((x + 20, 305), label, fill="black", font=font)
+    return img
+
+
+def run_policy(policy: LitePolicy, instruction: str, images: list[Image.Image]) -> list[str]:
+    """Ask ``policy`` once per image, feeding its answers back as the loop's history does."""
+    turns: list[Turn] = []
+    answers = []
+    for img in images:
+        turns.append(Turn(img))
+        text = policy.act(Prompt(instruction, "", turns))
+        turns[-1].response = text
+        answers.append(text)
+        parse_response(text)  # every answer is valid UI-TARS text
+    return answers
+
+
+def actions_of(text: str):
+    return parse_response(text).actions
+
+
+def test_form_steps_hit_the_controls():
+    policy = LitePolicy()
+    form = draw_form()
+    answers = run_policy(policy, 'type "Ada" into Name then check Remember me then click Submit then press enter',
+                         [form] * 5)
+    click, typed = actions_of(answers[0])
+    assert isinstance(click, Click) and 90 < click.x < 400 and 24 < click.y < 48  # in the field
+    assert typed == Type("Ada")
+    (tick,) = actions_of(answers[1])
+    assert isinstance(tick, Click) and 20 <= tick.x <= 34 and 80 <= tick.y <= 94  # the box
+    (submit,) = actions_of(answers[2])
+    assert isinstance(submit, Click) and 420 < submit.x < 510 and 300 < submit.y < 326
+    assert actions_of(answers[3]) == (Press("enter"),)
+    assert isinstance(actions_of(answers[4])[0], Finished)
+    assert answers[2].startswith("Thought: Step 3 of 4:")
+
+
+def test_field_with_text_is_selected_before_typing():
+    policy = LitePolicy()
+    (answer,) = run_policy(policy, 'type "Bob" into the Name field', [draw_form(name_value="guest")])
+    assert [type(a) for a in actions_of(answer)] == [Click, Hotkey, Type]
+
+
+def test_check_skips_a_box_already_checked_and_uncheck_clicks_it():
+    policy = LitePolicy()
+    (answer,) = run_policy(policy, "check Remember me then click Cancel", [draw_form(checked=True)])
+    (click,) = actions_of(answer)
+    assert click.x > 300 and "already checked" in answer and answer.startswith("Thought: Step 2 of 2")
+    (answer,) = run_policy(policy, "uncheck Remember me", [draw_form(checked=True)])
+    (click,) = actions_of(answer)
+    assert 20 <= click.x <= 34
+
+
+def test_missing_target_waits_then_calls_user():
+    policy = LitePolicy(max_looks=2)
+    answers = run_policy(policy, "click Submit then click Delete everything", [draw_form()] * 4)
+    assert isinstance(actions_of(answers[0])[0], Click)
+    assert actions_of(answers[1]) == (Wait(),) and "(looking again)" in answers[1]
+    assert actions_of(answers[2]) == (Wait(),)
+    assert actions_of(answers[3]) == (CallUser(),)
+    assert "Delete everything" in answers[3]
+
+
+def test_failed_action_is_retried_then_handed_over():
+    policy = LitePolicy(max_retries=1)
+    form = draw_form()
+    turns = [Turn(form)]
+    first = policy.act(Prompt("click Submit", "", turns))
+    turns[-1].response, turns[-1].feedback = first, "The action failed: off screen"
+    turns.append(Turn(form))
+    second = policy.act(Prompt("click Submit", "", turns))
+    assert actions_of(second) == actions_of(first)  # the step is tried again
+    turns[-1].response, turns[-1].feedback = second, "The action failed: off screen"
+    turns.append(Turn(form))
+    third = policy.act(Prompt("click Submit", "", turns))
+    assert actions_of(third) == (CallUser(),) and "off screen" in third
+
+
+def test_read_progress_from_answers():
+    mk = lambda text, fb=None: Turn(None, text, fb)
+    turns = [
+        mk("Thought: Step 1 of 3: x\nAction: click(start_box='(1,1)')"),
+        mk("Thought: Step 2 of 3 (opening the list): x\nAction: click(start_box='(1,1)')"),
+        mk("Thought: a real model's answer\nAction: wait()"),
+    ]
+    p = read_progress(turns, 3)
+    assert (p.step, p.opened, p.looks) == (1, True, 0)
+    turns.append(mk("Thought: Step 2 of 3 (looking again): x\nAction: wait()"))
+    turns.append(mk("Thought: Step 2 of 3: x\nAction: click(start_box='(1,1)')", "failed"))
+    p = read_progress(turns, 3)
+    assert (p.step, p.looks, p.failures, p.last_error) == (1, 1, 1, "failed")
+    turns.append(mk("Thought: Step 3 of 3: x\nAction: click(start_box='(1,1)')"))
+    assert read_progress(turns, 3).step == 3
+    assert read_progress(turns, 4).step == 0  # answers for another instruction do not count
+
+
+def test_bad_instruction_fails_before_anything():
+    policy = LitePolicy()
+    with pytest.raises(InstructionError, match="teleport"):
+        policy.prepare("click OK then teleport home")
+    with pytest.raises(InstructionError):
+        policy.act(Prompt("teleport home", "", [Turn(draw_form())]))
+
+
+def test_registry_settings_and_errors():
+    policy = load_policy("lite", model=None, profile=None)
+    assert policy.name == "lite" and policy.space.kind == "absolute"
+    with pytest.raises(PolicyError, match="model"):
+        load_policy("lite", model="UI-TARS-1.5-7B")
+    with pytest.raises(PolicyError, match="screenshot"):
+        policy.act(Prompt("click OK", "", [Turn(None)]))
