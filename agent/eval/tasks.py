@@ -369,6 +369,20 @@ def _count_steps(traj_dir: Path) -> int:
     return sum(1 for line in steps.read_text().splitlines() if line.strip()) if steps.exists() else 0
 
 
+def _start_display(factory: Callable, screen: tuple[int, int], attempts: int = 2):
+    """A started virtual display; one more try when it fails to come up (on a loaded machine
+    openbox can miss its start-up deadline). Raises the last DisplayError."""
+    from agent.display import DisplayError
+
+    for attempt in range(attempts):
+        try:
+            return factory(*screen, timeout=20.0).start()
+        except DisplayError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def run_task(task: Task, out_dir: str | Path, settings: RunSettings) -> dict[str, Any]:
     """Run one task on a fresh virtual display and score it.
 
@@ -384,9 +398,10 @@ def run_task(task: Task, out_dir: str | Path, settings: RunSettings) -> dict[str
     task_dir.mkdir(parents=True, exist_ok=True)
     row: dict[str, Any] = {"id": task.id, "status": "none", "score": 0.0, "success": False,
                            "steps": 0, "seconds": 0.0, "error": None}
+    display = None
     try:
-        with VirtualDisplay(*task.screen) as display, \
-                TaskSession(task, display.env(), task_dir / "work") as session:
+        display = _start_display(VirtualDisplay, task.screen)
+        with TaskSession(task, display.env(), task_dir / "work") as session:
             try:
                 session.setup()
             except TaskError as exc:
@@ -405,6 +420,8 @@ def run_task(task: Task, out_dir: str | Path, settings: RunSettings) -> dict[str
     except DisplayError as exc:
         row.update(status="setup_error", error=str(exc))
     finally:
+        if display is not None:
+            display.stop()
         row["success"] = row["score"] >= 1.0
         row["seconds"] = round(time.monotonic() - started, 2)
     return row
