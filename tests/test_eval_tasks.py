@@ -102,3 +102,25 @@ def test_suite_run_writes_results_in_order(tmp_path):
     saved = json.loads((tmp_path / "summary.json").read_text())
     assert saved["n_tasks"] == 3 and saved["n_success"] == 0 and saved["success_rate"] == 0.0
     assert saved["statuses"] == {"none": 3} and summary["mean_steps"] == 0.0
+
+
+@pytest.mark.display
+def test_write_open_sleep_steps_and_variables(tmp_path):
+    """`write` creates a file in {workdir}, `open` shows it with a program, `sleep` waits."""
+    f = tmp_path / "t.json"
+    f.write_text(json.dumps({
+        "id": "open-note", "instruction": "x",
+        "config": [
+            {"type": "write", "parameters": {"path": "{workdir}/note.txt", "content": "from {task_dir}"}},
+            {"type": "open", "parameters": {"path": "{workdir}/note.txt", "with": ["xmessage", "-file"],
+                                            "wait_window": "^xmessage$"}},
+            {"type": "sleep", "parameters": {"seconds": 0.1}},
+        ],
+        "evaluator": {"func": ["window_exists", "file_equals"], "conj": "and",
+                      "result": [{"type": "window_titles"}, {"type": "file", "path": "{workdir}/note.txt"}],
+                      "expected": [{"type": "rule", "rules": {"title": "xmessage"}},
+                                   {"type": "rule", "rules": {"text": "from " + str(tmp_path)}}]},
+    }))
+    row = run_task(load_task(f), tmp_path / "out", RunSettings(policy=None))
+    assert row["status"] == "none" and row["score"] == 1.0, row
+    assert (tmp_path / "out" / "open-note" / "work" / "note.txt").exists()

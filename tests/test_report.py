@@ -113,7 +113,7 @@ def test_grounding_report(tmp_path):
 def test_marks_for_each_action_kind():
     svg = action_marks_svg(
         [{"action": "click", "x": 10, "y": 20}, {"action": "scroll", "x": 5, "y": 5, "direction": "up"},
-         {"action": "type", "text": "x"}, {"action": "drag", "x1": 0, "y1": 0, "x2": 30, "y2": 40}],
+         {"action": "type", "text": "x"}, {"action": "drag", "x": 0, "y": 0, "x2": 30, "y2": 40}],
         {"left": 100, "top": 0, "scale": 1.0}, 200, 100)
     # a monitor at left=100: screen point (10, 20) is off this image's origin by -100
     assert 'cx="-90.0" cy="20.0"' in svg

@@ -96,8 +96,10 @@ def action_marks_svg(actions: Iterable[dict[str, Any]], geometry: dict[str, Any]
         name = a.get("action")
         color = _MARK.get(name, "#e53935")
         label_at = None
-        if name == "drag" and None not in (a.get("x1"), a.get("y1"), a.get("x2"), a.get("y2")):
-            x1, y1 = _to_pixels(a["x1"], a["y1"], geometry)
+        # a drag's start is ``x``/``y`` in DESIGN.md's JSON (``x1``/``y1`` in older files)
+        sx, sy = a.get("x", a.get("x1")), a.get("y", a.get("y1"))
+        if name == "drag" and None not in (sx, sy, a.get("x2"), a.get("y2")):
+            x1, y1 = _to_pixels(sx, sy, geometry)
             x2, y2 = _to_pixels(a["x2"], a["y2"], geometry)
             parts.append(f'<circle cx="{x1:.1f}" cy="{y1:.1f}" r="{r / 2:.1f}" fill="{color}"/>'
                          f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
