@@ -362,8 +362,11 @@ def eval_tasks_command(
         done[0] += bool(row["success"])
         return f"{row['id']}: {row['status']} · {done[0]} succeeded"
 
-    summary = with_progress(len(tasks), "tasks", lambda on_row: run_suite(
-        tasks, out, settings, on_result=on_row), note)
+    try:
+        summary = with_progress(len(tasks), "tasks", lambda on_row: run_suite(
+            tasks, out, settings, on_result=on_row), note)
+    except TaskError as exc:
+        raise fail(str(exc))
     Console().print(tasks_table(summary))
     print(f"results in {out}/ (tars report {out})", file=sys.stderr)
     raise typer.Exit(0 if summary["n_success"] == summary["n_tasks"] else 1)

@@ -102,6 +102,8 @@ def test_suite_run_writes_results_in_order(tmp_path):
     saved = json.loads((tmp_path / "summary.json").read_text())
     assert saved["n_tasks"] == 3 and saved["n_success"] == 0 and saved["success_rate"] == 0.0
     assert saved["statuses"] == {"none": 3} and summary["mean_steps"] == 0.0
+    with pytest.raises(TaskError, match="already holds evaluation results"):
+        run_suite(tasks, tmp_path, RunSettings(policy=None))
 
 
 @pytest.mark.display

@@ -462,8 +462,13 @@ def run_suite(
     order) and ``summary.json`` to ``out_dir``; returns the summary with ``rows`` added.
 
     ``on_result`` is called with each row as its task ends (progress display).
+
+    Raises:
+        TaskError: ``out_dir`` already holds results (trajectories are never overwritten).
     """
     out = Path(out_dir)
+    if (out / "results.jsonl").exists() or (out / "summary.json").exists():
+        raise TaskError(f"{out} already holds evaluation results; choose a new --out folder")
     out.mkdir(parents=True, exist_ok=True)
     rows: dict[str, dict[str, Any]] = {}
     partial = open(out / "results.jsonl", "w", encoding="utf-8")
