@@ -84,7 +84,7 @@ def run(display) -> None:
     steps = 30
     with tempfile.TemporaryDirectory() as tmp:
         timings = Timings()
-        agent = Agent(EncodingPolicy(), DryRunOperator(), AgentConfig(max_steps=steps, settle=False),
+        agent = Agent(EncodingPolicy(), DryRunOperator(allow_blank=True), AgentConfig(max_steps=steps, settle=False),
                       [timings, TrajectoryRecorder(Path(tmp) / "run")])
         t0 = time.perf_counter()
         agent.run("benchmark")
@@ -111,7 +111,7 @@ def run(display) -> None:
 
     timings = Timings()
     with tempfile.TemporaryDirectory() as tmp:
-        agent = Agent(EncodingPolicy(), DryRunOperator(), AgentConfig(max_steps=200, settle=False),
+        agent = Agent(EncodingPolicy(), DryRunOperator(allow_blank=True), AgentConfig(max_steps=200, settle=False),
                       [timings, TrajectoryRecorder(Path(tmp) / "run")])
         agent.run("memory")
     print("resident memory over 200 scripted steps (MiB): "
