@@ -137,3 +137,36 @@ def test_replay_dry_run_prints_recorded_actions(shot, tmp_path):
     assert [l["action"] for l in lines] == ["click", "type", "finished"]
     assert lines[1]["text"] == "hi\n"
     assert tars("replay", str(tmp_path / "missing"), "--dry-run").returncode == 2
+
+
+def test_ctrl_c_stops_and_saves_the_state(shot, tmp_path):
+    import signal
+    import time
+
+    server = ChatServer([
+        (200, completion("Thought: first\nAction: click(start_box='(160,120)')"), 0),
+        (200, completion("Action: finished()"), 30),  # the model "thinks" for 30 s
+    ])
+    out = tmp_path / "run"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    env.pop("DISPLAY", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent.cli", "run", "x", "--endpoint", server.url, "--model",
+         "UI-TARS-1.5-7B", "--dry-run", "--image", str(shot), "--record", str(out), "--json"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(server.chats) < 2:
+            time.sleep(0.05)
+        assert len(server.chats) == 2
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        stdout, _ = proc.communicate(timeout=20)
+        assert time.monotonic() - t0 < 10
+    finally:
+        proc.kill()
+        server.close()
+    assert proc.returncode == 1
+    assert json.loads(stdout)["status"] == "stopped"
+    assert json.loads((out / "result.json").read_text())["status"] == "stopped"
+    assert len((out / "steps.jsonl").read_text().splitlines()) == 1
