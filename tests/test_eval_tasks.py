@@ -23,7 +23,7 @@ def test_shipped_suite_shape():
     assert all(t.source_file.stem == t.id for t in tasks)
     # the Debian programs are exercised, not only our own apps
     commands = json.dumps([t.model_dump(mode="json")["config"] for t in tasks])
-    for program in ("xterm", "xmessage", "zenity", "assets.apps.notes"):
+    for program in ("xterm", "xmessage", "zenity", "mousepad", "assets.apps.notes"):
         assert program in commands
 
 
