@@ -159,11 +159,11 @@ _ENGINES_LOCK = threading.Lock()
 
 
 def get_engine(scale: float = 1.0, device: str = "auto", min_score: float = MIN_SCORE,
-               det_side: int = 1600) -> OcrEngine:
+               det_side: int = 1600, line_cache: int = 4096) -> OcrEngine:
     """The process-wide :class:`OcrEngine` for these settings (built on first use)."""
-    key = (float(scale), device, float(min_score), int(det_side))
+    key = (float(scale), device, float(min_score), int(det_side), int(line_cache))
     with _ENGINES_LOCK:
         engine = _ENGINES.get(key)
         if engine is None:
-            engine = _ENGINES[key] = OcrEngine(scale, device, min_score, det_side)
+            engine = _ENGINES[key] = OcrEngine(scale, device, min_score, det_side, line_cache)
         return engine

@@ -126,7 +126,8 @@ class LitePolicy:
     Settings: ``max_looks`` (answers of ``wait()`` per step while its target is missing,
     default 2), ``max_retries`` (failed actions per step before giving up, 1),
     ``ocr_scale`` (resize factor before OCR, 1.0), ``device`` (``auto`` | ``cpu`` | ``cuda``
-    for onnxruntime), ``threshold`` (fuzzy match score 0..100, 80). ``model``/``profile``/
+    for onnxruntime), ``threshold`` (fuzzy match score 0..100, 80), ``ocr_line_cache`` (line
+    images whose text is remembered between steps, 0 to read every line every time). ``model``/``profile``/
     ``adapter``/``endpoint`` given as None are accepted and ignored (the shared policy
     options); any other setting raises :class:`PolicyError`.
     """
@@ -134,7 +135,8 @@ class LitePolicy:
     name = "lite"
 
     def __init__(self, max_looks: int = 2, max_retries: int = 1, ocr_scale: float = 1.0,
-                 device: str = "auto", threshold: float = DEFAULT_THRESHOLD, **settings: Any) -> None:
+                 device: str = "auto", threshold: float = DEFAULT_THRESHOLD, ocr_line_cache: int = 4096,
+                 **settings: Any) -> None:
         unknown = {k: v for k, v in settings.items() if v not in (None, False)}
         if unknown:
             raise PolicyError(f"lite takes no setting {', '.join(sorted(unknown))} "
@@ -147,11 +149,13 @@ class LitePolicy:
         self.ocr_scale = ocr_scale
         self.device = device
         self.threshold = threshold
+        self.ocr_line_cache = ocr_line_cache
         self.model_id = None
         self._plans: dict[str, list[Command]] = {}
         self._lock = threading.Lock()
-        #: seconds spent in OCR by the last act() (benchmarks read it)
+        #: seconds spent in OCR by the last act(), and its OcrResult (benchmarks read them)
         self.last_ocr_seconds = 0.0
+        self.last_ocr = None
 
     # -- the policy protocol ------------------------------------------------------------------
     def prepare(self, instruction: str) -> None:
@@ -221,8 +225,9 @@ class LitePolicy:
     def _view(self, image: "Image") -> _View:
         from models.lite.ocr import get_engine
 
-        result = get_engine(self.ocr_scale, self.device).read(image)
+        result = get_engine(self.ocr_scale, self.device, line_cache=self.ocr_line_cache).read(image)
         self.last_ocr_seconds = result.seconds
+        self.last_ocr = result
         return _View(image, result.lines, self.threshold)
 
     @staticmethod
