@@ -25,23 +25,35 @@ def _tasks(*ids):
 
 @pytest.mark.display
 def test_three_tasks_with_lite(tmp_path):
-    """The default policy solves three shipped tasks, each on its own display, two at a time."""
+    """`tars eval tasks` with the default policy solves a three-task suite, each task on its
+    own display, two at a time, and writes results, summary and one trajectory per task."""
     pytest.importorskip("rapidocr_onnxruntime")
     tasks = _tasks("xmessage-answer-no", "todo-add-item", "zenity-question-yes")
-    summary = run_suite(tasks, tmp_path, RunSettings({"name": "lite"}, max_seconds=90, jobs=2))
-    rows = {r["id"]: r for r in summary["rows"]}
-    assert summary["n_success"] == 3, rows
-    assert summary["success_rate"] == 1.0 and summary["policy"] == "lite"
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    for t in tasks:
+        (suite / t.source_file.name).write_bytes(t.source_file.read_bytes())
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent.cli", "eval", "tasks", str(suite), "--jobs", "2",
+         "--max-seconds", "90", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=240)
+    rows = {json.loads(x)["id"]: json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()}
+    assert proc.returncode == 0, (rows, proc.stderr[-2000:])
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_tasks"] == 3 and summary["n_success"] == 3 and summary["success_rate"] == 1.0
+    assert summary["policy"] == "lite" and summary["settings"]["jobs"] == 2
+    assert "success rate 100.0 %" in proc.stdout  # the table at the end
     for t in tasks:
         assert rows[t.id]["status"] == "finished" and rows[t.id]["steps"] >= 2
         # a full trajectory per task, in the DESIGN.md format
-        folder = tmp_path / t.id
+        folder = out / t.id
         meta = json.loads((folder / "meta.json").read_text())
         assert meta["instruction"] == t.instruction and meta["policy"] == "lite"
         assert (folder / "step-0001.png").exists()
         assert json.loads((folder / "result.json").read_text())["status"] == "finished"
     # the evaluation report links every task and embeds its screenshots
-    html = render_report(tmp_path)
+    html = render_report(out)
     assert all(f'href="#task-{t.id}"' in html for t in tasks) and "100.0 %" in html
 
 
