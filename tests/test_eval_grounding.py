@@ -48,7 +48,8 @@ def pro_set(tmp_path):
 def test_v2_records_are_read_as_xywh(v2_set):
     recs = g.load_dataset(v2_set)
     assert [r.bbox for r in recs] == [(10, 20, 40, 60), (100, 50, 150, 60)]
-    assert recs[0].meta == {"data_type": "icon", "data_source": "macos"}
+    assert recs[0].meta == {"data_type": "icon", "data_source": "macos",
+                            "split": "screenspot_desktop_v2", "split/type": "screenspot_desktop_v2/icon"}
     assert recs[0].image_path == v2_set.parent / "a.png"
 
 
@@ -157,3 +158,20 @@ def test_unparseable_answer_is_a_counted_miss(v2_set):
     policy = ScriptedPolicy(["I have no idea", "Action: finished()"])
     summary = g.evaluate(g.load_dataset(v2_set), policy)
     assert summary["n_hit"] == 0 and summary["n_no_point"] == 2
+
+
+def test_folder_of_splits_gives_the_papers_table(tmp_path):
+    """ScreenSpot ships one file per split; the summary crosses split with text/icon."""
+    _png(tmp_path / "a.png")
+    for split in ("screenspot_mobile_v2", "screenspot_web_v2"):
+        (tmp_path / f"{split}.json").write_text(json.dumps([
+            {"img_filename": "a.png", "bbox": [0, 0, 10, 10], "instruction": "t", "data_type": "text"},
+            {"img_filename": "a.png", "bbox": [50, 50, 10, 10], "instruction": "i", "data_type": "icon"},
+        ]))
+    recs = g.load_dataset(tmp_path)
+    assert [r.meta["split"] for r in recs] == ["screenspot_mobile_v2"] * 2 + ["screenspot_web_v2"] * 2
+    rows = [g.score_record(r, (5, 5)) for r in recs]  # (5,5) hits the text boxes only
+    table = g.summarize(rows)["breakdowns"]["split/type"]
+    assert table["screenspot_mobile_v2/text"]["accuracy"] == 1.0
+    assert table["screenspot_web_v2/icon"]["accuracy"] == 0.0
+    assert g.summarize(rows)["breakdowns"]["data_type"]["text"]["n"] == 2

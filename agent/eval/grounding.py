@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 BBOX_FORMATS = ("xywh", "xyxy")
 #: record fields the summary breaks accuracy down by, when the records carry them
 BREAKDOWN_FIELDS = ("data_type", "ui_type", "platform", "application", "data_source", "group")
+#: extra breakdowns made by the loader: ``split`` (the JSON file's stem: ScreenSpot ships one
+#: file per split, e.g. ``screenspot_mobile_v2``) and ``split/type`` (split x text/icon, the
+#: table the ScreenSpot papers print)
+DERIVED_FIELDS = ("split", "split/type")
 #: folders (relative to the JSON file's folder) searched for ``img_filename``, in order:
 #: beside the file, ``images/`` there (our sets, ScreenSpot-Pro's release has ``images/`` next to
 #: ``annotations/``, hence ``../images``), and ScreenSpot v1's ``screenspot_imgs/``.
@@ -143,6 +147,10 @@ def load_file(
                 f"or in its images/ folder"
             )
         meta = {k: str(rec[k]) for k in BREAKDOWN_FIELDS if rec.get(k) not in (None, "")}
+        meta["split"] = path.stem
+        kind = meta.get("data_type") or meta.get("ui_type")
+        if kind:
+            meta["split/type"] = f"{path.stem}/{kind}"
         rid = str(rec.get("id") or f"{path.stem}-{i}")
         records.append(GroundingRecord(rid, str(rec["instruction"]), image, box, meta, rec))
     return records
@@ -262,7 +270,7 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     n = len(results)
     hits = sum(1 for r in results if r["hit"])
     breakdowns: dict[str, dict[str, dict[str, Any]]] = {}
-    for name in BREAKDOWN_FIELDS:
+    for name in BREAKDOWN_FIELDS + DERIVED_FIELDS:
         groups: dict[str, list[bool]] = {}
         for r in results:
             value = r.get("meta", {}).get(name)
