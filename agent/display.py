@@ -29,7 +29,7 @@ class VirtualDisplay:
             within ``timeout`` seconds.
     """
 
-    def __init__(self, width: int = 1280, height: int = 800, wm: bool = True, timeout: float = 10.0):
+    def __init__(self, width: int = 1280, height: int = 800, wm: bool = True, timeout: float = 30.0):
         self.width, self.height, self.wm, self.timeout = width, height, wm, timeout
         self.display: str | None = None
         self._xvfb: subprocess.Popen | None = None
