@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from typing import Any, Mapping, Sequence
 
 from actions.coords import ScreenGeometry
@@ -194,10 +195,18 @@ class ScreenCapture:
         if sct is None:
             import mss
 
-            try:
-                sct = mss.MSS() if hasattr(mss, "MSS") else mss.mss()
-            except Exception as exc:  # mss.exception.ScreenShotError and display errors
-                raise OperatorError(f"cannot open the screen for capture: {exc}") from exc
+            # An X server can refuse a connection for a moment (a fresh Xvfb under load, a
+            # server resetting after its last client left; seen intermittently in the suite),
+            # so a failed connection is retried briefly before it is reported.
+            deadline = time.monotonic() + 1.5
+            while True:
+                try:
+                    sct = mss.MSS() if hasattr(mss, "MSS") else mss.mss()
+                    break
+                except Exception as exc:  # mss.exception.ScreenShotError and display errors
+                    if time.monotonic() > deadline:
+                        raise OperatorError(f"cannot open the screen for capture: {exc}") from exc
+                    time.sleep(0.1)
             self._local.sct = sct
             with self._lock:
                 self._handles.append(sct)

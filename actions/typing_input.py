@@ -109,6 +109,7 @@ class _ClipboardSession:
                 except Exception:
                     self.saved = None  # nothing readable to restore (empty or not text)
             pyperclip.copy(text)
+            self._wait_owned(pyperclip, text)
         except Exception as exc:  # PyperclipException: no xclip/xsel/wl-copy
             if shutil.which("xdotool"):
                 self._xdotool(text)
@@ -124,6 +125,14 @@ class _ClipboardSession:
         # before the next paste or the restore replaces the content.
         if self.typer.stop_event.wait(self.typer.paste_settle):
             raise EmergencyStopError("stopped while typing")
+
+    @staticmethod
+    def _wait_owned(pyperclip, text: str, timeout: float = 1.0) -> None:
+        # xclip returns before its background copy owns the selection; pasting earlier pastes
+        # the previous content (seen on Xvfb: a line pasted twice). Read it back until it is ours.
+        deadline = time.monotonic() + timeout
+        while pyperclip.paste() != text and time.monotonic() < deadline:
+            time.sleep(0.005)
 
     def _xdotool(self, text: str) -> None:
         subprocess.run(["xdotool", "type", "--delay", "20", "--", text], check=False, timeout=60)

@@ -46,10 +46,15 @@ class X11Input:
         from Xlib.ext import xtest
 
         self._X, self._XK, self._xtest = X, XK, xtest
-        try:
-            self._d = xdisplay.Display(display)
-        except Exception as exc:
-            raise OperatorError(f"cannot open X display {display or ''}: {exc}") from exc
+        deadline = time.monotonic() + 1.5  # a busy or resetting server may refuse briefly
+        while True:
+            try:
+                self._d = xdisplay.Display(display)
+                break
+            except Exception as exc:
+                if time.monotonic() > deadline:
+                    raise OperatorError(f"cannot open X display {display or ''}: {exc}") from exc
+                time.sleep(0.1)
         if not self._d.has_extension("XTEST"):
             raise OperatorError("the X server has no XTEST extension; input is impossible")
         self.gap = gap

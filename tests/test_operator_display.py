@@ -59,8 +59,8 @@ class Probe:
 
     def mark(self) -> None:
         """Forget the events so far; :meth:`since` returns only later ones."""
-        time.sleep(0.1)  # let in-flight events land before the mark
-        self._mark = len(self.events())
+        self._mark = 0
+        self._mark = len(self.settle(quiet=0.1))  # let in-flight events land first
 
     def since(self) -> list[dict]:
         return self.events()[self._mark:]
@@ -77,8 +77,18 @@ class Probe:
             time.sleep(0.03)
         raise AssertionError(f"probe never logged the expected event; got {self.since()[-8:]}")
 
-    def settle(self, seconds: float = 0.25) -> list[dict]:
-        time.sleep(seconds)
+    def settle(self, quiet: float = 0.25, timeout: float = 5.0) -> list[dict]:
+        """Events since the mark, once none has arrived for ``quiet`` seconds (a loaded CI
+        machine can delay the probe; a fixed sleep would be flaky)."""
+        deadline = time.monotonic() + timeout
+        count, last_change = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            n = len(self.events())
+            if n != count:
+                count, last_change = n, time.monotonic()
+            elif time.monotonic() - last_change >= quiet:
+                break
+            time.sleep(0.03)
         return self.since()
 
     def text(self) -> str | None:
