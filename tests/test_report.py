@@ -98,6 +98,25 @@ def test_tasks_report_links_each_task(tmp_path):
     assert "sk-x" not in text
 
 
+def test_grounding_report_pictures_misses(tmp_path):
+    from agent.eval import grounding
+    from models.scripted import ScriptedPolicy
+
+    Image.new("RGB", (400, 300), "white").save(tmp_path / "s.png")
+    (tmp_path / "set.json").write_text(json.dumps([
+        {"img_filename": "s.png", "bbox": [10, 10, 40, 20], "instruction": "ok <button>", "data_type": "text"},
+        {"img_filename": "s.png", "bbox": [200, 200, 40, 20], "instruction": "save", "data_type": "icon"},
+    ]))
+    policy = ScriptedPolicy(["click(start_box='(20,20)')", "click(start_box='(100,100)')"])
+    grounding.evaluate(grounding.load_dataset(tmp_path / "set.json"), policy, tmp_path / "out")
+    text = render_report(tmp_path / "out")
+    assert "50.0 %" in text and "by data_type" in text and "by split/type" in text
+    assert text.count("data:image/jpeg;base64,") == 1  # only the miss is pictured
+    # the crop starts at (20, 40): box (200,200)-(240,220) and point (100,100) drawn inside it
+    assert '<rect x="180.0" y="160.0" width="40.0" height="20.0"' in text and 'cx="80.0" cy="60.0"' in text
+    assert "ok &lt;button&gt;" in text
+
+
 def test_grounding_report(tmp_path):
     (tmp_path / "summary.json").write_text(json.dumps(
         {"kind": "grounding", "accuracy": 0.25, "n": 4, "n_hit": 1, "n_no_point": 1, "policy": "lite",

@@ -246,6 +246,46 @@ def _render_tasks(folder: Path, summary: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+#: grounding reports show at most this many missed records as pictures
+MAX_MISS_IMAGES = 40
+
+
+def _miss_figure(row: dict[str, Any]) -> str:
+    """A crop of the record's screenshot around its box and the predicted point, with both
+    drawn, as an embedded JPEG; empty when the image is gone."""
+    import io
+
+    from PIL import Image
+
+    path = Path(str(row.get("image_path") or ""))
+    box = row.get("bbox")
+    if not path.is_file() or not box:
+        return ""
+    x1, y1, x2, y2 = box
+    px, py = row.get("point") or (None, None)
+    xs = [x1, x2] + ([px] if px is not None else [])
+    ys = [y1, y2] + ([py] if py is not None else [])
+    with Image.open(path) as im:
+        w, h = im.size
+        left, top = max(0, int(min(xs)) - 80), max(0, int(min(ys)) - 60)
+        right, bottom = min(w, int(max(xs)) + 80), min(h, int(max(ys)) + 60)
+        crop = im.convert("RGB").crop((left, top, right, bottom))
+    buf = io.BytesIO()
+    crop.save(buf, "JPEG", quality=80)
+    cw, ch = crop.size
+    marks = (f'<rect x="{x1 - left:.1f}" y="{y1 - top:.1f}" width="{x2 - x1:.1f}" height="{y2 - y1:.1f}" '
+             f'fill="none" stroke="#137333" stroke-width="2"/>')
+    if px is not None:
+        cx, cy = px - left, py - top
+        marks += (f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="6" fill="none" stroke="#e53935" '
+                  f'stroke-width="2"/><circle cx="{cx:.1f}" cy="{cy:.1f}" r="2" fill="#e53935"/>')
+    url = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return (f'<div class="step"><div><b>{_e(row.get("id"))}</b>: {_e(row.get("instruction"))}'
+            f'{" — " + _e(row.get("error")) if row.get("error") else ""}</div>'
+            f'<div class="shot"><img alt="{_e(row.get("id"))}" src="{url}">'
+            f'<svg viewBox="0 0 {cw} {ch}" xmlns="http://www.w3.org/2000/svg">{marks}</svg></div></div>')
+
+
 def _render_grounding(folder: Path, summary: dict[str, Any]) -> str:
     rows = _read_jsonl(folder / "results.jsonl")
     out = [f"<h1>Grounding: {_e(summary.get('policy'))}</h1>",
@@ -259,6 +299,12 @@ def _render_grounding(folder: Path, summary: dict[str, Any]) -> str:
             out.append(f"<tr><td>{_e(value)}</td><td>{_e(g.get('n'))}</td>"
                        f"<td>{100 * float(g.get('accuracy') or 0):.1f} %</td></tr>")
         out.append("</table>")
+    misses = [r for r in rows if not r.get("hit")]
+    if misses:
+        out.append(f"<h2>Misses</h2><p class=\"meta\">target box in green, predicted point in red"
+                   f"{f'; the first {MAX_MISS_IMAGES} of {len(misses)}' if len(misses) > MAX_MISS_IMAGES else ''}</p>")
+        for r in misses[:MAX_MISS_IMAGES]:
+            out.append(_miss_figure(r))
     out.append("<h2>Records</h2><table><tr><th>id</th><th>instruction</th><th>box</th>"
                "<th>point</th><th>hit</th><th>ms</th><th>error</th></tr>")
     for r in rows:
