@@ -48,6 +48,8 @@ class LocalOperator:
         paste_settle: seconds a paste is given before the clipboard is restored.
         drag_seconds: duration of a drag's motion (the issue asks for 0.3-1 s).
         click_interval: seconds between the two clicks of a double click.
+        input_backend: ``"xtest"`` (X11 default) or ``"pynput"`` (Windows/macOS default; on
+            X11 it is the fallback for a server without XTEST); None picks by platform.
 
     Raises:
         OperatorError: no display (Wayland without X: what to do), no XTEST, the hotkey listener
@@ -61,7 +63,8 @@ class LocalOperator:
     def __init__(self, monitor: int | None = None, estop_hotkey: str | None = "ctrl+alt+esc",
                  ctrl_is_cmd_on_mac: bool = True, allow_blank: bool = False,
                  type_interval: float = 0.004, paste_settle: float = 0.25,
-                 drag_seconds: float = 0.5, click_interval: float = 0.05):
+                 drag_seconds: float = 0.5, click_interval: float = 0.05,
+                 input_backend: str | None = None):
         from actions.capture import ScreenCapture
 
         self.platform = current_platform()
@@ -73,7 +76,10 @@ class LocalOperator:
         self.stop_event = threading.Event()
         self._callbacks: list[Callable[[], None]] = []
         self.geometry: ScreenGeometry | None = None
-        if self.platform == "linux":
+        backend = input_backend or ("xtest" if self.platform == "linux" else "pynput")
+        if backend not in ("xtest", "pynput"):
+            raise ValueError(f"unknown input backend {input_backend!r}; use 'xtest' or 'pynput'")
+        if backend == "xtest":
             from actions.x11_input import X11Input
 
             self.input = X11Input()

@@ -4,13 +4,16 @@ Same interface as :class:`actions.x11_input.X11Input`. pynput is used instead of
 these platforms because pyautogui's horizontal scroll does nothing on Windows and has its sign
 reversed on macOS, and because pynput types any Unicode character directly (Windows
 ``KEYEVENTF_UNICODE``, macOS ``CGEventKeyboardSetUnicodeString``), so no clipboard is needed
-there. Not exercised by the test suite (no Windows or macOS machine here).
+there. The test suite exercises it on X11 (``LocalOperator(input_backend="pynput")``), where
+pynput drives XTest for the mouse and XSendEvent for keys; the Windows and macOS specifics
+(Unicode input, the macOS horizontal sign) are untested here.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+import time
 
 from actions.operator import UnsupportedActionError
 from actions.platform_keys import PYNPUT_KEYS, is_char_key
@@ -19,9 +22,12 @@ from actions.platform_keys import PYNPUT_KEYS, is_char_key
 class PynputInput:
     """pynput controllers for the desktop this process runs on."""
 
-    def __init__(self):
+    def __init__(self, gap: float = 0.008):
         from pynput import keyboard, mouse
 
+        #: seconds after each pointer event, as in X11Input: clients that read input in batches
+        #: (Qt on X11) otherwise report a release at the next pointer position
+        self.gap = gap
         self._kb_mod, self._mouse_mod = keyboard, mouse
         self._kb = keyboard.Controller()
         self._mouse = mouse.Controller()
@@ -47,12 +53,14 @@ class PynputInput:
     def move(self, x: int, y: int) -> None:
         with self._lock:
             self._mouse.position = (int(x), int(y))
+        time.sleep(self.gap)
 
     def button(self, name: str, down: bool) -> None:
         b = getattr(self._mouse_mod.Button, name)
         with self._lock:
             (self._mouse.press if down else self._mouse.release)(b)
             (self._held_buttons.add if down else self._held_buttons.discard)(name)
+        time.sleep(self.gap)
 
     def scroll(self, direction: str, notches: int) -> None:
         # pynput: dy > 0 scrolls up; dx > 0 scrolls right on Windows (MOUSEEVENTF_HWHEEL).
@@ -62,9 +70,10 @@ class PynputInput:
         dy = {"up": 1, "down": -1}.get(direction, 0) * notches
         if sys.platform == "darwin":
             dx = -dx
-        with self._lock:
-            for _ in range(notches):  # one event per notch, as a real wheel sends them
+        for _ in range(notches):  # one event per notch, as a real wheel sends them
+            with self._lock:
                 self._mouse.scroll(dx // notches if dx else 0, dy // notches if dy else 0)
+            time.sleep(self.gap)
 
     def key_down(self, key: str) -> None:
         k = self._key(key)
@@ -104,3 +113,13 @@ class PynputInput:
 
     def close(self) -> None:
         self.release_all()
+        # pynput's X11 controllers close their display connection in __del__, which fails
+        # noisily when the display is gone by then (a virtual display stopped after the run);
+        # close it now, while it is alive.
+        for ctrl in (self._kb, self._mouse):
+            display = ctrl.__dict__.pop("_display", None)
+            if display is not None:
+                try:
+                    display.close()
+                except Exception:
+                    pass

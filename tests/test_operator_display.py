@@ -417,6 +417,35 @@ def test_emergency_hotkey_stops_a_long_type(desk):
     op.execute(MoveTo(10, 10))
 
 
+def test_pynput_backend_clicks_scrolls_and_types(desk):
+    """The backend Windows and macOS use, driven here through pynput's X11 implementation."""
+    if desk.w != 1280:
+        pytest.skip("checked once, on the 1280x800 display")
+    from actions.operator import LocalOperator
+
+    desk.clear_text()
+    p = desk.probe
+    with LocalOperator(estop_hotkey=None, input_backend="pynput") as op:
+        p.mark()
+        op.execute(Click(1000, 700))
+        op.execute(RightClick(1100, 90))
+        for direction in ("up", "down", "left", "right"):
+            op.execute(Scroll(900, 700, direction, 1))
+        evs = p.settle()
+        assert _presses(evs) == [(QT_LEFT, 1000, 700), (QT_RIGHT, 1100, 90)]
+        assert _presses(evs, "release") == [(QT_LEFT, 1000, 700), (QT_RIGHT, 1100, 90)]
+        assert [(e["dx"], e["dy"]) for e in evs if e["ev"] == "wheel"] == [
+            (0, 120), (0, -120), (120, 0), (-120, 0)]
+        ex, ey, ew, eh = p.ready["edit"]
+        op.execute(Click(ex + 20, ey + 20))
+        op.execute(Type("Hi >< é"))
+        assert p.wait_text("Hi >< é") == "Hi >< é"
+        op.execute(Hotkey(("ctrl", "a")))
+        op.execute(Type("Z"))
+        assert p.wait_text("Z") == "Z"
+    assert keys_down(desk.vd.display) == []
+
+
 def test_two_monitors_capture_and_click_with_offset(tmp_path):
     from actions.operator import LocalOperator
 
