@@ -187,10 +187,14 @@ class LocalOperator:
             self._hotkey(action.keys)
         elif isinstance(action, Press):
             self._hotkey((action.key,))
-        elif isinstance(action, KeyDown):
-            self.input.key_down(platform_hotkey((action.key,), self.platform)[0])
-        elif isinstance(action, KeyUp):
-            self.input.key_up(platform_hotkey((action.key,), self.platform)[0])
+        elif isinstance(action, (KeyDown, KeyUp)):
+            from actions.keys import UnknownKeyError, normalize_key
+
+            try:
+                key = platform_hotkey((normalize_key(action.key),), self.platform)[0]
+            except UnknownKeyError as exc:
+                raise UnsupportedActionError(str(exc)) from exc
+            (self.input.key_down if isinstance(action, KeyDown) else self.input.key_up)(key)
         elif isinstance(action, Type):
             self.typer.type(action.text)
         elif isinstance(action, Wait):
@@ -243,6 +247,12 @@ class LocalOperator:
 
     def _hotkey(self, keys: tuple[str, ...]) -> None:
         """Press ``keys`` in order and release them in reverse order, always (finally)."""
+        from actions.keys import UnknownKeyError, normalize_key
+
+        try:  # actions from the parser are canonical already; hand-built ones may not be
+            keys = tuple(normalize_key(k) for k in keys)
+        except UnknownKeyError as exc:
+            raise UnsupportedActionError(f"{exc}; use key names like ctrl, shift, enter, a") from exc
         if self.estop_combo is not None and tuple(sorted(keys)) == self.estop_combo:
             raise UnsupportedActionError(
                 f"{'+'.join(keys)} is tars' emergency stop hotkey and is not sent to the desktop"

@@ -309,6 +309,8 @@ def test_no_key_is_held_after_a_failure_mid_hotkey(desk):
 
 
 def test_unsupported_keys_are_refused(desk):
+    with pytest.raises(UnsupportedActionError, match="unknown key 'hyperdrive'"):
+        desk.op.execute(Hotkey(("ctrl", "hyperdrive")))
     with pytest.raises(UnsupportedActionError, match="fn"):
         desk.op.execute(Hotkey(("ctrl", "fn")))
     with pytest.raises(UnsupportedActionError, match="emergency stop"):
