@@ -175,3 +175,29 @@ def test_folder_of_splits_gives_the_papers_table(tmp_path):
     assert table["screenspot_mobile_v2/text"]["accuracy"] == 1.0
     assert table["screenspot_web_v2/icon"]["accuracy"] == 0.0
     assert g.summarize(rows)["breakdowns"]["data_type"]["text"]["n"] == 2
+
+
+def test_evaluate_with_a_tiny_transformers_checkpoint(v2_set, tmp_path):
+    """The hf policy path end to end: a tiny random Qwen2.5-VL checkpoint gets the grounding
+    prompt and one screenshot per record; its nonsense answers are scored as counted misses."""
+    pytest.importorskip("transformers")
+    pytest.importorskip("torch")
+    from models.base import load_policy
+    from tests.tiny_models import build_tiny_vl
+
+    folder = build_tiny_vl(tmp_path / "tiny", family="qwen2_5_vl")
+    policy = load_policy("hf", model=str(folder), profile="ui-tars-1.5", max_new_tokens=12)
+    try:
+        out = tmp_path / "out"
+        summary = g.evaluate(g.load_dataset(v2_set), policy, out)
+    finally:
+        policy.close()
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert summary["n"] == 2 and len(rows) == 2
+    for row in rows:
+        # either a point inside the image or a miss with its reason; never a crash
+        if row["point"] is None:
+            assert not row["hit"] and row["error"]
+        else:
+            assert 0 <= row["point"][0] < 200 and 0 <= row["point"][1] < 100
+    assert summary["n_no_point"] == sum(1 for r in rows if r["point"] is None)
