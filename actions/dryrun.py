@@ -47,6 +47,9 @@ class DryRunOperator:
         self._capture = None
         self._images = None
         self._next = 0
+        #: False when serving recorded images: the loop must not call observe() repeatedly to
+        #: wait for the screen to settle (each call would consume the next image)
+        self.live = images is None
         #: True when frames come from the real screen: the loop may then poll observe() until
         #: the screen settles; served images must not be consumed by such polling.
         self.live = images is None

@@ -74,6 +74,8 @@ class LocalOperator:
         self.click_interval = click_interval
         #: set by the emergency hotkey or :meth:`stop`; long actions check it between steps.
         self.stop_event = threading.Event()
+        #: a live screen: repeated observations may differ (the loop waits for it to settle)
+        self.live = True
         self._callbacks: list[Callable[[], None]] = []
         self.geometry: ScreenGeometry | None = None
         backend = input_backend or ("xtest" if self.platform == "linux" else "pynput")

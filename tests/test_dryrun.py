@@ -25,6 +25,7 @@ def test_serves_images_in_turn_and_repeats_the_last(tmp_path):
     rgba = Image.new("RGBA", (320, 200), (0, 0, 255, 128))
     op = DryRunOperator([_img((255, 0, 0)), str(path), rgba])
     assert isinstance(op, Operator)
+    assert op.live is False                          # images: the loop must not re-observe
     colours = [op.observe().image.getpixel((5, 5)) for _ in range(5)]
     assert colours == [(255, 0, 0), (0, 255, 0), (0, 0, 255), (0, 0, 255), (0, 0, 255)]
     obs = op.observe()
@@ -96,6 +97,7 @@ def test_serves_the_real_screen(virtual_display):
         op.close()
     op = DryRunOperator(allow_blank=True)
     try:
+        assert op.live is True
         obs = op.observe()
         assert obs.image.size == (640, 480)
         assert obs.geometry == ScreenGeometry(640, 480, 1.0, 0, 0, 1)
