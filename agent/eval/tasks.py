@@ -33,7 +33,6 @@ import shlex
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -496,7 +495,3 @@ def run_suite(
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     return {**summary, "rows": ordered}
 
-
-def scratch_dir(prefix: str = "tars-task-") -> Path:
-    """A new temporary folder (for callers that want no --out)."""
-    return Path(tempfile.mkdtemp(prefix=prefix))
