@@ -75,7 +75,10 @@ def main() -> int:
         operator = LocalOperator(monitor=1, allow_blank=True)
         settings = {"task_id": spec.get("task_id"), **_public(spec["policy"])}
         config = AgentConfig(settings=settings, **spec.get("agent", {}))
-        agent = Agent(policy, operator, config, hooks=[TrajectoryRecorder(folder)])
+        from agent.console import ConsoleHook
+
+        # the console hook's lines go to the task's worker.log, for reading a failure
+        agent = Agent(policy, operator, config, hooks=[TrajectoryRecorder(folder), ConsoleHook()])
         result = agent.run(instruction)
     except (PolicyError, OperatorError, OSError, ValueError, TypeError, ImportError) as exc:
         _write_error(folder, f"{type(exc).__name__}: {exc}")
