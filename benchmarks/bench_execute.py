@@ -11,6 +11,8 @@ action type twice:
   (X round trips, checks, key lookups, clipboard tools).
 
 Typed text is 20 characters; the non-ASCII case goes through the clipboard (xclip).
+Last, the emergency stop: milliseconds from the Ctrl+Alt+Esc key press (XTest, another X
+connection) to the moment a long ``Type`` in progress returns with EmergencyStopError.
 """
 
 from __future__ import annotations
@@ -62,6 +64,46 @@ def _bench(op, actions, repeat) -> float:
     return statistics.median(times)
 
 
+def _estop_latency(op, tries: int = 5) -> list[float]:
+    import threading
+
+    from Xlib import XK, X, display as xdisplay
+    from Xlib.ext import xtest
+
+    from actions.operator import EmergencyStopError
+    from actions.space import Type
+
+    dp = xdisplay.Display()
+    code = {n: dp.keysym_to_keycode(XK.string_to_keysym(n)) for n in ("Control_L", "Alt_L", "Escape")}
+    out = []
+    for _ in range(tries):
+        op.stop_event.clear()
+        done: dict = {}
+
+        def typing():
+            try:
+                op.execute(Type("a" * 3000))
+            except EmergencyStopError:
+                done["t"] = time.perf_counter()
+
+        worker = threading.Thread(target=typing)
+        worker.start()
+        time.sleep(0.3)
+        for n in ("Control_L", "Alt_L", "Escape"):
+            xtest.fake_input(dp, X.KeyPress, code[n])
+        dp.sync()
+        t0 = time.perf_counter()
+        for n in ("Escape", "Alt_L", "Control_L"):
+            xtest.fake_input(dp, X.KeyRelease, code[n])
+        dp.sync()
+        worker.join(10)
+        if "t" in done:
+            out.append((done["t"] - t0) * 1000)
+    op.stop_event.clear()
+    dp.close()
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=15)
@@ -84,6 +126,7 @@ def main() -> None:
             for name, actions in _cases():
                 rows.append((name, _bench(shipped, actions, args.repeat),
                              _bench(bare, actions, args.repeat)))
+            latencies = _estop_latency(shipped)
             shipped.close()
             bare.close()
         finally:
@@ -93,6 +136,11 @@ def main() -> None:
     print(f"{'action':>26}  {'default':>10}  {'overhead':>10}")
     for name, full, over in rows:
         print(f"{name:>26}  {full:>10.2f}  {over:>10.2f}")
+    if latencies:
+        print(f"emergency stop, key press -> Type interrupted: median {statistics.median(latencies):.1f} ms,"
+              f" max {max(latencies):.1f} ms ({len(latencies)} tries; budget 200 ms)")
+    else:
+        print("emergency stop: the hotkey never interrupted typing")
 
 
 if __name__ == "__main__":
