@@ -15,6 +15,7 @@ LINES = [
     TextBox("Save", (600, 400, 640, 420)),
     TextBox("Café crème", (10, 500, 100, 520)),
     TextBox("Unsaved changes", (10, 600, 140, 620)),
+    TextBox("Canccl", (10, 700, 40, 720)),  # one misread letter in a short word
 ]
 
 
@@ -27,10 +28,12 @@ def test_normalize_folds_case_accents_punctuation():
     ("Full Name:", " Full name:"),
     ("create your account", "Createyour account"),
     ("Submit", "Subrnit"),
-    ("Sumbit", "Subrnit"),  # the user's typo and OCR's error together
+    ("Sumbit", "Subrnit"),
+    ("Cancel", "Canccl"),  # the user's typo and OCR's error together
     ("cafe creme", "Café crème"),
     ("Edit", "FileEdit"),
     ("File", "FileEdit"),
+    ("Changes", "Unsaved changes"),
 ])
 def test_tolerant_matches(target, line):
     best = pick(target, LINES)
@@ -48,7 +51,14 @@ def test_exact_line_beats_part_of_a_longer_line():
     assert pick("Save", LINES).line.text == "Save"
 
 
-@pytest.mark.parametrize("target", ["Delete", "Cancel", "Fil", "ok"])
+def test_misread_mnemonic_still_found_in_a_run_together_menu():
+    menu = [TextBox("EileEdit", (46, 58, 114, 81))]  # "File" with its underlined F
+    m = pick("File", menu)
+    assert m is not None and m.center[0] < 80
+    assert pick("Edit", menu).center[0] > 80
+
+
+@pytest.mark.parametrize("target", ["Delete", "Fil", "ok", "Add"])
 def test_no_false_matches(target):
     assert find_matches(target, LINES) == []
 

@@ -10,6 +10,10 @@ consecutive words of a line with as many words as the target is tried too, and t
 run is estimated from character positions (OCR boxes are per line; glyph widths of UI fonts
 are close enough to even for a click in the middle of a word).
 
+Short words suffer most from one misread letter (``Eile`` for ``File``, whose underlined
+mnemonic confuses the recogniser: ratio 75), so a reading within one edit of a target of 4-9
+characters (two edits from 10) also counts, at a score of 85.
+
 Where it fails: text drawn as an image, icons without text, very short targets (``OK`` vs
 ``Ok``/``0K`` is fine, but a one-letter target only matches exactly), and two lines that
 are equally good matches — then the first in reading order wins and ``the second X`` picks
@@ -92,14 +96,29 @@ def _fold(text: str) -> str:
     return text.replace(" ", "")
 
 
+#: score given to a reading one edit away from a target of 4-9 characters (two edits from 10):
+#: "Eile" for "File" (an underlined mnemonic) has ratio 75, below any safe threshold
+EDIT_SCORE = 85.0
+
+
+def _edits_allowed(text: str) -> int:
+    n = len(text.replace(" ", ""))
+    return 0 if n < 4 else 1 if n < 10 else 2
+
+
 def _similarity(a: str, b: str) -> float:
     from rapidfuzz import fuzz
+    from rapidfuzz.distance import Levenshtein
 
     if a == b:
         return 100.0
     # OCR drops or adds spaces ("Createyour account") and confuses rn/m, 0/o, 1/l: compare
     # the folded forms too, one point lower so that an exact reading still wins.
-    return max(fuzz.ratio(a, b), fuzz.ratio(_fold(a), _fold(b)) - 1.0)
+    score = max(fuzz.ratio(a, b), fuzz.ratio(_fold(a), _fold(b)) - 1.0)
+    allowed = _edits_allowed(a)
+    if allowed and Levenshtein.distance(a, b, score_cutoff=allowed) <= allowed:
+        score = max(score, EDIT_SCORE)
+    return score
 
 
 def _char_spans(text: str) -> list[tuple[int, int, str]]:
@@ -127,17 +146,24 @@ def _substring_match(want: str, line: TextBox, threshold: float) -> "Match | Non
     raw = "".join(c for c in raw if not unicodedata.combining(c)).lower()
     if len(raw) != len(line.text):  # offsets would not map back onto the box
         return None
+    from rapidfuzz.distance import Levenshtein
+
     align = fuzz.partial_ratio_alignment(want, raw)
-    if align is None or align.score < max(threshold, 90.0):
+    if align is None:
         return None
     text, a, b = line.text, align.dest_start, align.dest_end
+    allowed = _edits_allowed(want)
+    near = allowed and Levenshtein.distance(want, raw[a:b], score_cutoff=allowed) <= allowed
+    if align.score < max(threshold, 90.0) and not near:
+        return None
     # only at word boundaries, where a case change counts as one ("File|Edit", not "Un|saved")
     starts = a == 0 or not text[a - 1].isalpha() or (text[a].isupper() and text[a - 1].islower())
     ends = b >= len(text) or not text[b].isalpha() or (text[b].isupper() and text[b - 1].islower())
     if not (starts and ends):
         return None
     box = _sub_box(line, align.dest_start, align.dest_end)
-    return Match(line, box, min(align.score, 95.0) - 5.0, False)
+    score = min(align.score, 95.0) - 5.0
+    return Match(line, box, max(score, EDIT_SCORE - 5.0) if near else score, False)
 
 
 def find_matches(target: str, lines: list[TextBox], threshold: float = DEFAULT_THRESHOLD) -> list[Match]:

@@ -10,10 +10,14 @@ per process and per settings (:func:`get_engine`) and reused across steps, runs 
 
 Only what changed is read again: recognition (the larger cost on a busy screen, one network
 pass per line) is cached per line image, keyed by a hash of its pixels, so between two steps
-only the lines that appeared or changed go through the recogniser; detection runs on every new
-frame. A screenshot identical to the previous one (same bytes) is not read at all. The
-detector sees the frame with its longer side limited to ``det_side`` pixels (1920x1080 ->
-1600x900 by default): UI text of 11-13 px stays readable, and detection cost falls with area.
+only the lines that appeared or changed go through the recogniser. Detection, too, runs only
+where the frame changed since the previous one (:meth:`OcrEngine._changed_regions`): the
+changed pixels, grown to cover the old text lines they touch plus a margin, are detected
+again and the old lines elsewhere are kept; when more than :data:`REDETECT_SHARE` of the
+screen changed, the whole frame is detected again. A screenshot identical to the previous one
+(same bytes) is not read at all. The full-frame detector sees the frame with its longer side
+limited to ``det_side`` pixels (1920x1080 -> 1600x900 by default): UI text of 11-13 px stays
+readable, and detection cost falls with area.
 """
 
 from __future__ import annotations
@@ -30,6 +34,11 @@ from models.lite.matching import TextBox
 
 if TYPE_CHECKING:
     from PIL.Image import Image
+
+#: above this share of the screen changed, detect text on the whole frame again
+REDETECT_SHARE = 0.35
+#: margin (pixels) around a changed region, so that text lines are seen whole
+REGION_MARGIN = 12
 
 #: lines the recogniser is less sure of than this (0..1) are dropped (window-button glyphs)
 MIN_SCORE = 0.6
@@ -62,7 +71,8 @@ class OcrEngine:
     0.75 reads a 1920x1080 screen at 1440x810: faster, worse on small fonts); boxes are
     mapped back to screenshot pixels. ``device``: ``auto`` (CUDA when available), ``cpu`` or
     ``cuda``. ``min_score``: see :data:`MIN_SCORE`. ``det_side``: longest side (pixels) of
-    the image the detector sees. ``line_cache``: recognised line images remembered (0: none).
+    the image the detector sees. ``line_cache``: recognised line images remembered (0: no reuse between
+    frames at all, every frame is detected and read whole).
 
     Raises:
         PolicyError: rapidocr-onnxruntime is not installed, or ``device="cuda"`` without the
@@ -93,6 +103,10 @@ class OcrEngine:
         self._lock = threading.Lock()
         self._last: tuple[str, list[TextBox]] | None = None
         self._lines: "OrderedDict[bytes, tuple[str, float]]" = OrderedDict()
+        self._prev_frame = None  # the last frame detected (BGR array) and its line boxes
+        self._prev_boxes: list[tuple[int, int, int, int]] = []
+        #: how the last frame was detected: "full", "regions" (with their count) or "none"
+        self.last_detection = "full"
         self._line_cache = line_cache
 
     def read(self, image: "Image") -> OcrResult:
@@ -117,23 +131,113 @@ class OcrEngine:
             self._last = (digest, lines)
         return OcrResult(list(lines), time.perf_counter() - t0, recognised=recognised)
 
-    def _detect_and_read(self, bgr) -> tuple[list[TextBox], int]:
-        """Detect line boxes on the whole frame, recognise the lines not seen before."""
-        boxes, _ = self._ocr(bgr, use_det=True, use_cls=False, use_rec=False)
-        if not boxes:
-            return [], 0
+    def _changed_regions(self, bgr) -> "list[tuple[int, int, int, int]] | None":
+        """Rectangles (x1, y1, x2, y2) to detect again, [] when nothing changed, None for the
+        whole frame (first frame, new size, or too much changed)."""
+        import cv2
+        import numpy as np
+
+        prev = self._prev_frame
+        if prev is None or prev.shape != bgr.shape:
+            return None
+        diff = np.any(bgr != prev, axis=2).astype(np.uint8)
+        if not diff.any():
+            return []
+        h, w = diff.shape
+        if np.count_nonzero(diff) > REDETECT_SHARE * h * w:
+            return None
+        diff = cv2.dilate(diff, np.ones((9, 9), np.uint8))
+        n, _, stats, _ = cv2.connectedComponentsWithStats(diff)
+        m = REGION_MARGIN
+        regions = [(max(0, int(x) - m), max(0, int(y) - m), min(w, int(x + bw) + m), min(h, int(y + bh) + m))
+                   for x, y, bw, bh, _ in stats[1:n]]
+
+        def overlaps(a, b):
+            return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+        # grow each region over the old lines it touches (a line must be seen whole) and merge
+        # regions that then overlap, until nothing moves
+        for _ in range(20):
+            grown = []
+            for r in regions:
+                x1, y1, x2, y2 = r
+                for b in self._prev_boxes:
+                    if overlaps(r, b):
+                        x1, y1 = min(x1, max(0, b[0] - m)), min(y1, max(0, b[1] - m))
+                        x2, y2 = max(x2, min(w, b[2] + m)), max(y2, min(h, b[3] + m))
+                grown.append((x1, y1, x2, y2))
+            merged: list[tuple[int, int, int, int]] = []
+            for g in grown:
+                for i, o in enumerate(merged):
+                    if overlaps(g, o):
+                        merged[i] = (min(g[0], o[0]), min(g[1], o[1]), max(g[2], o[2]), max(g[3], o[3]))
+                        break
+                else:
+                    merged.append(g)
+            if sum((r[2] - r[0]) * (r[3] - r[1]) for r in merged) > REDETECT_SHARE * h * w:
+                return None
+            if merged == regions:
+                break
+            regions = merged
+        return regions
+
+    def _detect(self, bgr) -> list[tuple[int, int, int, int]]:
+        """Line boxes (x1, y1, x2, y2) in ``bgr``, re-detecting only what changed."""
         h, w = bgr.shape[:2]
+
+        def detect(img, dx=0, dy=0):
+            quads, _ = self._ocr(img, use_det=True, use_cls=False, use_rec=False)
+            out = []
+            for quad in quads or []:
+                xs = [p[0] + dx for p in quad]
+                ys = [p[1] + dy for p in quad]
+                x1, y1 = max(0, int(min(xs))), max(0, int(min(ys)))
+                x2, y2 = min(w, int(round(max(xs)))), min(h, int(round(max(ys))))
+                if x2 - x1 >= 2 and y2 - y1 >= 2:
+                    out.append((x1, y1, x2, y2))
+            return out
+
+        regions = self._changed_regions(bgr) if self._line_cache else None
+        if regions is None:
+            boxes = detect(bgr)
+            self.last_detection = "full"
+        else:
+            def inside_any(b):
+                return any(b[0] < r[2] and r[0] < b[2] and b[1] < r[3] and r[1] < b[3] for r in regions)
+
+            boxes = [b for b in self._prev_boxes if not inside_any(b)]
+            for x1, y1, x2, y2 in regions:
+                boxes.extend(detect(bgr[y1:y2, x1:x2], x1, y1))
+            self.last_detection = f"regions {len(regions)}" if regions else "none"
+        self._prev_frame = bgr.copy()
+        self._prev_boxes = boxes
+        return boxes
+
+    @staticmethod
+    def _separate(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+        """Boxes of lines stacked closely overlap by a few rows (the detector pads each box);
+        the recogniser then sees the top or bottom of the neighbouring line and misreads
+        (``File`` -> ``Eile`` over a line of text). Split such overlaps in the middle."""
+        out = [list(b) for b in boxes]
+        for a in out:
+            for b in out:
+                if a is b or not (a[0] < b[2] and b[0] < a[2]):
+                    continue
+                if a[1] < b[1] < a[3] <= b[3]:  # b starts inside a, below a's top
+                    overlap = a[3] - b[1]
+                    if overlap < 0.4 * min(a[3] - a[1], b[3] - b[1]):
+                        mid = b[1] + overlap // 2
+                        a[3], b[1] = mid, mid
+        return [tuple(b) for b in out if b[3] - b[1] >= 2]  # type: ignore[misc]
+
+    def _detect_and_read(self, bgr) -> tuple[list[TextBox], int]:
+        """Detect line boxes (only where the frame changed), recognise the lines not seen before."""
+        boxes = self._separate(self._detect(bgr))
         crops, keys, rects = [], [], []
-        for quad in boxes:
-            xs = [p[0] for p in quad]
-            ys = [p[1] for p in quad]
-            x1, y1 = max(0, int(min(xs))), max(0, int(min(ys)))
-            x2, y2 = min(w, int(round(max(xs)))), min(h, int(round(max(ys))))
-            if x2 - x1 < 2 or y2 - y1 < 2:
-                continue
+        for x1, y1, x2, y2 in boxes:
             crop = bgr[y1:y2, x1:x2]
             keys.append(hashlib.blake2b(crop.tobytes(), digest_size=16,
-                                        person=f"{x2 - x1}x{y2 - y1}".encode()[:16]).digest())
+                                   person=f"{x2 - x1}x{y2 - y1}".encode()[:16]).digest())
             crops.append(crop)
             rects.append((x1, y1, x2, y2))
         todo = [i for i, k in enumerate(keys) if k not in self._lines]

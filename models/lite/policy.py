@@ -127,7 +127,7 @@ class LitePolicy:
     default 2), ``max_retries`` (failed actions per step before giving up, 1),
     ``ocr_scale`` (resize factor before OCR, 1.0), ``device`` (``auto`` | ``cpu`` | ``cuda``
     for onnxruntime), ``threshold`` (fuzzy match score 0..100, 80), ``ocr_line_cache`` (line
-    images whose text is remembered between steps, 0 to read every line every time). ``model``/``profile``/
+    images whose text is remembered between steps; 0 reads the whole screen at every step). ``model``/``profile``/
     ``adapter``/``endpoint`` given as None are accepted and ignored (the shared policy
     options); any other setting raises :class:`PolicyError`.
     """
