@@ -100,8 +100,12 @@ class LocalOperator:
             from actions.estop import EmergencyHotkey
             from actions.keys import split_keys
 
-            self.estop_combo = tuple(sorted(split_keys(estop_hotkey)))
-            self._estop = EmergencyHotkey(estop_hotkey, self.emergency_stop).start()
+            try:
+                self.estop_combo = tuple(sorted(split_keys(estop_hotkey)))
+                self._estop = EmergencyHotkey(estop_hotkey, self.emergency_stop).start()
+            except Exception:
+                self.close()  # give back the X connections opened so far
+                raise
 
     # ------------------------------------------------------------------ stop
     def on_emergency_stop(self, callback: Callable[[], None]) -> None:
@@ -277,7 +281,11 @@ class LocalOperator:
 
     # ------------------------------------------------------------------ close
     def close(self) -> None:
-        """Release every key and button held, stop the hotkey listener, close capture."""
+        """Release every key and button held, stop the hotkey listener, close capture.
+        Safe to call twice."""
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
         try:
             self.input.release_all()
         finally:
