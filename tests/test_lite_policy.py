@@ -142,3 +142,22 @@ def test_registry_settings_and_errors():
         load_policy("lite", model="UI-TARS-1.5-7B")
     with pytest.raises(PolicyError, match="screenshot"):
         policy.act(Prompt("click OK", "", [Turn(None)]))
+
+
+def test_every_verb_answers_in_the_action_language():
+    from actions.space import Drag, DoubleClick, RightClick, Scroll
+
+    policy = LitePolicy()
+    instruction = ("scroll down; scroll up in Remember me; drag Cancel to Submit; double-click Submit; "
+                   "right-click Cancel; hotkey ctrl shift t; wait 1 second")
+    answers = run_policy(policy, instruction, [draw_form()] * 8)
+    got = [actions_of(a) for a in answers]
+    assert got[0] == (Scroll(None, None, "down"),)
+    (up,) = got[1]
+    assert isinstance(up, Scroll) and up.direction == "up" and 42 < up.x < 150
+    (drag,) = got[2]
+    assert isinstance(drag, Drag) and drag.x1 < 400 < drag.x2
+    assert isinstance(got[3][0], DoubleClick) and isinstance(got[4][0], RightClick)
+    assert got[5] == (Hotkey(("ctrl", "shift", "t")),)
+    assert got[6] == (Wait(),)
+    assert isinstance(got[7][0], Finished)
