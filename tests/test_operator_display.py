@@ -417,6 +417,17 @@ def test_emergency_hotkey_stops_a_long_type(desk):
         op.execute(MoveTo(10, 10))
     op.stop_event.clear()
     op.execute(MoveTo(10, 10))
+    # mid-drag (the stop button's path, op.stop()): the button is let go at once
+    p.mark()
+    timer = threading.Timer(0.2, op.stop)
+    timer.start()
+    with pytest.raises(EmergencyStopError, match="dragging"):
+        op.execute(Drag(300, 600, 1200, 700))
+    assert buttons_down(desk.vd.display) == 0
+    evs = p.settle()
+    assert [e["ev"] for e in evs if e["ev"] in ("press", "release")] == ["press", "release"]
+    assert next(e for e in evs if e["ev"] == "release")["x"] < 1200  # let go on the way
+    op.stop_event.clear()
 
 
 def test_pynput_backend_clicks_scrolls_and_types(desk):
