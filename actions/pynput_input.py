@@ -88,8 +88,11 @@ class PynputInput:
             self._held_keys.pop(key, None)
 
     def can_type(self, ch: str) -> bool:
-        # Unicode input types every character; newlines are handled by the caller as Enter.
-        return ch not in "\r\n"
+        # Unicode input types every character of the Basic Multilingual Plane. Characters
+        # beyond it (most emoji) are two UTF-16 units, which pynput sends as one (Windows'
+        # 16-bit wScan, macOS' length count), so they go through the clipboard instead.
+        # Newlines are handled by the caller as Enter.
+        return ch not in "\r\n" and ord(ch) <= 0xFFFF
 
     def type_char(self, ch: str) -> None:
         with self._lock:

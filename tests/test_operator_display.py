@@ -451,8 +451,8 @@ def test_pynput_backend_clicks_scrolls_and_types(desk):
             (0, 120), (0, -120), (120, 0), (-120, 0)]
         ex, ey, ew, eh = p.ready["edit"]
         op.execute(Click(ex + 20, ey + 20))
-        op.execute(Type("Hi >< é"))
-        assert p.wait_text("Hi >< é") == "Hi >< é"
+        op.execute(Type("Hi >< é\n😀 ok"))    # the emoji line goes through the clipboard
+        assert p.wait_text("Hi >< é\n😀 ok") == "Hi >< é\n😀 ok"
         op.execute(Hotkey(("ctrl", "a")))
         op.execute(Type("Z"))
         assert p.wait_text("Z") == "Z"
