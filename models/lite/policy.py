@@ -159,12 +159,18 @@ class LitePolicy:
 
     # -- the policy protocol ------------------------------------------------------------------
     def prepare(self, instruction: str) -> None:
-        """Check that ``instruction`` can be followed, before anything is touched.
+        """Check that ``instruction`` can be followed and load the OCR models, before anything
+        is touched.
 
         Raises:
             InstructionError: a step is not understood (message names it).
+            PolicyError: the OCR models cannot load (rapidocr-onnxruntime missing, no CUDA
+                provider for ``device="cuda"``).
         """
         self._plan(instruction)
+        from models.lite.ocr import get_engine
+
+        get_engine(self.ocr_scale, self.device, line_cache=self.ocr_line_cache)
 
     def act(self, prompt: Prompt) -> str:
         """UI-TARS text for the current screenshot and the next step of the instruction.
