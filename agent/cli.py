@@ -8,6 +8,7 @@ evaluation, 2 on bad input with a one-line reason on stderr.
 from __future__ import annotations
 
 import sys
+from typing import Annotated, Optional
 
 import typer
 
@@ -26,16 +27,27 @@ def fail(message: str, code: int = 2) -> "typer.Exit":
     return typer.Exit(code)
 
 
+# The policy options every command that runs a policy takes (run, eval grounding, eval tasks),
+# declared once (DESIGN.md: `[policy options]`).
+PolicyOpt = Annotated[Optional[str], typer.Option("--policy", help="lite (default) | hf | openai")]
+ModelOpt = Annotated[Optional[str], typer.Option("--model", help="Hub id or local folder (hf), served name (openai).")]
+AdapterOpt = Annotated[Optional[str], typer.Option("--adapter", help="LoRA adapter folder (hf).")]
+MergeOpt = Annotated[bool, typer.Option("--merge-adapter", help="Merge the LoRA weights into the model.")]
+EndpointOpt = Annotated[Optional[str], typer.Option("--endpoint", help="OpenAI-compatible base URL; implies --policy openai.")]
+ApiKeyOpt = Annotated[Optional[str], typer.Option("--api-key", envvar="TARS_API_KEY", help="API key (or $TARS_API_KEY / $OPENAI_API_KEY); never written anywhere.")]
+ProfileOpt = Annotated[Optional[str], typer.Option("--profile", help="Model profile (prompt, coordinates, pixels); default from the model name.")]
+
+
 @app.command("run")
 def run_command(
     instruction: str = typer.Argument(..., help="What to do, in plain language."),
-    policy: str = typer.Option(None, "--policy", help="lite (default) | hf | openai"),
-    model: str = typer.Option(None, "--model", help="Hub id or local folder (hf), served name (openai)."),
-    adapter: str = typer.Option(None, "--adapter", help="LoRA adapter folder (hf)."),
-    merge_adapter: bool = typer.Option(False, "--merge-adapter", help="Merge the LoRA weights into the model."),
-    endpoint: str = typer.Option(None, "--endpoint", help="OpenAI-compatible base URL; implies --policy openai."),
-    api_key: str = typer.Option(None, "--api-key", envvar="TARS_API_KEY", help="API key (or $TARS_API_KEY / $OPENAI_API_KEY)."),
-    profile: str = typer.Option(None, "--profile", help="Model profile (prompt, coordinates, pixels); default from the model name."),
+    policy: PolicyOpt = None,
+    model: ModelOpt = None,
+    adapter: AdapterOpt = None,
+    merge_adapter: MergeOpt = False,
+    endpoint: EndpointOpt = None,
+    api_key: ApiKeyOpt = None,
+    profile: ProfileOpt = None,
     max_steps: int = typer.Option(50, "--max-steps", min=1),
     max_seconds: float = typer.Option(None, "--max-seconds", help="Wall-time limit, seconds."),
     history_images: int = typer.Option(5, "--history-images", min=1, help="Screenshots per prompt."),
@@ -264,13 +276,13 @@ app.add_typer(eval_app, name="eval")
 @eval_app.command("grounding")
 def eval_grounding_command(
     dataset: str = typer.Argument(..., help="ScreenSpot(-v2/-Pro) JSON file, or a folder of them."),
-    policy: str = typer.Option(None, "--policy", help="lite (default) | hf | openai"),
-    model: str = typer.Option(None, "--model", help="Hub id or local folder (hf), served name (openai)."),
-    adapter: str = typer.Option(None, "--adapter", help="LoRA adapter folder (hf)."),
-    merge_adapter: bool = typer.Option(False, "--merge-adapter", help="Merge the LoRA weights into the model."),
-    endpoint: str = typer.Option(None, "--endpoint", help="OpenAI-compatible base URL; implies --policy openai."),
-    api_key: str = typer.Option(None, "--api-key", envvar="TARS_API_KEY", help="API key (or $TARS_API_KEY)."),
-    profile: str = typer.Option(None, "--profile", help="Model profile; default from the model name."),
+    policy: PolicyOpt = None,
+    model: ModelOpt = None,
+    adapter: AdapterOpt = None,
+    merge_adapter: MergeOpt = False,
+    endpoint: EndpointOpt = None,
+    api_key: ApiKeyOpt = None,
+    profile: ProfileOpt = None,
     out: str = typer.Option(None, "--out", help="Folder for results.jsonl and summary.json."),
     bbox_format: str = typer.Option(None, "--bbox-format", help="xywh | xyxy for every record (default: xyxy when a record has img_size)."),
     images: str = typer.Option(None, "--images", help="Extra folder to look for the screenshots in."),
@@ -314,13 +326,13 @@ def eval_grounding_command(
 @eval_app.command("tasks")
 def eval_tasks_command(
     suite: str = typer.Argument("practice", help="Task JSON file, folder of them, or 'practice' (the shipped suite)."),
-    policy: str = typer.Option(None, "--policy", help="lite (default) | hf | openai"),
-    model: str = typer.Option(None, "--model", help="Hub id or local folder (hf), served name (openai)."),
-    adapter: str = typer.Option(None, "--adapter", help="LoRA adapter folder (hf)."),
-    merge_adapter: bool = typer.Option(False, "--merge-adapter", help="Merge the LoRA weights into the model."),
-    endpoint: str = typer.Option(None, "--endpoint", help="OpenAI-compatible base URL; implies --policy openai."),
-    api_key: str = typer.Option(None, "--api-key", envvar="TARS_API_KEY", help="API key (or $TARS_API_KEY)."),
-    profile: str = typer.Option(None, "--profile", help="Model profile; default from the model name."),
+    policy: PolicyOpt = None,
+    model: ModelOpt = None,
+    adapter: AdapterOpt = None,
+    merge_adapter: MergeOpt = False,
+    endpoint: EndpointOpt = None,
+    api_key: ApiKeyOpt = None,
+    profile: ProfileOpt = None,
     out: str = typer.Option(None, "--out", help="Folder for results, summary and one trajectory per task (default: tars-eval-<time>)."),
     jobs: int = typer.Option(1, "--jobs", min=1, help="Tasks run side by side, each on its own virtual display."),
     max_steps: int = typer.Option(None, "--max-steps", min=1, help="Override every task's step limit."),
