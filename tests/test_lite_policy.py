@@ -122,6 +122,8 @@ def test_read_progress_from_answers():
     turns.append(mk("Thought: Step 2 of 3: x\nAction: click(start_box='(1,1)')", "failed"))
     p = read_progress(turns, 3)
     assert (p.step, p.looks, p.failures, p.last_error) == (1, 1, 1, "failed")
+    turns.append(mk("Thought: Step 2 of 3 (looking again): x\nAction: wait()", "repeated action"))
+    assert read_progress(turns, 3).looks == 2  # a warning on a wait is not a failed step
     turns.append(mk("Thought: Step 3 of 3: x\nAction: click(start_box='(1,1)')"))
     assert read_progress(turns, 3).step == 3
     assert read_progress(turns, 4).step == 0  # answers for another instruction do not count

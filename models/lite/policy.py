@@ -71,11 +71,11 @@ def read_progress(turns: list, n_steps: int) -> Progress:
             continue
         k = int(m.group(1)) - 1
         p = per_step.setdefault(k, Progress(step=k))
-        if turn.feedback:
+        tag = m.group(3)
+        if turn.feedback and tag != LOOKING:  # a wait() cannot fail; a loop warning on it is noise
             p.failures += 1
             p.last_error = turn.feedback
             continue
-        tag = m.group(3)
         if tag is None:
             done = max(done, k + 1)
         elif tag == LOOKING:
