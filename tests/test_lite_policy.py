@@ -163,3 +163,11 @@ def test_every_verb_answers_in_the_action_language():
     assert got[5] == (Hotkey(("ctrl", "shift", "t")),)
     assert got[6] == (Wait(),)
     assert isinstance(got[7][0], Finished)
+
+
+def test_looks_stay_bounded_after_a_skipped_step():
+    # step 1 is skipped (the box is already checked) on every call; the looks spent on the
+    # missing step 2 must still add up to call_user
+    policy = LitePolicy(max_looks=2)
+    answers = run_policy(policy, "check Remember me then click Launch", [draw_form(checked=True)] * 3)
+    assert [actions_of(a) for a in answers] == [(Wait(),), (Wait(),), (CallUser(),)]

@@ -113,7 +113,7 @@ def field_near(image: "Image | np.ndarray", label: Box, prefer: str = "any") -> 
         if found:
             # nearest; among rectangles starting at the same place (a frame and its inside)
             # the outer one
-            return min(found, key=lambda r: (r.x1 - lx2 + (0 if r.x1 >= lx2 else 0), -r.width))
+            return min(found, key=lambda r: (r.x1 - lx2, -r.width))
     if prefer in ("any", "below"):
         found = []
         for r in _rects(gray, lx1 - 3 * h, ly2 - 2, lx1 + 50 * h, ly2 + 5 * h):

@@ -56,10 +56,12 @@ class Progress:
     last_error: str | None = None
 
 
-def read_progress(turns: list, n_steps: int) -> Progress:
-    """Rebuild :class:`Progress` from the ``response``/``feedback`` of past turns.
+def read_progress_all(turns: list, n_steps: int) -> tuple[int, dict[int, Progress]]:
+    """From the ``response``/``feedback`` of past turns: (number of steps done, the
+    :class:`Progress` of each step answered for, by 0-based index).
 
-    Answers not written by ``lite`` (no ``Step K of N`` mark) are ignored.
+    Answers not written by ``lite`` for an instruction of ``n_steps`` steps (no
+    ``Step K of N`` mark) are ignored.
     """
     done = 0
     per_step: dict[int, Progress] = {}
@@ -82,6 +84,12 @@ def read_progress(turns: list, n_steps: int) -> Progress:
             p.looks += 1
         elif tag == OPENING:
             p.opened = True
+    return done, per_step
+
+
+def read_progress(turns: list, n_steps: int) -> Progress:
+    """The :class:`Progress` of the step to do now (``step`` = n_steps when all are done)."""
+    done, per_step = read_progress_all(turns, n_steps)
     return per_step.get(done, Progress(step=done)) if done < n_steps else Progress(step=done)
 
 
@@ -181,7 +189,8 @@ class LitePolicy:
         """
         steps = self._plan(prompt.instruction)
         n = len(steps)
-        progress = read_progress(prompt.turns, n)
+        done, per_step = read_progress_all(prompt.turns, n)
+        progress = per_step.get(done, Progress(step=done))
         if progress.step >= n:
             return self._format(n, n, None, "All steps are done.", [Finished(self._summary(steps))])
         image = prompt.screenshot
@@ -200,8 +209,12 @@ class LitePolicy:
             try:
                 answer = self._decide(cmd, view, opened)
             except _Skip as why:
+                # a skipped step leaves no answer of its own: the next one's mark covers it,
+                # and looks already spent on the next step (answered before) still count
                 skipped.append(str(why))
-                index, opened, looks = index + 1, False, 0
+                index += 1
+                nxt = per_step.get(index, Progress(step=index))
+                opened, looks = nxt.opened, nxt.looks
                 continue
             except _NotFound as why:
                 if looks < self.max_looks:
