@@ -12,8 +12,8 @@ Only what changed is read again: recognition (the larger cost on a busy screen, 
 pass per line) is cached per line image, keyed by a hash of its pixels, so between two steps
 only the lines that appeared or changed go through the recogniser. Detection, too, runs only
 where the frame changed since the previous one (:meth:`OcrEngine._changed_regions`): the
-changed pixels, grown to cover the old text lines they touch plus a margin, are detected
-again and the old lines elsewhere are kept; when more than :data:`REDETECT_SHARE` of the
+changed pixels, grown to cover the old text lines they touch, are detected again (with a
+margin) and the old lines elsewhere are kept; when more than :data:`REDETECT_SHARE` of the
 screen changed, the whole frame is detected again. A screenshot identical to the previous one
 (same bytes) is not read at all. The full-frame detector sees the frame with its longer side
 limited to ``det_side`` pixels (1920x1080 -> 1600x900 by default): UI text of 11-13 px stays
@@ -132,8 +132,9 @@ class OcrEngine:
         return OcrResult(list(lines), time.perf_counter() - t0, recognised=recognised)
 
     def _changed_regions(self, bgr) -> "list[tuple[int, int, int, int]] | None":
-        """Rectangles (x1, y1, x2, y2) to detect again, [] when nothing changed, None for the
-        whole frame (first frame, new size, or too much changed)."""
+        """Rectangles (x1, y1, x2, y2) covering what changed since the last frame, grown over
+        the old text lines they touch; [] when nothing changed, None for the whole frame
+        (first frame, new size, or more than :data:`REDETECT_SHARE` changed)."""
         import cv2
         import numpy as np
 
@@ -146,30 +147,23 @@ class OcrEngine:
         h, w = diff.shape
         if np.count_nonzero(diff) > REDETECT_SHARE * h * w:
             return None
-        diff = cv2.dilate(diff, np.ones((9, 9), np.uint8))
+        diff = cv2.dilate(diff, np.ones((5, 5), np.uint8))
         n, _, stats, _ = cv2.connectedComponentsWithStats(diff)
-        m = REGION_MARGIN
-        regions = [(max(0, int(x) - m), max(0, int(y) - m), min(w, int(x + bw) + m), min(h, int(y + bh) + m))
-                   for x, y, bw, bh, _ in stats[1:n]]
-
-        def overlaps(a, b):
-            return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-        # grow each region over the old lines it touches (a line must be seen whole) and merge
-        # regions that then overlap, until nothing moves
-        for _ in range(20):
+        regions = [(int(x), int(y), int(x + bw), int(y + bh)) for x, y, bw, bh, _ in stats[1:n]]
+        # grow each region over the old lines it touches (a changed line is read whole) and
+        # merge regions that then overlap, until nothing moves
+        for _ in range(50):
             grown = []
             for r in regions:
                 x1, y1, x2, y2 = r
                 for b in self._prev_boxes:
-                    if overlaps(r, b):
-                        x1, y1 = min(x1, max(0, b[0] - m)), min(y1, max(0, b[1] - m))
-                        x2, y2 = max(x2, min(w, b[2] + m)), max(y2, min(h, b[3] + m))
+                    if _overlaps(r, b):
+                        x1, y1, x2, y2 = min(x1, b[0]), min(y1, b[1]), max(x2, b[2]), max(y2, b[3])
                 grown.append((x1, y1, x2, y2))
             merged: list[tuple[int, int, int, int]] = []
             for g in grown:
                 for i, o in enumerate(merged):
-                    if overlaps(g, o):
+                    if _overlaps(g, o):
                         merged[i] = (min(g[0], o[0]), min(g[1], o[1]), max(g[2], o[2]), max(g[3], o[3]))
                         break
                 else:
@@ -182,7 +176,12 @@ class OcrEngine:
         return regions
 
     def _detect(self, bgr) -> list[tuple[int, int, int, int]]:
-        """Line boxes (x1, y1, x2, y2) in ``bgr``, re-detecting only what changed."""
+        """Line boxes (x1, y1, x2, y2) in ``bgr``, re-detecting only what changed.
+
+        A changed region is detected with a margin of :data:`REGION_MARGIN` pixels (the
+        detector needs some context); old lines outside the region are kept, and lines found
+        in the margin that duplicate a kept one (cut by the crop) are dropped.
+        """
         h, w = bgr.shape[:2]
 
         def detect(img, dx=0, dy=0):
@@ -202,12 +201,14 @@ class OcrEngine:
             boxes = detect(bgr)
             self.last_detection = "full"
         else:
-            def inside_any(b):
-                return any(b[0] < r[2] and r[0] < b[2] and b[1] < r[3] and r[1] < b[3] for r in regions)
-
-            boxes = [b for b in self._prev_boxes if not inside_any(b)]
+            kept = [b for b in self._prev_boxes if not any(_overlaps(b, r) for r in regions)]
+            boxes = list(kept)
+            m = REGION_MARGIN
             for x1, y1, x2, y2 in regions:
-                boxes.extend(detect(bgr[y1:y2, x1:x2], x1, y1))
+                x1, y1, x2, y2 = max(0, x1 - m), max(0, y1 - m), min(w, x2 + m), min(h, y2 + m)
+                for b in detect(bgr[y1:y2, x1:x2], x1, y1):
+                    if not any(_overlaps(b, k) for k in kept):
+                        boxes.append(b)
             self.last_detection = f"regions {len(regions)}" if regions else "none"
         self._prev_frame = bgr.copy()
         self._prev_boxes = boxes
@@ -256,6 +257,11 @@ class OcrEngine:
         while len(self._lines) > self._line_cache:
             self._lines.popitem(last=False)
         return lines, len(todo)
+
+
+def _overlaps(a, b) -> bool:
+    """True when boxes ``a`` and ``b`` (x1, y1, x2, y2; ends exclusive) share a pixel."""
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 _ENGINES: dict[tuple, OcrEngine] = {}
