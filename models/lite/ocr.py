@@ -147,7 +147,8 @@ class OcrEngine:
         h, w = diff.shape
         if np.count_nonzero(diff) > REDETECT_SHARE * h * w:
             return None
-        diff = cv2.dilate(diff, np.ones((5, 5), np.uint8))
+        # wide kernel: the words of one line (gaps of a space or two) join into one region
+        diff = cv2.dilate(diff, np.ones((5, 21), np.uint8))
         n, _, stats, _ = cv2.connectedComponentsWithStats(diff)
         regions = [(int(x), int(y), int(x + bw), int(y + bh)) for x, y, bw, bh, _ in stats[1:n]]
         # grow each region over the old lines it touches (a changed line is read whole) and
@@ -204,8 +205,17 @@ class OcrEngine:
             kept = [b for b in self._prev_boxes if not any(_overlaps(b, r) for r in regions)]
             boxes = list(kept)
             m = REGION_MARGIN
-            for x1, y1, x2, y2 in regions:
-                x1, y1, x2, y2 = max(0, x1 - m), max(0, y1 - m), min(w, x2 + m), min(h, y2 + m)
+            crops: list[tuple[int, int, int, int]] = []
+            for r in regions:  # crops with their margins, merged where they overlap
+                c = (max(0, r[0] - m), max(0, r[1] - m), min(w, r[2] + m), min(h, r[3] + m))
+                while True:
+                    hit = next((o for o in crops if _overlaps(c, o)), None)
+                    if hit is None:
+                        break
+                    crops.remove(hit)
+                    c = (min(c[0], hit[0]), min(c[1], hit[1]), max(c[2], hit[2]), max(c[3], hit[3]))
+                crops.append(c)
+            for x1, y1, x2, y2 in crops:
                 for b in detect(bgr[y1:y2, x1:x2], x1, y1):
                     if not any(_overlaps(b, k) for k in kept):
                         boxes.append(b)
