@@ -35,6 +35,7 @@ AdapterOpt = Annotated[Optional[str], typer.Option("--adapter", help="LoRA adapt
 MergeOpt = Annotated[bool, typer.Option("--merge-adapter", help="Merge the LoRA weights into the model.")]
 EndpointOpt = Annotated[Optional[str], typer.Option("--endpoint", help="OpenAI-compatible base URL; implies --policy openai.")]
 ApiKeyOpt = Annotated[Optional[str], typer.Option("--api-key", envvar="TARS_API_KEY", help="API key (or $TARS_API_KEY / $OPENAI_API_KEY); never written anywhere.")]
+MaxTokensOpt = Annotated[Optional[int], typer.Option("--max-new-tokens", min=1, help="Tokens the model may write per answer (default: the profile's).")]
 ProfileOpt = Annotated[Optional[str], typer.Option("--profile", help="Model profile (prompt, coordinates, pixels); default from the model name.")]
 
 
@@ -48,6 +49,7 @@ def run_command(
     endpoint: EndpointOpt = None,
     api_key: ApiKeyOpt = None,
     profile: ProfileOpt = None,
+    max_new_tokens: MaxTokensOpt = None,
     max_steps: int = typer.Option(50, "--max-steps", min=1),
     max_seconds: float = typer.Option(None, "--max-seconds", help="Wall-time limit, seconds."),
     history_images: int = typer.Option(5, "--history-images", min=1, help="Screenshots per prompt."),
@@ -67,7 +69,7 @@ def run_command(
     from agent.policy_factory import PolicyOptions, make_policy
     from models.base import PolicyError
 
-    options = PolicyOptions(policy, model, adapter, merge_adapter, endpoint, api_key, profile)
+    options = PolicyOptions(policy, model, adapter, merge_adapter, endpoint, api_key, profile, max_new_tokens)
     try:
         pol = make_policy(options)
     except PolicyError as exc:
@@ -283,6 +285,7 @@ def eval_grounding_command(
     endpoint: EndpointOpt = None,
     api_key: ApiKeyOpt = None,
     profile: ProfileOpt = None,
+    max_new_tokens: MaxTokensOpt = None,
     out: str = typer.Option(None, "--out", help="Folder for results.jsonl and summary.json."),
     bbox_format: str = typer.Option(None, "--bbox-format", help="xywh | xyxy for every record (default: xyxy when a record has img_size)."),
     images: str = typer.Option(None, "--images", help="Extra folder to look for the screenshots in."),
@@ -300,7 +303,7 @@ def eval_grounding_command(
         records = grounding.load_dataset(dataset, bbox_format, images)[:limit]
     except grounding.DatasetError as exc:
         raise fail(str(exc))
-    options = PolicyOptions(policy, model, adapter, merge_adapter, endpoint, api_key, profile)
+    options = PolicyOptions(policy, model, adapter, merge_adapter, endpoint, api_key, profile, max_new_tokens)
     try:
         pol = make_policy(options)
     except PolicyError as exc:
@@ -333,6 +336,7 @@ def eval_tasks_command(
     endpoint: EndpointOpt = None,
     api_key: ApiKeyOpt = None,
     profile: ProfileOpt = None,
+    max_new_tokens: MaxTokensOpt = None,
     out: str = typer.Option(None, "--out", help="Folder for results, summary and one trajectory per task (default: tars-eval-<time>)."),
     jobs: int = typer.Option(1, "--jobs", min=1, help="Tasks run side by side, each on its own virtual display."),
     max_steps: int = typer.Option(None, "--max-steps", min=1, help="Override every task's step limit."),
@@ -359,7 +363,7 @@ def eval_tasks_command(
         if unknown:
             raise fail(f"no task with id {', '.join(unknown)} in {suite}")
         tasks = [t for t in tasks if t.id in set(task)]
-    options = PolicyOptions(policy, model, adapter, merge_adapter, endpoint, api_key, profile)
+    options = PolicyOptions(policy, model, adapter, merge_adapter, endpoint, api_key, profile, max_new_tokens)
     try:
         options.check()
     except PolicyError as exc:

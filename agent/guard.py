@@ -168,6 +168,12 @@ class Guard:
         """Seconds since :meth:`start`."""
         return time.monotonic() - self.started
 
+    def remaining(self) -> float:
+        """Seconds left before ``max_seconds`` (infinity without a limit)."""
+        if self.max_seconds is None:
+            return float("inf")
+        return max(0.0, self.max_seconds - self.elapsed())
+
     def timed_out(self) -> bool:
         """True when ``max_seconds`` has passed."""
         return self.max_seconds is not None and self.elapsed() >= self.max_seconds

@@ -257,7 +257,7 @@ class Agent:
                 return refusal, None
             self.hooks.before_action(step_num, action, obs.geometry)
             if isinstance(action, Wait):
-                if self.guard.sleep(action.seconds):
+                if self.guard.sleep(min(action.seconds, self.guard.remaining())):
                     return None, _EndRun("stopped")
                 continue
             try:

@@ -22,7 +22,8 @@ class PolicyOptions:
     else ``lite``). ``model``: Hub id or local folder (hf), served model name (openai).
     ``adapter``: LoRA adapter folder (hf). ``endpoint``: base URL of an OpenAI-compatible
     server. ``api_key``: secret, never written anywhere. ``profile``: model profile name that
-    overrides the one picked from the model name.
+    overrides the one picked from the model name. ``max_new_tokens``: generation budget per
+    answer (default: the profile's).
     """
 
     policy: str | None = None
@@ -32,6 +33,7 @@ class PolicyOptions:
     endpoint: str | None = None
     api_key: str | None = None
     profile: str | None = None
+    max_new_tokens: int | None = None
 
     @property
     def resolved(self) -> str:
@@ -69,8 +71,10 @@ def make_policy(options: PolicyOptions) -> Policy:
     settings: dict[str, Any] = {}
     if name == "hf":
         settings = {"model": options.model, "adapter": options.adapter,
-                    "merge_adapter": options.merge_adapter, "profile": options.profile}
+                    "merge_adapter": options.merge_adapter, "profile": options.profile,
+                    "max_new_tokens": options.max_new_tokens}
     elif name == "openai":
         settings = {"endpoint": options.endpoint, "model": options.model,
-                    "api_key": options.api_key, "profile": options.profile}
+                    "api_key": options.api_key, "profile": options.profile,
+                    "max_tokens": options.max_new_tokens}
     return load_policy(name, **settings)

@@ -9,7 +9,7 @@ One folder per run::
 
 Written step by step, so a crash or kill loses at most the step in flight and the folder
 stays readable (:func:`read_trajectory` skips a torn last line). Secrets are never written:
-settings whose name says key/token/secret/password are replaced by ``"***"``.
+settings whose name ends in key/token/secret/password are replaced by ``"***"``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,9 @@ from typing import Any
 
 from agent.hooks import Hook, RunInfo, RunResult, StepRecord
 
-_SECRET_WORDS = ("key", "token", "secret", "password", "authorization")
+#: a setting is secret when its name ends in one of these words (``api_key``, ``hf_token``,
+#: ``password``), but not ``max_new_tokens`` or ``keys``
+_SECRET_NAME = re.compile(r"(?:^|[_-])(?:api_?key|key|token|secret|password|authorization)$", re.I)
 
 
 class TrajectoryError(OSError):
@@ -36,7 +39,7 @@ def scrub(settings: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``settings`` with secret-looking values replaced by ``"***"`` (recursively)."""
     out: dict[str, Any] = {}
     for k, v in settings.items():
-        if any(w in k.lower() for w in _SECRET_WORDS) and v:
+        if _SECRET_NAME.search(k) and v:
             out[k] = "***"
         elif isinstance(v, dict):
             out[k] = scrub(v)

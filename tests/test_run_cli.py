@@ -48,7 +48,7 @@ def test_hf_random_weights_write_nonsense_recorded_and_stopped_cleanly(tiny, sho
     out = tmp_path / "run"
     proc = tars("run", "click the blue button", "--policy", "hf", "--model", str(base),
                 "--adapter", str(adapter), "--dry-run", "--image", str(shot), "--record", str(out),
-                "--max-steps", "2", "--json")
+                "--max-steps", "2", "--max-new-tokens", "12", "--json")
     assert proc.returncode == 1, proc.stderr
     result = json.loads(proc.stdout)
     # nonsense does not parse: retried, then the step fails and the run ends cleanly
@@ -57,6 +57,7 @@ def test_hf_random_weights_write_nonsense_recorded_and_stopped_cleanly(tiny, sho
     assert steps and all(isinstance(s["response"], str) for s in steps)
     meta = json.loads((out / "meta.json").read_text())
     assert meta["policy"] == "hf" and meta["settings"]["adapter"] == str(adapter)
+    assert meta["settings"]["max_new_tokens"] == 12
     assert json.loads((out / "result.json").read_text())["status"] == result["status"]
 
 

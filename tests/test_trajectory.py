@@ -82,6 +82,8 @@ def test_torn_last_line_is_skipped(tmp_path):
 def test_scrub_nested():
     assert scrub({"a": 1, "API_KEY": "x", "sub": {"token": "t", "ok": 2}}) == {
         "a": 1, "API_KEY": "***", "sub": {"token": "***", "ok": 2}}
+    kept = {"max_new_tokens": 12, "keys": ["ctrl"], "monkey": 1}
+    assert scrub({**kept, "hf_token": "h", "password": "p"}) == {**kept, "hf_token": "***", "password": "***"}
 
 
 def test_killed_run_loses_at_most_the_step_in_flight(tmp_path):
