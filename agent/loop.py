@@ -94,6 +94,10 @@ class Agent:
         op_stop = getattr(self.operator, "stop_event", None)
         if op_stop is not None:
             op_stop.set()
+        # a policy that can abandon an answer in progress (generation, HTTP request) does so
+        interrupt = getattr(self.policy, "interrupt", None)
+        if callable(interrupt):
+            interrupt()
 
     def pause(self) -> None:
         """Hold the run before its next step."""
@@ -134,6 +138,9 @@ class Agent:
                        settings=dict(self.config.settings),
                        model=getattr(self.policy, "model_id", None), started=started)
         try:
+            reset = getattr(self.policy, "reset_interrupt", None)
+            if callable(reset):
+                reset()
             prepare = getattr(self.policy, "prepare", None)
             if callable(prepare):
                 prepare(instruction)

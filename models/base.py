@@ -107,6 +107,9 @@ class Policy(Protocol):
 
     # Optional: ``prepare(instruction) -> None``, called once before a run touches anything;
     # a policy raises PolicyError there for an instruction it cannot follow (``lite`` does).
+    # Optional: ``interrupt() -> None`` (any thread) abandons an answer in progress, so Stop
+    # takes effect mid-generation; ``act`` then raises PolicyError. ``reset_interrupt()`` is
+    # called at the start of each run.
 
 
 #: policy name -> "module:factory"; factories take keyword settings (model, adapter, ...)

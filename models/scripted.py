@@ -54,6 +54,14 @@ class ScriptedPolicy:
         reply = self.replies[index]
         return reply(prompt) if callable(reply) else reply
 
+    def interrupt(self) -> None:
+        """Wake a sleeping :meth:`act` at once (the Stop button)."""
+        self._stop.set()
+
+    def reset_interrupt(self) -> None:
+        """Let :meth:`act` sleep its ``delay`` again (a new run begins)."""
+        self._stop.clear()
+
     def close(self) -> None:
         """Wake a sleeping :meth:`act` (nothing else to free)."""
         self._stop.set()
