@@ -171,3 +171,13 @@ def test_looks_stay_bounded_after_a_skipped_step():
     policy = LitePolicy(max_looks=2)
     answers = run_policy(policy, "check Remember me then click Launch", [draw_form(checked=True)] * 3)
     assert [actions_of(a) for a in answers] == [(Wait(),), (Wait(),), (CallUser(),)]
+
+
+def test_multi_line_text_area_below_its_label():
+    img = Image.new("RGB", (640, 400), (239, 239, 239))
+    d = ImageDraw.Draw(img)
+    d.text((20, 20), "Message", fill="black", font=ImageFont.truetype(FONT, 14))
+    d.rectangle((20, 44, 500, 300), fill="white", outline=(150, 150, 150))
+    (answer,) = run_policy(LitePolicy(), 'type "Hello" into Message', [img])
+    click, typed = actions_of(answer)
+    assert 20 < click.x < 500 and 44 < click.y < 300 and typed == Type("Hello")

@@ -95,35 +95,31 @@ def field_near(image: "Image | np.ndarray", label: Box, prefer: str = "any") -> 
     Looks right of the label first (rectangles 1-3.5 label heights tall, at least 3 wide, whose
     left edge is within 12 heights of the label's right end and whose rows cover the label's
     middle), then below it (top within 2.5 heights of the label's bottom, left edge near the
-    label's left). ``prefer``: ``right``/``below`` to look only there. Returns the nearest
-    such rectangle or None.
+    label's left); then the same places for boxes up to 40 heights tall (multi-line text
+    areas). Only closed frames count. ``prefer``: ``right``/``below`` to look only
+    there. Returns the nearest such rectangle or None.
     """
     gray = _gray(image)
     lx1, ly1, lx2, ly2 = (int(round(v)) for v in label)
     h = max(ly2 - ly1, 8)
     cy = (ly1 + ly2) / 2
-    if prefer in ("any", "right"):
-        found = []
-        for r in _rects(gray, lx2 - h, int(cy - 2.5 * h), lx2 + 40 * h, int(cy + 2.5 * h)):
-            if not (0.9 * h <= r.height <= 3.5 * h and r.width >= 3 * h):
-                continue
-            if r.x1 < lx2 - h // 2 or r.x1 - lx2 > 12 * h or not (r.y1 <= cy <= r.y2):
-                continue
-            found.append(r)
+    # closed frames only (fill: a frame's outer contour encloses its whole rectangle; strokes
+    # of text or a chance chain of edges do not); first one-line boxes near the label, then
+    # taller ones (multi-line text areas) in a window reaching 40 label heights down
+    for tallest, down in ((3.5 * h, 2.5 * h), (40.0 * h, 40 * h)):
+        right = _rects(gray, lx2 - h, int(cy - 2.5 * h), lx2 + 40 * h, int(cy + down)) \
+            if prefer in ("any", "right") else []
+        found = [r for r in right
+                 if 0.9 * h <= r.height <= tallest and r.width >= 3 * h and r.fill >= 0.8
+                 and lx2 - h // 2 <= r.x1 <= lx2 + 12 * h and r.y1 <= cy <= r.y2]
         if found:
-            # nearest; among rectangles starting at the same place (a frame and its inside)
-            # the outer one
+            # nearest; of a frame and its inside (same start) the outer one
             return min(found, key=lambda r: (r.x1 - lx2, -r.width))
-    if prefer in ("any", "below"):
-        found = []
-        for r in _rects(gray, lx1 - 3 * h, ly2 - 2, lx1 + 50 * h, ly2 + 5 * h):
-            if not (0.9 * h <= r.height <= 3.5 * h and r.width >= 3 * h):
-                continue
-            if r.y1 < ly2 - h // 3 or r.y1 - ly2 > 2.5 * h:
-                continue
-            if not (r.x1 - 3 * h <= lx1 <= r.x1 + 2 * h):
-                continue
-            found.append(r)
+        below = _rects(gray, lx1 - 3 * h, ly2 - 2, lx1 + 50 * h, int(ly2 + 2.5 * h + down)) \
+            if prefer in ("any", "below") else []
+        found = [r for r in below
+                 if 0.9 * h <= r.height <= tallest and r.width >= 3 * h and r.fill >= 0.8
+                 and ly2 - h // 3 <= r.y1 <= ly2 + 2.5 * h and r.x1 - 3 * h <= lx1 <= r.x1 + 2 * h]
         if found:
             return min(found, key=lambda r: (r.y1, -r.width))
     return None
