@@ -40,17 +40,21 @@ class Rect:
 
     @property
     def width(self) -> int:
+        """Width in pixels."""
         return self.x2 - self.x1
 
     @property
     def height(self) -> int:
+        """Height in pixels."""
         return self.y2 - self.y1
 
     @property
     def center(self) -> tuple[float, float]:
+        """Centre (x, y) in screenshot pixels: where lite clicks."""
         return ((self.x1 + self.x2) / 2, (self.y1 + self.y2) / 2)
 
     def contains(self, x: float, y: float) -> bool:
+        """True when the point (x, y) lies inside."""
         return self.x1 <= x < self.x2 and self.y1 <= y < self.y2
 
 
