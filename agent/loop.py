@@ -125,7 +125,8 @@ class Agent:
 
     def run(self, instruction: str) -> RunResult:
         """Run ``instruction`` to its end and return how it ended (never raises for a
-        policy, parse or operator error: those end the run with status ``error``)."""
+        policy, parse or operator error: those end the run with status ``error``, or
+        ``stopped`` when :meth:`stop` caused them by interrupting the policy)."""
         self.guard.start()
         op_stop = getattr(self.operator, "stop_event", None)
         if op_stop is not None:
@@ -167,7 +168,9 @@ class Agent:
         except KeyboardInterrupt:
             result = RunResult("stopped", "", steps, time.time() - started, "interrupted (Ctrl+C)")
         except (PolicyError, OperatorError, OSError, ValueError) as exc:
-            result = RunResult("error", "", steps, time.time() - started, f"{type(exc).__name__}: {exc}")
+            # stop() interrupts the policy, whose act then raises: that is the stop, not a fault
+            status = "stopped" if self.guard.stopped else "error"
+            result = RunResult(status, "", steps, time.time() - started, f"{type(exc).__name__}: {exc}")
         finally:
             self.running = False
             if result is None:  # an unexpected exception is propagating: still end the run

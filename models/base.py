@@ -23,6 +23,11 @@ class PolicyError(RuntimeError):
     """A policy cannot answer: missing model, dead endpoint, bad settings. Message says why."""
 
 
+class Interrupted(PolicyError):
+    """The answer in progress was abandoned because ``interrupt()`` was called (the Stop
+    button); raised by ``act`` until ``reset_interrupt()``."""
+
+
 @dataclass
 class Turn:
     """One past or current step as the model sees it.
@@ -108,8 +113,8 @@ class Policy(Protocol):
     # Optional: ``prepare(instruction) -> None``, called once before a run touches anything;
     # a policy raises PolicyError there for an instruction it cannot follow (``lite`` does).
     # Optional: ``interrupt() -> None`` (any thread) abandons an answer in progress, so Stop
-    # takes effect mid-generation; ``act`` then raises PolicyError. ``reset_interrupt()`` is
-    # called at the start of each run.
+    # takes effect mid-generation; ``act`` then raises PolicyError (:class:`Interrupted`).
+    # ``reset_interrupt()`` is called at the start of each run.
 
 
 #: policy name -> "module:factory"; factories take keyword settings (model, adapter, ...)

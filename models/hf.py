@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from models.base import PolicyError, Prompt
+from models.base import Interrupted, PolicyError, Prompt
 from models.profiles import ModelProfile, get_profile
 from models.vision import prepare_image
 
@@ -53,6 +53,27 @@ def _looks_like_path(model: str) -> bool:
         or (len(model) > 2 and model[1] == ":" and model[2] in "/\\")
         or model.count("/") > 1
     )
+
+
+def interrupt_criteria(event: threading.Event, progress: list[int] | None = None):
+    """A transformers ``StoppingCriteria`` that ends generation at the next token once
+    ``event`` is set (the Stop button); ``progress[0]``, when given, counts the tokens
+    generated so far (the criteria is called once per new token).
+
+    The criteria returns a bool tensor of shape ``(batch,)``, all True once ``event`` is set,
+    as ``StoppingCriteria.__call__(input_ids, scores, **kwargs)`` requires (transformers 5.x).
+    """
+    import torch
+    from transformers import StoppingCriteria
+
+    class _Interrupt(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kwargs):
+            if progress is not None:
+                progress[0] += 1
+            return torch.full((input_ids.shape[0],), event.is_set(), dtype=torch.bool,
+                              device=input_ids.device)
+
+    return _Interrupt()
 
 
 def pick_device(device: str | None = None):
@@ -136,6 +157,11 @@ class HFPolicy:
         self.adapter = adapter
         self.max_new_tokens = max_new_tokens or self.profile.max_new_tokens
         self._lock = threading.Lock()
+        # set by interrupt() from any thread; checked once per generated token
+        self._interrupt = threading.Event()
+        #: tokens generated so far by the answer in progress (or the last one), for progress
+        #: display and tests; reset at the start of each act
+        self.progress: list[int] = [0]
         try:
             import torch  # noqa: F401
             import transformers  # noqa: F401
@@ -331,15 +357,19 @@ class HFPolicy:
         """Generate the answer to ``prompt`` (raw model text, see :meth:`decode`).
 
         Raises:
+            Interrupted: :meth:`interrupt` was called before or during generation.
             PolicyError: the prompt has no screenshot, or generation failed (e.g. CUDA out of
                 memory; the message suggests a smaller ``--history-images``).
         """
         import torch
+        from transformers import StoppingCriteriaList
 
         if self.model is None:
             raise PolicyError("the hf policy was closed")
         if not prompt.images():
             raise PolicyError("the prompt has no screenshot")
+        if self._interrupt.is_set():
+            raise Interrupted("the hf policy was interrupted before generating")
         temperature = self.profile.temperature
         gen: dict[str, Any] = {"max_new_tokens": self.max_new_tokens, "do_sample": temperature > 0}
         if temperature > 0:
@@ -350,6 +380,10 @@ class HFPolicy:
         if pad is not None:
             gen["pad_token_id"] = pad
         with self._lock, torch.inference_mode():
+            self.progress = [0]
+            gen["stopping_criteria"] = StoppingCriteriaList(
+                [interrupt_criteria(self._interrupt, self.progress)]
+            )
             try:
                 inputs = self.build_inputs(prompt)
                 output = self.model.generate(**inputs, **gen)
@@ -362,7 +396,22 @@ class HFPolicy:
             except ValueError as exc:  # processor/model refusing the input
                 raise PolicyError(f"generation failed: {exc}") from exc
         new_tokens = output[0, inputs["input_ids"].shape[1]:]
+        if self._interrupt.is_set():  # a cut-off answer is no answer: never act on half a step
+            raise Interrupted(
+                f"the hf policy was interrupted after {len(new_tokens)} of at most "
+                f"{self.max_new_tokens} tokens"
+            )
         return self.decode(new_tokens)
+
+    def interrupt(self) -> None:
+        """Abandon the answer in progress (any thread): generation ends at the next token and
+        :meth:`act` raises :class:`~models.base.Interrupted`, as does every later ``act``
+        until :meth:`reset_interrupt`."""
+        self._interrupt.set()
+
+    def reset_interrupt(self) -> None:
+        """Let :meth:`act` answer again (called by the agent when a run starts)."""
+        self._interrupt.clear()
 
     def close(self) -> None:
         """Drop the model and free GPU memory."""

@@ -22,6 +22,11 @@ Failures:
   screenshot, and retries;
 * a rejected API key, an unknown model or any other 4xx raise :class:`PolicyError` at once.
 
+Stop: :meth:`OpenAIPolicy.interrupt` (any thread) abandons the request in flight at once and
+wakes a back-off sleep; ``act`` raises :class:`~models.base.Interrupted`. The blocking client
+call runs in a worker thread so the caller can stop waiting for it; the abandoned request
+ends on its own (server answer or ``timeout``) and its answer is dropped.
+
 The API key comes from ``api_key``, else ``OPENAI_API_KEY``, else ``TARS_API_KEY``; it is
 never logged or put in an error message.
 """
@@ -33,11 +38,10 @@ import logging
 import os
 import re
 import threading
-import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from models.base import PolicyError, Prompt
+from models.base import Interrupted, PolicyError, Prompt
 from models.profiles import ModelProfile, get_profile
 from models.vision import ImageFormat, data_url, prepare_image
 
@@ -177,6 +181,10 @@ class OpenAIPolicy:
         self.backoff = max(0.0, float(backoff))
         self.image_format: ImageFormat = image_format
         key = api_key or os.environ.get("OPENAI_API_KEY") or os.environ.get("TARS_API_KEY") or "EMPTY"
+        # interrupt(): set until reset_interrupt(); every waiting call's wake event is set too
+        self._interrupt = threading.Event()
+        self._waiters: set[threading.Event] = set()
+        self._waiters_lock = threading.Lock()
         # retries are ours (they interleave with history shrinking), so the client makes none
         self._client = openai.OpenAI(
             base_url=self.endpoint, api_key=key, timeout=self.timeout, max_retries=0
@@ -205,7 +213,7 @@ class OpenAIPolicy:
         last: Exception | None = None
         for attempt in range(self.max_retries + 1):
             try:
-                models = list(self._client.models.list())
+                models = self._call(lambda: list(self._client.models.list()))
                 break
             except (self._openai.APIConnectionError, self._openai.InternalServerError) as exc:
                 last = exc
@@ -273,14 +281,71 @@ class OpenAIPolicy:
     # -- the call ------------------------------------------------------------------------
 
     def _sleep(self, attempt: int) -> None:
-        if self.backoff:
-            time.sleep(min(8.0, self.backoff * (2**attempt)))
+        """Back off before retry ``attempt`` (0-based); wakes at once on :meth:`interrupt`.
+
+        Raises:
+            Interrupted: :meth:`interrupt` was called before or during the sleep.
+        """
+        if self.backoff and self._interrupt.wait(min(8.0, self.backoff * (2**attempt))):
+            raise Interrupted(f"request to {self.endpoint} interrupted")
+        if self._interrupt.is_set():
+            raise Interrupted(f"request to {self.endpoint} interrupted")
+
+    def _call(self, fn: Any) -> Any:
+        """``fn()`` (a blocking client call) in a worker thread; returns its value or raises
+        its exception, unless :meth:`interrupt` comes first.
+
+        Raises:
+            Interrupted: :meth:`interrupt` was called before or while ``fn`` ran (its result,
+                arriving later, is dropped).
+        """
+        wake = threading.Event()
+        box: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                box["value"] = fn()
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+                box["error"] = exc
+            finally:
+                wake.set()
+
+        with self._waiters_lock:
+            self._waiters.add(wake)
+        try:
+            # checked after registering, so an interrupt() racing with us is never missed
+            if self._interrupt.is_set():
+                raise Interrupted(f"request to {self.endpoint} interrupted")
+            threading.Thread(target=work, name="tars-openai-request", daemon=True).start()
+            wake.wait()
+        finally:
+            with self._waiters_lock:
+                self._waiters.discard(wake)
+        if self._interrupt.is_set():
+            raise Interrupted(f"request to {self.endpoint} interrupted")
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+    def interrupt(self) -> None:
+        """Abandon the request in flight (any thread): the waiting :meth:`act` raises
+        :class:`~models.base.Interrupted` at once, as does every later ``act`` until
+        :meth:`reset_interrupt`; a back-off sleep wakes too."""
+        self._interrupt.set()
+        with self._waiters_lock:
+            for wake in self._waiters:
+                wake.set()
+
+    def reset_interrupt(self) -> None:
+        """Let :meth:`act` ask again (called by the agent when a run starts)."""
+        self._interrupt.clear()
 
     def act(self, prompt: Prompt) -> str:
         """Ask the endpoint for the answer to ``prompt``; returns the raw model text
         (``""`` when the server sends no content, which the parser then reports).
 
         Raises:
+            Interrupted: :meth:`interrupt` was called before or during the request.
             PolicyError: unreachable or failing endpoint after the retries (the message names
                 the URL), rejected key, unknown model, or a request that still does not fit
                 after shrinking the history to one screenshot and ``max_tokens`` to
@@ -311,7 +376,7 @@ class OpenAIPolicy:
             if self.profile.top_p is not None:
                 request["top_p"] = self.profile.top_p
             try:
-                response = self._client.chat.completions.create(**request)
+                response = self._call(lambda req=request: self._client.chat.completions.create(**req))
             except (openai.APIConnectionError, openai.InternalServerError, openai.RateLimitError) as exc:
                 # APITimeoutError is an APIConnectionError
                 if failures >= self.max_retries:

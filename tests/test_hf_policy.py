@@ -245,3 +245,49 @@ def test_path_or_hub_id(name, is_path):
     from models.hf import _looks_like_path
 
     assert _looks_like_path(name) is is_path
+
+
+def test_interrupt_ends_generation_at_the_next_token(qwen2_ckpt):
+    """Stop mid-answer: generate ends at the next token, act raises Interrupted, and the
+    policy answers again after reset_interrupt()."""
+    import threading
+    import time
+
+    from models.base import Interrupted
+    from models.hf import HFPolicy
+
+    budget = 2000
+    policy = HFPolicy(str(qwen2_ckpt), max_new_tokens=budget)
+    # no end-of-turn token: only the budget or the interrupt can end this generation
+    policy.model.generation_config.eos_token_id = None
+    prompt = Prompt("x", "Open the settings", [Turn(screenshot((30, 30, 200)))], space=policy.space)
+    outcome: dict = {}
+
+    def answer():
+        try:
+            outcome["text"] = policy.act(prompt)
+        except Exception as exc:  # noqa: BLE001 - the test inspects it
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=answer, daemon=True)
+    worker.start()
+    deadline = time.monotonic() + 60
+    while policy.progress[0] < 3 and worker.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert worker.is_alive(), f"generation ended before the interrupt: {outcome}"
+    policy.interrupt()
+    at_interrupt = policy.progress[0]
+    worker.join(60)
+    assert not worker.is_alive()
+    assert isinstance(outcome.get("error"), Interrupted), outcome
+    # the criteria fired at most a token or two after interrupt(), far from the budget
+    assert at_interrupt <= policy.progress[0] <= at_interrupt + 2 < budget
+    assert "interrupted after" in str(outcome["error"])
+
+    # interrupted until reset: a new act refuses at once, without generating
+    with pytest.raises(Interrupted, match="before generating"):
+        policy.act(prompt)
+    policy.reset_interrupt()
+    policy.max_new_tokens = 4
+    assert isinstance(policy.act(prompt), str)
+    assert policy.progress[0] == 4  # ran to its budget: the criteria no longer stops it

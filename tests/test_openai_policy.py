@@ -255,3 +255,63 @@ def test_data_url_round_trip_png_and_jpeg():
         encode_image(img, "gif")
     with pytest.raises(ValueError):
         decode_data_url("https://example.com/a.png")
+
+
+def _act_in_thread(policy: OpenAIPolicy, prompt: Prompt) -> tuple[threading.Thread, dict]:
+    outcome: dict = {}
+
+    def answer():
+        try:
+            outcome["text"] = policy.act(prompt)
+        except Exception as exc:  # noqa: BLE001 - the test inspects it
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=answer, daemon=True)
+    worker.start()
+    return worker, outcome
+
+
+def _wait_for(condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert condition()
+
+
+def test_interrupt_abandons_the_request_in_flight(server):
+    from models.base import Interrupted
+
+    # the first answer takes 30 s to come; the second comes at once
+    s = server([(200, completion("Thought: slow\nAction: wait()"), 30), (200, completion(REPLY), 0)])
+    policy = OpenAIPolicy(s.url, model=SERVED, backoff=0.01)
+    prompt = prompt_with(policy, 1)
+    worker, outcome = _act_in_thread(policy, prompt)
+    _wait_for(lambda: len(s.chats) == 1)  # the server is "thinking"
+    policy.interrupt()
+    worker.join(5.0)  # far less than the server's 30 s
+    assert not worker.is_alive(), "act still waiting for the server after interrupt()"
+    assert isinstance(outcome.get("error"), Interrupted), outcome
+    assert s.url in str(outcome["error"])
+
+    # interrupted until reset: nothing is sent
+    with pytest.raises(Interrupted):
+        policy.act(prompt)
+    assert len(s.chats) == 1
+    policy.reset_interrupt()
+    assert policy.act(prompt) == REPLY
+    assert len(s.chats) == 2
+
+
+def test_interrupt_wakes_the_retry_back_off(server):
+    from models.base import Interrupted
+
+    s = server([(503, {"detail": "Service Unavailable"}, 0)])
+    policy = OpenAIPolicy(s.url, model=SERVED, backoff=30.0, max_retries=1)
+    worker, outcome = _act_in_thread(policy, prompt_with(policy, 0))
+    _wait_for(lambda: len(s.chats) == 1)
+    time.sleep(0.2)  # the 503 is back: act is in its 30 s back-off
+    policy.interrupt()
+    worker.join(5.0)
+    assert not worker.is_alive(), "act still sleeping its back-off after interrupt()"
+    assert isinstance(outcome.get("error"), Interrupted), outcome
+    assert len(s.chats) == 1  # no retry after the interrupt
