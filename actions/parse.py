@@ -16,20 +16,27 @@ models and Qwen2.5-VL (prompted with the UI-TARS templates) are known to write:
 * ``type(content=...)`` with escaped quotes, raw quotes, real newlines, parentheses, CJK, emoji;
 * Seed-style XML tool calls, ``<seed:tool_call><function=click><parameter=point><point>x y
   </point></parameter></function></seed:tool_call>`` (also ``<function name="...">``), with
-  ``<think>``/``<gui_think>`` reasoning before them.
+  ``<think>``/``<gui_think>`` reasoning before them;
+* Qwen2.5-VL's own tool calls (its cookbook's ``computer_use``/``mobile_use`` tools, Qwen-Agent
+  ``ComputerUse``): free text, then one or more ``<tool_call>{"name": "computer_use",
+  "arguments": {"action": "left_click", "coordinate": [x, y]}}</tool_call>`` blocks, read with
+  :mod:`json` and mapped onto the action space by :mod:`actions.parse_toolcall`, which documents
+  the vocabulary and its rules (scroll ``pixels`` -> wheel notches, drags from the pointer).
 
 It never evaluates model text (no ``eval``, ``exec`` or ``ast``): a small scanner of our own
-reads ``name(arg='value', ...)``. Whatever cannot be read exactly -- a box that is not 2 or 4
-finite numbers or is cut off, an unknown function or argument, an unknown key, text without an
-action -- raises :class:`ParseError` naming the offending part, so the agent loop can feed it
-back to the model instead of guessing a click.
+reads ``name(arg='value', ...)``, and tool-call JSON goes through :mod:`json` only. Whatever
+cannot be read exactly -- a box that is not 2 or 4 finite numbers or is cut off, an unknown
+function or argument, an unknown key, text without an action, malformed tool-call JSON --
+raises :class:`ParseError` naming the offending part, so the agent loop can feed it back to
+the model instead of guessing a click.
 
 Coordinates come back in **model space**, as written (DESIGN.md, Coordinates);
 :func:`actions.coords.action_to_screen` converts them. Integral values are ``int``.
 
 Sources of the shapes: the UI-TARS prompt templates and ``ui_tars.action_parser`` (bytedance
 /UI-TARS, UI-TARS-desktop), the Seed/Doubao ``<point>``/``<bbox>`` formats, and public bug
-reports against those parsers (truncated output, runaway box lists, lost Enter of ``type``).
+reports against those parsers (truncated output, runaway box lists, lost Enter of ``type``);
+the Qwen2.5-VL cookbook and Qwen-Agent for the tool-call format.
 """
 
 from __future__ import annotations
@@ -488,7 +495,8 @@ _XML_FUNCTION_RE = re.compile(r'<function(?:=([A-Za-z_]\w*)|\s+name="([A-Za-z_]\
 _XML_FUNCTION_END = "</function>"
 _XML_PARAMETER_RE = re.compile(r'<parameter(?:=([A-Za-z_]\w*)|\s+name="([A-Za-z_]\w*)"[^>]*)>')
 _XML_PARAMETER_END = "</parameter>"
-_XML_WRAPPER_RE = re.compile(r"</?seed:tool_call>|\s+")
+#: wrappers around the functions: Seed's <seed:tool_call>, Qwen3-Coder's plain <tool_call>
+_XML_WRAPPER_RE = re.compile(r"</?(?:seed:)?tool_call>|\s+")
 _THINK_TAG_RE = re.compile(r"</?(?:seed:)?(?:gui_)?think>")
 
 
@@ -498,7 +506,7 @@ def _xml_calls(text: str, start: int) -> tuple[str, list[_Call]]:
     Values are taken verbatim (this format has no quoting); a block the generation cut off
     runs to the end of the text and counts as not closed, like an unterminated string.
     """
-    head = text[:start].replace("<seed:tool_call>", "")
+    head = re.sub(r"<(?:seed:)?tool_call>", "", text[:start])
     calls: list[_Call] = []
     i = start
     while True:
@@ -571,7 +579,9 @@ def parse_response(text: str) -> Step:
     Raises:
         ParseError: no action, an unknown function or argument, a box that is not 2 or 4
             finite numbers or is cut off, an unknown key, a bad scroll direction, or text
-            that is not an action where an action was expected. The message names the part.
+            that is not an action where an action was expected; for ``<tool_call>`` answers,
+            what :func:`actions.parse_toolcall.parse_tool_calls` raises. The message names
+            the part.
     """
     if not isinstance(text, str):
         raise ParseError(f"model output must be text, got {type(text).__name__}")
@@ -579,6 +589,18 @@ def parse_response(text: str) -> Step:
     for token in _NOISE:
         clean = clean.replace(token, "")
     clean = _FENCE_RE.sub("", clean)
+
+    # Qwen2.5-VL's own computer_use / mobile_use tool calls: JSON in <tool_call> blocks.
+    if _toolcall.is_json_tool_call(clean):
+        head, actions = _toolcall.parse_tool_calls(clean)
+        head = _THINK_TAG_RE.sub("", head)
+        # Qwen3-VL writes "Action: <one-line summary>" before the call: the summary, and the
+        # thought when no reasoning comes before it.
+        label = next((m for m in _LABEL_RE.finditer(head) if m.group(1).lower() == "action"), None)
+        action_text = head[label.end() :].strip() if label else ""
+        thought, reflection, summary = _sections(head[: label.start()] if label else head)
+        summary = summary or action_text or None
+        return Step(thought or summary, actions, reflection=reflection, summary=summary, raw=text)
 
     action_label = next(
         (m for m in _LABEL_RE.finditer(clean) if m.group(1).lower() == "action"), None
@@ -607,3 +629,8 @@ def parse_response(text: str) -> Step:
     actions = tuple(_to_action(call) for call in calls)
     thought, reflection, summary = _sections(head)
     return Step(thought, actions, reflection=reflection, summary=summary, raw=text)
+
+
+# At the end, not the top: parse_toolcall imports ParseError from this module, which must exist
+# by then; importing it here (not inside parse_response) keeps parsing free of imports.
+from actions import parse_toolcall as _toolcall  # noqa: E402
