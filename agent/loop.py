@@ -183,6 +183,7 @@ class Agent:
 
     def _observe(self, step_num: int, settle: bool) -> Observation:
         self.hooks.before_observe(step_num)
+        obs: Observation | None = None
         try:
             obs = self.operator.observe()
             # Wait for animations to finish instead of a fixed sleep: compare successive frames.
@@ -196,7 +197,7 @@ class Agent:
                     if not moving:
                         break
         finally:
-            self.hooks.after_observe(step_num, locals().get("obs"))  # type: ignore[arg-type]
+            self.hooks.after_observe(step_num, obs)  # type: ignore[arg-type]  (None on failure)
         return obs
 
     def _think(self, step_num: int, history: History, image) -> tuple[str, Step | None, str | None, int]:
