@@ -120,8 +120,8 @@ def _decode_at(text: str, pos: int, where: str) -> tuple[Any, int]:
     except json.JSONDecodeError as exc:
         cut = "" if CLOSE_TAG in text[pos:] else "; no </tool_call>: the answer may be cut off"
         raise ParseError(
-            f"{where} is not valid JSON ({exc.msg}{cut}) near {_clip(text[exc.pos:], 30)!r} "
-            f"in {_clip(text[pos:])!r}"
+            f"{where} is not valid JSON: {exc.msg.removesuffix(' at')} at "
+            f"{_clip(text[exc.pos:], 30)!r}{cut}, in {_clip(text[pos:])!r}"
         ) from None
     except (ValueError, RecursionError) as exc:  # a 5000-digit int, [[[[... nested too deep
         raise ParseError(f"{where} is not usable JSON ({_clip(str(exc), 40)}): {_clip(text[pos:])!r}") from None

@@ -4,6 +4,8 @@ to_text -> parse unchanged."""
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import string
 import sys
@@ -15,7 +17,7 @@ from hypothesis import strategies as st
 from actions.keys import CANONICAL_KEYS
 from actions.parse import ParseError, parse_response
 from actions.space import (
-    Click, DoubleClick, Drag, Finished, Hotkey, MoveTo, Press, RightClick, Scroll, Step, Type,
+    Click, DoubleClick, Drag, Finished, Hotkey, MoveTo, Press, RightClick, Scroll, Step, Type, Wait,
 )
 
 #: examples per property; raise it for a long local run: TARS_FUZZ_EXAMPLES=20000 pytest ...
@@ -119,6 +121,113 @@ def test_long_pathological_inputs_stay_fast():
         "Thought: " + "x" * 200_000 + "\nAction: wait()",
     ]:
         guarded_parse(text)
+
+
+# --------------------------------------------------------------------------------------------
+# Qwen2.5-VL tool calls: random JSON inside <tool_call>, near-valid computer_use arguments, and
+# the JSON text cut or spliced anywhere. Only ParseError, never code, never a non-finite point.
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=20,
+)
+TOOL_ACTIONS = [
+    "key", "type", "mouse_move", "left_click", "left_click_drag", "right_click", "middle_click",
+    "double_click", "triple_click", "scroll", "hscroll", "wait", "terminate", "answer", "click",
+    "long_press", "swipe", "system_button", "open", "interact", "explode",
+]
+tool_arguments = st.fixed_dictionaries(
+    {"action": st.sampled_from(TOOL_ACTIONS)},
+    optional={
+        "coordinate": st.lists(st.integers(0, 5000), min_size=2, max_size=2)
+        | st.lists(st.integers(-5, 5000) | st.floats(), max_size=3) | json_values,
+        "coordinate2": st.lists(st.integers(0, 5000), min_size=2, max_size=2) | json_values,
+        "keys": st.lists(st.sampled_from(["ctrl", "Return", "a", "+", " ", "nokey"]), max_size=3)
+        | json_values,
+        "text": st.text(max_size=20) | st.text(max_size=20) | json_values,
+        "pixels": st.integers(-10**6, 10**6) | st.floats() | json_values,
+        "time": st.floats(0, 10) | st.floats() | json_values,
+        "status": st.sampled_from(["success", "failure", "x"]) | json_values,
+        "button": st.sampled_from(["Back", "Home", "Menu", "Enter"]) | json_values,
+    },
+)
+#: mostly well-formed calls, so the action builders are reached, not only the JSON checks
+tool_objects = st.one_of(
+    json_values,
+    st.fixed_dictionaries({"name": st.sampled_from(["computer_use", "mobile_use"]),
+                           "arguments": tool_arguments}),
+    st.fixed_dictionaries({"name": st.sampled_from(["computer_use", "mobile_use", "other"]) | json_values,
+                           "arguments": tool_arguments | json_values}),
+)
+
+
+def _tool_json(obj, allow_nan: bool) -> str:
+    return json.dumps(obj, allow_nan=allow_nan, ensure_ascii=False)
+
+
+tool_call_texts = st.builds(
+    lambda head, objs, cut, glue: head + glue.join(
+        f"<tool_call>\n{_tool_json(o, True)}\n</tool_call>" for o in objs)[: cut or None],
+    st.text(max_size=30),
+    st.lists(tool_objects, min_size=1, max_size=3),
+    st.just(0) | st.integers(min_value=0, max_value=400),  # 0: not cut
+    st.sampled_from(["\n", "\n", "", " junk ", "<tool_call>", "</tool_call>"]),
+)
+
+
+@FUZZ
+@given(tool_call_texts)
+def test_tool_call_json_only_parse_errors(text):
+    step = guarded_parse(text)
+    if step is not None:
+        assert step.actions
+        for action in step.actions:
+            assert all(math.isfinite(v) for point in action.points() for v in point), action
+
+
+point = st.lists(st.integers(0, 5000) | st.floats(0, 5000), min_size=2, max_size=2)
+#: well-formed calls: (arguments, the action class they must give)
+valid_tool_calls = st.one_of(
+    *(st.builds(lambda xy, a=a: ({"action": a, "coordinate": xy}), point).map(lambda d, c=c: (d, c))
+      for a, c in [("left_click", Click), ("right_click", RightClick), ("double_click", DoubleClick),
+                   ("mouse_move", MoveTo), ("left_click_drag", Drag), ("click", Click)]),
+    st.builds(lambda t: ({"action": "type", "text": t}, Type), st.text(max_size=30)),
+    st.builds(lambda k: ({"action": "key", "keys": k}, Hotkey),
+              st.lists(st.sampled_from(sorted(CANONICAL_KEYS)), min_size=1, max_size=3)),
+    st.builds(lambda p, xy: ({"action": "scroll", "pixels": p, **({"coordinate": xy} if xy else {})}, Scroll),
+              st.integers(-10**6, 10**6).filter(bool) | st.floats(0.01, 1e6), st.none() | point),
+    st.builds(lambda t: ({"action": "wait", "time": t}, Wait), st.floats(0, 60)),
+    st.builds(lambda t: ({"action": "answer", "text": t}, Finished), st.text(max_size=30)),
+)
+
+
+@FUZZ
+@given(st.text(max_size=30).filter(lambda t: "<tool_call>" not in t),
+       st.lists(valid_tool_calls, min_size=1, max_size=4))
+def test_well_formed_tool_calls_parse(head, calls):
+    """A mouse_move first (so drags have a start), then the calls: one action each, of its class."""
+    calls = [({"action": "mouse_move", "coordinate": [1, 2]}, MoveTo), *calls]
+    text = head + "\n".join(
+        "<tool_call>\n" + json.dumps({"name": "computer_use", "arguments": args}) + "\n</tool_call>"
+        for args, _ in calls)
+    step = guarded_parse(text)
+    assert step is not None, text
+    assert [type(a) for a in step.actions] == [cls for _, cls in calls]
+    for (args, _), action in zip(calls, step.actions):
+        if "coordinate" in args:
+            assert list(action.points())[-1] == tuple(args["coordinate"])
+
+
+@FUZZ
+@given(st.lists(st.sampled_from([
+    "<tool_call>", "</tool_call>", "{", "}", "[", "]", ",", ":", '"', '"name"', '"computer_use"',
+    '"arguments"', '"action"', '"left_click"', '"coordinate"', "1", "-2.5", "1e999", "NaN",
+    "Infinity", "null", "true", "\n", " ", "\\", "<function=click>",
+]), max_size=40).map("".join))
+def test_tool_call_fragments_only_parse_errors(text):
+    guarded_parse(text)
 
 
 # --------------------------------------------------------------------------------------------
