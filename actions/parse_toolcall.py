@@ -124,7 +124,9 @@ def _decode_at(text: str, pos: int, where: str) -> tuple[Any, int]:
             f"{_clip(text[exc.pos:], 30)!r}{cut}, in {_clip(text[pos:])!r}"
         ) from None
     except (ValueError, RecursionError) as exc:  # a 5000-digit int, [[[[... nested too deep
-        raise ParseError(f"{where} is not usable JSON ({_clip(str(exc), 40)}): {_clip(text[pos:])!r}") from None
+        raise ParseError(
+            f"{where} is not usable JSON ({_clip(str(exc), 40)}): {_clip(text[pos:])!r}"
+        ) from None
 
 
 def _decode(text: str, where: str) -> Any:
@@ -158,6 +160,11 @@ def _tidy(v: float) -> float:
     return int(v) if v == int(v) else v  # type: ignore[return-value]
 
 
+def _show(value: Any) -> str:
+    """A JSON value as the model wrote it, shortened for a message."""
+    return _clip(json.dumps(value, ensure_ascii=False), 40)
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
@@ -169,7 +176,7 @@ def _number(call: _Call, field: str, *, default: float | None = None) -> float:
         return default
     value = call.args[field]
     if not _is_number(value):
-        raise ParseError(f"{call.where}: {field} must be a number, got {_clip(json.dumps(value))}")
+        raise ParseError(f"{call.where}: {field} must be a number, got {_show(value)}")
     try:
         number = float(value)
     except OverflowError:  # an int with hundreds of digits
@@ -194,7 +201,7 @@ def _point(call: _Call, field: str = "coordinate") -> tuple[float, float]:
     if not ok:
         raise ParseError(
             f"{call.where}: {field} must be [x, y], two finite numbers, "
-            f"got {_clip(json.dumps(value), 40)}"
+            f"got {_show(value)}"
         )
     return _tidy(x), _tidy(y)
 
@@ -202,7 +209,7 @@ def _point(call: _Call, field: str = "coordinate") -> tuple[float, float]:
 def _text(call: _Call, field: str = "text", *, blank_ok: bool = True) -> str:
     value = call.args.get(field)
     if not isinstance(value, str):
-        what = "missing" if value is None else f"not text: {_clip(json.dumps(value), 40)}"
+        what = "missing" if value is None else f"not text: {_show(value)}"
         raise ParseError(f"{call.where} needs {field!r} (text), {what}")
     if not blank_ok and not value.strip():
         raise ParseError(f"{call.where}: {field} is empty")
@@ -256,11 +263,11 @@ def _key(call: _Call, ctx: _Context) -> Action:
     value = call.args.get("keys")
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not items:
-        raise ParseError(f"{call.where} needs 'keys', a list of key names, got {_clip(json.dumps(value), 40)}")
+        raise ParseError(f"{call.where} needs 'keys', a list of key names, got {_show(value)}")
     keys: list[str] = []
     for item in items:
         if not isinstance(item, str):
-            raise ParseError(f"{call.where}: key {_clip(json.dumps(item), 30)} is not a name")
+            raise ParseError(f"{call.where}: key {_show(item)} is not a name")
         try:
             keys.extend(("space",) if item == " " else split_keys(item))
         except UnknownKeyError as exc:
@@ -301,7 +308,7 @@ def _terminate(call: _Call, ctx: _Context) -> Action:
         return space.Finished()
     if status == "failure":
         return space.CallUser(content="task failed")
-    raise ParseError(f"{call.where} needs status 'success' or 'failure', got {_clip(json.dumps(status), 40)}")
+    raise ParseError(f"{call.where} needs status 'success' or 'failure', got {_show(status)}")
 
 
 def _system_button(call: _Call, ctx: _Context) -> Action:
@@ -359,19 +366,19 @@ _BUILDERS: dict[str, Callable[[_Call, _Context], Action]] = {
 
 def _to_call(obj: Any, where: str) -> _Call:
     if not isinstance(obj, dict):
-        raise ParseError(f"{where} must be a JSON object with name and arguments, got {_clip(json.dumps(obj), 40)}")
+        raise ParseError(f"{where} must be a JSON object with name and arguments, got {_show(obj)}")
     name = obj.get("name")
     if name not in TOOL_NAMES:
-        raise ParseError(f"{where}: unknown tool {_clip(json.dumps(name), 40)} (known: {', '.join(TOOL_NAMES)})")
+        raise ParseError(f"{where}: unknown tool {_show(name)} (known: {', '.join(TOOL_NAMES)})")
     args = obj.get("arguments")
     if isinstance(args, str):  # OpenAI-style: the arguments as a JSON string
         args = _decode(args, f"{where} arguments")
     if not isinstance(args, dict):
-        raise ParseError(f"{where} needs 'arguments', a JSON object, got {_clip(json.dumps(args), 40)}")
+        raise ParseError(f"{where} needs 'arguments', a JSON object, got {_show(args)}")
     action = args.get("action")
     if not isinstance(action, str) or action not in _BUILDERS:
         raise ParseError(
-            f"{where}: unknown action {_clip(json.dumps(action), 40)} of {name} "
+            f"{where}: unknown action {_show(action)} of {name} "
             f"(known: {', '.join(sorted(_BUILDERS))})"
         )
     return _Call(action, args, f"{where} ({action})")
