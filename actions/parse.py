@@ -360,7 +360,7 @@ _SIGNATURES: dict[str, _Signature] = {
     "keydown": _Signature(("key",), ("key",), "key"),
     "keyup": _Signature(("key",), ("key",), "key"),
     "type": _Signature(("content",), ("content",), "content"),
-    "wait": _Signature(()),
+    "wait": _Signature(("seconds",), (), "seconds"),
     "finished": _Signature(("content",), (), "content"),
     "call_user": _Signature(("content",), (), "content"),
     "open_app": _Signature(("app_name",), ("app_name",), "app_name"),
@@ -454,6 +454,20 @@ def _content(args: dict[str, _Arg]) -> str:
     return args["content"].value if "content" in args else ""
 
 
+def _wait(args: dict[str, _Arg], call: _Call) -> Action:
+    # UI-TARS writes a bare wait() (5 s); tars' own policies may say how long, 0-60 s.
+    if "seconds" not in args:
+        return space.Wait()
+    text = args["seconds"].value.strip().rstrip("s").strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise ParseError(f"bad wait length {args['seconds'].value!r} in {_clip(call.source)!r}") from None
+    if not math.isfinite(seconds) or not 0 <= seconds <= 60:
+        raise ParseError(f"wait length must be 0-60 seconds, got {args['seconds'].value!r}")
+    return space.Wait(seconds)
+
+
 def _open_app(args: dict[str, _Arg], call: _Call) -> Action:
     return space.OpenApp(args["app_name"].value.strip())
 
@@ -471,7 +485,7 @@ _BUILDERS: dict[str, Callable[[dict[str, _Arg], _Call], Action]] = {
     "keydown": _key_builder(space.KeyDown, "keydown"),
     "keyup": _key_builder(space.KeyUp, "keyup"),
     "type": lambda args, call: space.Type(_content(args)),
-    "wait": lambda args, call: space.Wait(),
+    "wait": _wait,
     "finished": lambda args, call: space.Finished(_content(args)),
     "call_user": lambda args, call: space.CallUser(_content(args)),
     "open_app": _open_app,

@@ -251,13 +251,16 @@ class Type(Action):
 
 @dataclass(frozen=True)
 class Wait(Action):
-    """Do nothing for ``seconds`` seconds, then look again. UI-TARS: ``wait()``."""
+    """Do nothing for ``seconds`` seconds, then look again. UI-TARS: ``wait()`` (5 s);
+    tars' own policies may write ``wait(seconds=2)`` (0-60 s)."""
 
     name: ClassVar[str] = "wait"
     seconds: float = DEFAULT_WAIT_SECONDS
 
     def to_text(self) -> str:
-        return "wait()"
+        if self.seconds == DEFAULT_WAIT_SECONDS:
+            return "wait()"
+        return f"wait(seconds={self.seconds:g})"
 
 
 @dataclass(frozen=True)

@@ -198,7 +198,7 @@ BAD = [
     ("keydown-combo", "Action: keydown(key='ctrl c')", "one key"),
     ("unknown-argument", "Action: click(start_box='(1,2)', button='middle')", "'button'"),
     ("duplicate-argument", "Action: click(start_box='(1,2)', point='(3,4)')", "twice"),
-    ("positional-wait", "Action: wait('5')", "positional"),
+    ("positional-press-home", "Action: press_home('x')", "positional"),
     ("trailing-prose", "Action: click(start_box='(1,2)') and then I will wait", "after the last action"),
     ("bad-arg-syntax", "Action: click(start_box='(1,2)' 'x')", "unexpected"),
     ("open-app-empty", "Action: open_app(app_name='')", "needs app_name"),
@@ -335,3 +335,20 @@ def test_tars_parse_subprocess_end_to_end():
                          capture_output=True, timeout=60)
     assert bad.returncode == 2 and bad.stdout == b""
     assert bad.stderr.decode().count("\n") == 1
+
+
+@pytest.mark.parametrize("text,seconds", [
+    ("Action: wait()", 5.0), ("Action: wait(seconds=2)", 2.0), ("Action: wait(seconds='0.5')", 0.5),
+    ("Action: wait(2)", 2.0), ("Action: wait(seconds='3s')", 3.0),
+])
+def test_wait_lengths(text, seconds):
+    (action,) = parse_response(text).actions
+    assert action.seconds == seconds
+    assert parse_response("Action: " + action.to_text()).actions == (action,)
+
+
+@pytest.mark.parametrize("text", ["Action: wait(seconds=-1)", "Action: wait(seconds=600)",
+                                  "Action: wait(seconds='soon')", "Action: wait(seconds=nan)"])
+def test_bad_wait_lengths(text):
+    with pytest.raises(ParseError):
+        parse_response(text)

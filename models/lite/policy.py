@@ -332,8 +332,10 @@ class LitePolicy:
         if verb == "hotkey":
             return _Answer(f"I press {'+'.join(cmd.keys)}.", [Hotkey(cmd.keys)])
         if verb == "wait":
-            secs = f" {cmd.seconds:g} seconds" if cmd.seconds else ""
-            return _Answer(f"I wait{secs} for the screen to change.", [Wait()])
+            if not cmd.seconds:
+                return _Answer("I wait for the screen to change.", [Wait()])
+            seconds = min(cmd.seconds, 60.0)  # the action language allows 0-60 s per wait
+            return _Answer(f"I wait {seconds:g} seconds for the screen to change.", [Wait(seconds)])
         if verb == "scroll":
             if cmd.target is None:
                 return _Answer(f"I scroll {cmd.direction} where the pointer is.",
