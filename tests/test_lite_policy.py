@@ -160,8 +160,8 @@ def test_every_verb_answers_in_the_action_language():
     (drag,) = got[2]
     assert isinstance(drag, Drag) and drag.x1 < 400 < drag.x2
     assert isinstance(got[3][0], DoubleClick) and isinstance(got[4][0], RightClick)
+    assert got[5] == (Hotkey(("ctrl", "shift", "t")),)
     assert got[6] == (Wait(1.0),)  # the length asked for, not the default 5 s
-    assert got[6] == (Wait(),)
     assert isinstance(got[7][0], Finished)
 
 
