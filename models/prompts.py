@@ -52,7 +52,8 @@ _WAIT = "wait() #Sleep for 5s and take a screenshot to check for any changes."
 
 # -- action spaces, one line per function, as the models were trained -------------------
 
-_COMPUTER_1_0 = [
+# UI-TARS-1.0 and 1.5 share the computer actions; they differ in how `finished` is written.
+_COMPUTER_SHARED = [
     f"click({_BOX})",
     f"left_double({_BOX})",
     f"right_single({_BOX})",
@@ -61,22 +62,9 @@ _COMPUTER_1_0 = [
     "type(content='') #If you want to submit your input, use \"\\n\" at the end of `content`.",
     f"scroll({_BOX}, direction='down or up or right or left')",
     _WAIT,
-    "finished()",
-    _CALL_USER,
 ]
-
-_COMPUTER_1_5 = [
-    f"click({_BOX})",
-    f"left_double({_BOX})",
-    f"right_single({_BOX})",
-    f"drag({_BOX}, {_END_BOX})",
-    "hotkey(key='')",
-    "type(content='') #If you want to submit your input, use \"\\n\" at the end of `content`.",
-    f"scroll({_BOX}, direction='down or up or right or left')",
-    _WAIT,
-    f"finished(content='xxx') # {_ESCAPES}",
-    _CALL_USER,
-]
+_COMPUTER_1_0 = [*_COMPUTER_SHARED, "finished()", _CALL_USER]
+_COMPUTER_1_5 = [*_COMPUTER_SHARED, f"finished(content='xxx') # {_ESCAPES}", _CALL_USER]
 
 _MOBILE_UITARS = [
     f"click({_BOX})",
