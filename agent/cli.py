@@ -51,7 +51,7 @@ def run_command(
     profile: ProfileOpt = None,
     max_new_tokens: MaxTokensOpt = None,
     max_steps: int = typer.Option(50, "--max-steps", min=1),
-    max_seconds: float = typer.Option(None, "--max-seconds", help="Wall-time limit, seconds."),
+    max_seconds: float = typer.Option(None, "--max-seconds", min=0.001, help="Wall-time limit, seconds."),
     history_images: int = typer.Option(5, "--history-images", min=1, help="Screenshots per prompt."),
     language: str = typer.Option("English", "--language", help="Language of the model's thoughts."),
     monitor: int = typer.Option(1, "--monitor", min=1, help="mss monitor index (1 = primary)."),
@@ -79,6 +79,11 @@ def run_command(
         try:
             prepare(instruction)
         except PolicyError as exc:
+            raise fail(str(exc))
+    if record:
+        try:
+            _check_record_folder(record)
+        except OSError as exc:
             raise fail(str(exc))
     try:
         op = _make_operator(monitor, dry_run, image)
@@ -121,16 +126,46 @@ def run_command(
 
 
 def _make_operator(monitor: int, dry_run: bool, images: list[str] | None):
-    """LocalOperator on ``monitor``, or a DryRunOperator (serving ``images`` when given)."""
+    """LocalOperator on ``monitor``, or a DryRunOperator (serving ``images`` when given).
+
+    A screen that cannot be seen (no such monitor, no X server, a blank frame) is found here,
+    with one look, before the policy is asked anything.
+    """
+    if images and not dry_run:
+        raise ValueError("--image works with --dry-run only")
     if dry_run:
         from actions.operator import DryRunOperator
 
-        return DryRunOperator(images=list(images) if images else None, monitor=monitor)
-    if images:
-        raise ValueError("--image works with --dry-run only")
-    from actions.operator import LocalOperator
+        op = DryRunOperator(images=list(images) if images else None, monitor=monitor)
+    else:
+        from actions.operator import LocalOperator
 
-    return LocalOperator(monitor=monitor)
+        op = LocalOperator(monitor=monitor)
+    if getattr(op, "live", True):
+        try:
+            op.observe()
+        except Exception:
+            op.close()
+            raise
+    return op
+
+
+def _check_record_folder(folder: str) -> None:
+    """Raise OSError (with a reason for people) unless ``folder`` can take a new trajectory."""
+    import os
+    from pathlib import Path
+
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise OSError(f"--record {folder}: exists and is not a folder")
+    if (path / "steps.jsonl").exists():
+        raise OSError(f"--record {folder}: already holds a trajectory; choose a new folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OSError(f"--record {folder}: cannot create it ({exc.strerror or exc})") from None
+    if not os.access(path, os.W_OK):
+        raise OSError(f"--record {folder}: not writable")
 
 
 def _ask_confirm(action, reason: str) -> bool:

@@ -37,7 +37,9 @@ class ConsoleHook(Hook):
     def __init__(self, quiet: bool = False) -> None:
         from rich.console import Console
 
-        self.console = Console(stderr=True, highlight=False)
+        # soft_wrap: no hard line breaks when stderr is a pipe or a log file (rich would wrap
+        # at 80 columns and split messages mid-sentence)
+        self.console = Console(stderr=True, highlight=False, soft_wrap=True)
         self.quiet = quiet
         self._status = None
         self._max_steps = None

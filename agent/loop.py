@@ -178,7 +178,9 @@ class Agent:
             try:
                 self.hooks.run_end(result)
             except OSError as exc:
-                result.status, result.error = "error", str(exc)
+                # keep the first error (e.g. the unwritable folder), not its echo at run_end
+                if result.status != "error":
+                    result.status, result.error = "error", str(exc)
         return result
 
     def _observe(self, step_num: int, settle: bool) -> Observation:

@@ -58,6 +58,14 @@ class PolicyOptions:
             raise PolicyError("--policy openai needs --endpoint (e.g. http://localhost:8000/v1)")
         if self.adapter and name != "hf":
             raise PolicyError("--adapter works with --policy hf only")
+        if name == "lite":
+            # lite is a fixed program: say so instead of silently ignoring model settings
+            given = [flag for flag, value in (("--model", self.model), ("--endpoint", self.endpoint),
+                     ("--profile", self.profile), ("--max-new-tokens", self.max_new_tokens))
+                     if value]
+            if given:
+                raise PolicyError(f"{', '.join(given)} do(es) nothing with --policy lite; "
+                                  "use --policy hf or --endpoint for a model")
 
 
 def make_policy(options: PolicyOptions) -> Policy:

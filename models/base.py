@@ -126,6 +126,10 @@ POLICIES: dict[str, str] = {
 }
 
 
+#: the policies a user picks with --policy (``scripted`` serves tests and replays)
+USER_POLICIES = ("lite", "hf", "openai")
+
+
 def load_policy(name: str, **settings: Any) -> Policy:
     """Build the policy registered as ``name`` with ``settings`` (imports it lazily).
 
@@ -134,7 +138,7 @@ def load_policy(name: str, **settings: Any) -> Policy:
     """
     target = POLICIES.get(name)
     if target is None:
-        raise PolicyError(f"unknown policy {name!r}; choose one of {', '.join(POLICIES)}")
+        raise PolicyError(f"unknown policy {name!r}; choose one of {', '.join(USER_POLICIES)}")
     module_name, _, attr = target.partition(":")
     try:
         module = importlib.import_module(module_name)

@@ -191,6 +191,7 @@ class OpenAIPolicy:
         )
         self._openai = openai
         self.model = model or self._first_served_model()
+        self.model_id = self.model  # the name recorded in trajectories (meta.json `model`)
         try:
             self.profile: ModelProfile = get_profile(self.model, override=profile)
         except ValueError as exc:

@@ -171,3 +171,29 @@ def test_ctrl_c_stops_and_saves_the_state(shot, tmp_path):
     assert json.loads(stdout)["status"] == "stopped"
     assert json.loads((out / "result.json").read_text())["status"] == "stopped"
     assert len((out / "steps.jsonl").read_text().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--policy", "lite", "--model", "UI-TARS-1.5-7B"], "--model"),
+    (["--policy", "bogus"], "lite, hf, openai"),
+    (["--max-seconds", "-5"], "max-seconds"),
+])
+def test_bad_options_are_refused_before_anything_runs(args, needle, shot):
+    proc = tars("run", "click OK", *args, "--dry-run", "--image", str(shot))
+    assert proc.returncode == 2
+    assert needle in proc.stderr
+
+
+def test_unusable_record_folder_is_bad_input(shot, tmp_path):
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "steps.jsonl").write_text("{}\n")
+    for target, needle in ((a_file, "not a folder"), (used, "already holds"),
+                           (Path("/proc/tars-run"), "cannot create")):
+        proc = tars("run", "x", "--endpoint", "http://127.0.0.1:9/v1", "--model", "m", "--dry-run",
+                    "--image", str(shot), "--record", str(target), "--json")
+        assert proc.returncode == 2, (target, proc.stderr)
+        assert needle in proc.stderr and proc.stderr.count("\n") == 1
+    assert (used / "steps.jsonl").read_text() == "{}\n"
