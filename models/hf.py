@@ -15,11 +15,14 @@ Device order: CUDA (bfloat16, or float16 where bfloat16 is unsupported; FlashAtt
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import os
+import socket
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from models.base import Interrupted, PolicyError, Prompt
 from models.profiles import ModelProfile, get_profile
@@ -53,6 +56,43 @@ def _looks_like_path(model: str) -> bool:
         or (len(model) > 2 and model[1] == ":" and model[2] in "/\\")
         or model.count("/") > 1
     )
+
+
+def _names_local_path(name: str) -> bool:
+    """True when ``name`` (an ``--adapter``) can only mean a local folder: it looks like a path,
+    starts with ``.``, or it or its first component exists here (``runs/lora`` beside a
+    ``runs`` folder). Anything else is taken for a Hub id."""
+    path = Path(name).expanduser()
+    return (
+        _looks_like_path(name)
+        or name.startswith(".")
+        or path.exists()
+        or (len(path.parts) > 1 and Path(path.parts[0]).exists())
+    )
+
+
+def _hf_offline() -> bool:
+    """True when HF_HUB_OFFLINE asks huggingface_hub never to touch the network."""
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+
+
+def _hub_unreachable(timeout: float = 3.0) -> str | None:
+    """Why the Hub endpoint (HF_ENDPOINT, default huggingface.co) cannot be reached, or None.
+
+    One TCP connection with a ``timeout`` in seconds, instead of huggingface_hub's five retries
+    (about 23 s of backoff) on a machine without network. Skipped (None) behind a proxy,
+    where a direct connection says nothing about what the download would do.
+    """
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return None
+    url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host = url.hostname or "huggingface.co"
+    port = url.port or (80 if url.scheme == "http" else 443)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        return f"{host}:{port} unreachable: {exc}"
+    return None
 
 
 def interrupt_criteria(event: threading.Event, progress: list[int] | None = None):
@@ -128,8 +168,10 @@ class HFPolicy:
     ``max_new_tokens``: generation budget; default the profile's.
 
     Raises:
-        PolicyError: missing model (no such folder, not cached while offline, download failed),
-            a checkpoint without a vision tower, a missing or mismatched adapter, an unknown
+        PolicyError: missing model (no such folder; a folder with a bad config.json or no
+            weights; not cached while offline or without network; download failed), a
+            checkpoint without a vision tower, a missing (checked before the base model
+            loads) or mismatched adapter, an unknown
             profile or dtype, or transformers/torch/peft not installed.
     """
 
@@ -170,6 +212,8 @@ class HFPolicy:
         self.device = pick_device(device)
         self.dtype = pick_dtype(self.device, dtype)
         source, local_only = self._resolve(model)
+        if adapter:  # before the base model: loading a 7B checkpoint takes minutes
+            self._check_adapter(adapter)
         self._check_vision_config(source, local_only)
         self.model = self._load_model(source, local_only)
         if adapter:
@@ -189,8 +233,7 @@ class HFPolicy:
         """(source for from_pretrained, local_files_only)."""
         path = Path(model).expanduser()
         if path.is_dir():
-            if not (path / "config.json").is_file():
-                raise PolicyError(f"model folder {path} has no config.json: not a transformers checkpoint")
+            self._check_folder(path)
             return str(path), True
         if path.exists():
             raise PolicyError(f"model {model!r} is a file; give the checkpoint folder")
@@ -199,28 +242,83 @@ class HFPolicy:
         return model, self._cached_only(model)
 
     @staticmethod
-    def _cached_only(model_id: str) -> bool:
-        """True when ``model_id``'s config is in the local cache or we must stay offline."""
-        offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+    def _check_folder(path: Path) -> None:
+        """Refuse a local checkpoint folder that cannot load, saying what is wrong with it.
+
+        Raises:
+            PolicyError: no config.json, a config.json that is not valid JSON (with the JSON
+                error), or no ``*.safetensors`` / ``*.bin`` weight files.
+        """
+        config = path / "config.json"
+        if not config.is_file():
+            raise PolicyError(f"model folder {path} has no config.json: not a transformers checkpoint")
+        try:
+            json.loads(config.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise PolicyError(f"model folder {path}: config.json is not valid JSON ({exc})") from None
+        if not any(path.glob("*.safetensors")) and not any(path.glob("*.bin")):
+            raise PolicyError(
+                f"model folder {path} holds no weights (no *.safetensors or *.bin files); "
+                "is the download complete?"
+            )
+
+    @staticmethod
+    def _cached_only(model_id: str, filename: str = "config.json", what: str = "model") -> bool:
+        """True when ``model_id``'s ``filename`` is in the local Hugging Face cache, False when
+        it is not but can be downloaded.
+
+        Raises:
+            PolicyError: not cached, and HF_HUB_OFFLINE is set or the Hub cannot be reached
+                (checked with one short connection, see :func:`_hub_unreachable`).
+        """
         try:
             from huggingface_hub import try_to_load_from_cache
 
-            cached = try_to_load_from_cache(model_id, "config.json")
+            cached = try_to_load_from_cache(model_id, filename)
         except Exception:  # malformed repo id and the like: let from_pretrained explain
             cached = None
         if isinstance(cached, str):
             return True
-        if offline:
+        if _hf_offline():
             raise PolicyError(
-                f"model {model_id!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE is "
+                f"{what} {model_id!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE is "
                 "set; download it first (huggingface-cli download) or give a local folder"
+            )
+        reason = _hub_unreachable()
+        if reason:
+            raise PolicyError(
+                f"{what} {model_id!r} is not in the local Hugging Face cache and cannot be "
+                f"downloaded ({reason}); download it elsewhere or give a local folder"
             )
         return False
 
+    def _check_adapter(self, adapter: str) -> None:
+        """Refuse a missing adapter before the base model loads.
+
+        A local path must be a folder holding adapter_config.json; a Hub id must be cached
+        when offline (:meth:`_cached_only`).
+
+        Raises:
+            PolicyError: as above, or peft is not installed.
+        """
+        if importlib.util.find_spec("peft") is None:
+            raise PolicyError('--adapter needs peft; pip install "tars[hf]"')
+        if _names_local_path(adapter):
+            path = Path(adapter).expanduser()
+            if not path.exists():
+                raise PolicyError(f"adapter folder {path} does not exist (no adapter_config.json)")
+            if not (path / "adapter_config.json").is_file():
+                raise PolicyError(f"adapter folder {path} has no adapter_config.json (a peft LoRA adapter)")
+            return
+        self._cached_only(adapter, "adapter_config.json", what="adapter")
+
     def _missing(self, source: str, exc: Exception) -> PolicyError:
+        detail = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        if Path(source).is_dir():  # the folder is there: say what failed in it, not "no such folder"
+            return PolicyError(f"cannot load model folder {source!r}: {detail}")
         return PolicyError(
-            f"cannot load model {source!r}: no such local folder, not in the Hugging Face cache, "
-            f"and it could not be downloaded ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+            f"cannot load model {source!r}: not in the Hugging Face cache, "
+            f"and it could not be downloaded ({detail})"
         )
 
     def _check_vision_config(self, source: str, local_only: bool) -> None:
@@ -281,9 +379,7 @@ class HFPolicy:
             from peft import PeftModel
         except ImportError as exc:
             raise PolicyError(f'--adapter needs peft ({exc}); pip install "tars[hf]"') from exc
-        path = Path(adapter).expanduser()
-        if (path.exists() or _looks_like_path(adapter)) and not (path / "adapter_config.json").is_file():
-            raise PolicyError(f"adapter folder {path} has no adapter_config.json (a peft LoRA adapter)")
+        path = Path(adapter).expanduser()  # checked by _check_adapter before the base loaded
         try:
             wrapped = PeftModel.from_pretrained(model, str(path) if path.exists() else adapter, is_trainable=False)
         except Exception as exc:  # peft raises ValueError/KeyError/RuntimeError on a mismatch

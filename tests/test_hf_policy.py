@@ -200,13 +200,61 @@ def test_text_only_model_is_refused(tmp_path):
         HFPolicy(str(folder))
 
 
-def test_bad_adapter_folder(qwen2_ckpt, tmp_path):
+def test_bad_adapter_folder_is_refused_before_the_base_model_loads(qwen2_ckpt, tmp_path, monkeypatch):
     from models.hf import HFPolicy
 
-    with pytest.raises(PolicyError, match="adapter_config.json"):
+    def no_base_load(*args, **kwargs):  # a 7B base takes minutes: the adapter check comes first
+        raise AssertionError("the base model was loaded before the adapter was checked")
+
+    monkeypatch.setattr(HFPolicy, "_load_model", no_base_load)
+    with pytest.raises(PolicyError, match="has no adapter_config.json"):
         HFPolicy(str(qwen2_ckpt), adapter=str(tmp_path))
-    with pytest.raises(PolicyError, match="adapter_config.json"):
+    with pytest.raises(PolicyError, match="does not exist"):
         HFPolicy(str(qwen2_ckpt), adapter=str(tmp_path / "missing"))
+    # relative paths: ".lora" and "runs/lora" beside a runs folder are paths, not Hub ids
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    for name in (".lora", "runs/lora"):
+        with pytest.raises(PolicyError, match="does not exist"):
+            HFPolicy(str(qwen2_ckpt), adapter=name)
+    # a Hub id stays allowed, but while offline it must be in the cache
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    with pytest.raises(PolicyError, match="adapter 'someone/ui-tars-lora' is not in the local"):
+        HFPolicy(str(qwen2_ckpt), adapter="someone/ui-tars-lora")
+
+
+def test_broken_model_folder_says_what_is_wrong(qwen2_ckpt, tmp_path):
+    import shutil
+
+    from models.hf import HFPolicy
+
+    bad_config = shutil.copytree(qwen2_ckpt, tmp_path / "bad-config")
+    (bad_config / "config.json").write_text('{"model_type": "qwen2_vl",')
+    with pytest.raises(PolicyError, match="config.json is not valid JSON") as err:
+        HFPolicy(str(bad_config))
+    assert "line 1" in str(err.value) and "Hugging Face cache" not in str(err.value)
+    no_weights = shutil.copytree(qwen2_ckpt, tmp_path / "no-weights")
+    weights = list(no_weights.glob("*.safetensors")) + list(no_weights.glob("*.bin"))
+    assert weights
+    for file in weights:
+        file.unlink()
+    with pytest.raises(PolicyError, match=r"holds no weights \(no \*.safetensors or \*.bin"):
+        HFPolicy(str(no_weights))
+
+
+def test_hub_id_not_cached_without_network_fails_at_once(monkeypatch, tmp_path):
+    from models.hf import HFPolicy
+
+    # a closed local port stands for a machine that cannot reach the Hub: refused at once,
+    # where huggingface_hub would retry five times (about 23 s)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    for proxy in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    with pytest.raises(PolicyError, match=r"not in the local Hugging Face cache and cannot be downloaded \(127.0.0.1:9 unreachable"):
+        HFPolicy("ByteDance-Seed/UI-TARS-1.5-7B")
 
 
 def test_prompt_without_screenshot(qwen2_policy):
