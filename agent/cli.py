@@ -296,6 +296,15 @@ def app_command(
     """Open the desktop app: instruction, policy settings, Run/Pause/Stop, live trace."""
     import os
 
+    if trajectory is not None:  # a wrong folder is bad input: say so before Qt starts
+        from agent.trajectory import read_trajectory
+
+        try:
+            read_trajectory(trajectory)
+        except FileNotFoundError as exc:
+            raise fail(f"{trajectory} does not exist" if not os.path.exists(trajectory) else str(exc))
+        except (ValueError, OSError) as exc:
+            raise fail(f"{trajectory} is not a readable trajectory: {exc}")
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise fail("tars app needs a screen: no DISPLAY (run it in a desktop session)")
     try:
@@ -449,14 +458,24 @@ def record_command(
     stop_hotkey: str = typer.Option("ctrl+alt+esc", "--stop-hotkey", help="Key combination that ends the recording."),
 ) -> None:
     """Record what you do (clicks, drags, scrolls, typing, hotkeys) as a trajectory; stop with the hotkey."""
+    import os
+
     from actions.coords import CoordSpace
     from actions.operator import OperatorError
     from agent.demo import DemoRecorder
     from agent.trajectory import TrajectoryError
 
     try:
+        # pynput listens through X (Xwayland under Wayland): without it, say so plainly
+        if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+            raise fail("recording needs a graphical session: no X display (DISPLAY is unset)")
         rec = DemoRecorder(folder, instruction, CoordSpace(coords), monitor, stop_hotkey).start()
-    except (ValueError, TrajectoryError, OperatorError, ImportError) as exc:
+    except ImportError as exc:
+        if "X connection" in str(exc) or "platform is not supported" in str(exc):
+            raise fail(f"recording needs a graphical session: cannot connect to X display "
+                       f"{os.environ.get('DISPLAY', '')!r}")
+        raise fail(str(exc))
+    except (ValueError, TrajectoryError, OperatorError) as exc:
         raise fail(str(exc))
     print(f"recording; press {stop_hotkey} to stop", file=sys.stderr)
     try:

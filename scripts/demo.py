@@ -1,7 +1,7 @@
 """The demo behind the README's first command (``make demo`` -> scripts/demo.sh -> here).
 
-1. When there is no screen (no ``DISPLAY``), start a virtual one: Xvfb + openbox
-   (:class:`agent.display.VirtualDisplay`).
+1. When there is no screen (no ``DISPLAY``, or one that no X server answers), start a virtual
+   one: Xvfb + openbox (:class:`agent.display.VirtualDisplay`).
 2. Open the sign-up practice app (``python -m assets.apps.signup``), writing its state to a
    temporary folder.
 3. Run ``tars run "<instruction>"`` with the default policy (``lite``), which prints each step
@@ -53,6 +53,43 @@ def wait_for_window(env: dict, title: str, proc: subprocess.Popen, timeout: floa
     raise SystemExit(f"demo: the {title!r} window did not appear within {timeout:.0f} s")
 
 
+def display_reachable(display: str, env: dict, timeout: float = 5.0) -> bool:
+    """True when an X server answers on ``display`` (``xdpyinfo`` connects within ``timeout``
+    seconds). Without ``xdpyinfo`` (x11-utils) a local ``:N`` display counts as reachable when
+    its socket /tmp/.X11-unix/XN exists; anything else is given the benefit of the doubt."""
+    try:
+        return subprocess.run(["xdpyinfo"], env={**env, "DISPLAY": display}, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, timeout=timeout).returncode == 0
+    except FileNotFoundError:
+        number = display.split(":", 1)[1].split(".")[0] if display.startswith(":") else ""
+        return not number.isdigit() or Path(f"/tmp/.X11-unix/X{number}").exists()
+    except subprocess.TimeoutExpired:  # a server that does not answer is no screen either
+        return False
+
+
+def choose_display(virtual: bool, size: str, env: dict):
+    """(VirtualDisplay or None, environment for the app and tars): the user's screen when
+    ``DISPLAY`` is set and answers, else a fresh Xvfb + openbox of ``size`` (``WxH``).
+
+    Raises:
+        agent.display.DisplayError: a virtual display was needed and could not start.
+    """
+    current = env.get("DISPLAY")
+    reason = "no screen here"
+    if not virtual and current:
+        if display_reachable(current, env):
+            return None, env
+        reason = f"DISPLAY={current} does not answer (no X server there)"
+    elif virtual:
+        reason = "asked for --virtual"
+    from agent.display import VirtualDisplay
+
+    width, height = (int(v) for v in size.lower().split("x"))
+    print(f"demo: {reason}; starting a virtual display {width}x{height} (Xvfb + openbox)")
+    display = VirtualDisplay(width, height, wm=True).start()
+    return display, display.env(env)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="tars demo: lite fills in a practice sign-up form")
     parser.add_argument("--instruction", default=INSTRUCTION, help="what to tell tars")
@@ -60,15 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="1280x800", help="virtual display size, WxH")
     args = parser.parse_args(argv)
 
-    display = None
-    env = dict(os.environ)
-    if args.virtual or not env.get("DISPLAY"):
-        from agent.display import VirtualDisplay
-
-        width, height = (int(v) for v in args.size.lower().split("x"))
-        print(f"demo: no screen here; starting a virtual display {width}x{height} (Xvfb + openbox)")
-        display = VirtualDisplay(width, height, wm=True).start()
-        env = display.env()
+    display, env = choose_display(args.virtual, args.size, dict(os.environ))
     out = Path(tempfile.mkdtemp(prefix="tars-demo-"))
     state = out / "signup.json"
     app = subprocess.Popen([sys.executable, "-m", "assets.apps.signup", "--state", str(state)],

@@ -110,6 +110,33 @@ def test_tars_app_without_a_screen_fails_clearly(monkeypatch):
     assert "needs a screen" in result.output + (result.stderr if result.stderr_bytes else "")
 
 
+def test_tars_app_refuses_a_missing_or_wrong_trajectory_before_qt(monkeypatch, tmp_path):
+    """Checked before the screen and before Qt: the same answer with or without a display."""
+    import sys as _sys
+
+    from typer.testing import CliRunner
+
+    from agent.cli import app
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    qt_loaded = "PySide6.QtWidgets" in _sys.modules
+    missing = CliRunner().invoke(app, ["app", str(tmp_path / "nonexistent")])
+    assert missing.exit_code == 2
+    assert missing.stderr.strip() == f"tars: {tmp_path / 'nonexistent'} does not exist"
+    not_a_run = tmp_path / "photos"
+    not_a_run.mkdir()
+    wrong = CliRunner().invoke(app, ["app", str(not_a_run)])
+    assert wrong.exit_code == 2 and "is not a trajectory (no meta.json)" in wrong.stderr
+    assert len(wrong.stderr.strip().splitlines()) == 1
+    torn = tmp_path / "torn"
+    torn.mkdir()
+    (torn / "meta.json").write_text('{"instruction": ')
+    bad = CliRunner().invoke(app, ["app", str(torn)])
+    assert bad.exit_code == 2 and "is not a readable trajectory" in bad.stderr
+    assert ("PySide6.QtWidgets" in _sys.modules) == qt_loaded  # Qt was never started
+
+
 # ---------------------------------------------------------------- scenarios (child process)
 def _app():
     from PySide6.QtWidgets import QApplication

@@ -245,3 +245,22 @@ def test_record_command_stops_on_hotkey(virtual_display, tmp_path):
     again = subprocess.run([sys.executable, "-m", "agent.cli", "record", str(folder)], env=env, cwd=root,
                            capture_output=True, text=True, timeout=30)
     assert again.returncode == 2 and "already holds a trajectory" in again.stderr
+
+
+@pytest.mark.parametrize("display", [None, ":987"])
+def test_record_without_a_display_says_so(tmp_path, display):
+    """No X display (unset, or one no server answers): one plain line, exit 2, no folder."""
+    root = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    if display:
+        assert not Path(f"/tmp/.X11-unix/X{display[1:]}").exists()
+        env["DISPLAY"] = display
+    folder = tmp_path / "rec"
+    proc = subprocess.run([sys.executable, "-m", "agent.cli", "record", str(folder)],
+                          env={**env, "PYTHONPATH": str(root)}, cwd=root, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2
+    line = proc.stderr.strip()
+    assert line.startswith("tars: recording needs a graphical session") and "\n" not in line
+    assert ("DISPLAY is unset" if display is None else f"X display '{display}'") in line
+    assert "platform is not supported" not in line and not folder.exists()
