@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 
 from agent.eval.tasks import (
-    BUILTIN_SUITES, RunSettings, TaskError, load_suite, load_task, run_suite, run_task, substitute,
+    BUILTIN_SUITES, RunSettings, TaskError, TaskSession, check_policy, load_suite, load_task,
+    run_suite, run_task, substitute,
 )
+from models.base import PolicyError
 
 SUITE = BUILTIN_SUITES["practice"]
 TASK_FILES = sorted(SUITE.glob("*.json"))
@@ -31,15 +34,57 @@ def test_shipped_suite_shape():
     ({"instruction": "x", "evaluator": {"func": "file_exists"}}, "id: Field required"),
     ({"id": "a b", "instruction": "x", "evaluator": {"func": "file_exists"}}, "id: Value error"),
     ({"id": "t", "instruction": "x"}, "evaluator: Field required"),
-    ({"id": "t", "instruction": "x", "evaluator": {"func": "f"},
-      "config": [{"type": "download", "parameters": {}}]}, "config.0.type"),
-    ({"id": "t", "instruction": "x", "evaluator": {"func": "f", "conj": "xor"}}, "conj"),
+    ({"id": "t", "instruction": "x", "evaluator": {"func": "file_exists"},
+      "config": [{"type": "download", "parameters": {}}]}, r"config.0.type.*got 'download'"),
+    ({"id": "t", "instruction": "x", "evaluator": {"func": "file_exists", "conj": "xor"}},
+     r"conj.*got 'xor'"),
+    # names the evaluator registry does not know fail at load time, before any agent runs
+    ({"id": "t", "instruction": "x", "evaluator": {"func": "file_exits"}},
+     "unknown evaluator func 'file_exits'"),
+    ({"id": "t", "instruction": "x", "evaluator": {"func": ["file_exists", "json_equal"]}},
+     "unknown evaluator func 'json_equal'"),
+    ({"id": "t", "instruction": "x", "evaluator": {
+        "func": "file_exists", "result": {"type": "files", "path": "/x"}}}, "unknown getter type 'files'"),
+    ({"id": "t", "instruction": "x", "evaluator": {
+        "func": ["file_exists", "window_exists"], "result": [{"type": "file", "path": "/x"}],
+        "expected": [None, {"type": "rul"}]}}, "result: 1 entries for 2 funcs"),
+    ({"id": "t", "instruction": "x", "evaluator": {
+        "func": ["file_exists", "window_exists"],
+        "expected": [None, {"type": "rul"}]}}, "unknown getter type 'rul'"),
 ])
 def test_bad_task_files(tmp_path, data, message):
     f = tmp_path / "t.json"
     f.write_text(json.dumps(data))
-    with pytest.raises(TaskError, match=message):
+    with pytest.raises(TaskError, match=message) as err:
         load_task(f)
+    assert str(f) in str(err.value)  # the message names the file
+    with pytest.raises(TaskError, match=message):
+        load_suite(tmp_path)  # a suite with one bad file does not load at all
+
+
+def test_workdir_is_absolute(tmp_path, monkeypatch):
+    """A relative --out must not give a relative {workdir}: setup commands run inside it."""
+    monkeypatch.chdir(tmp_path)
+    f = tmp_path / "t.json"
+    f.write_text(json.dumps({"id": "t", "instruction": "x", "evaluator": {"func": "infeasible"}}))
+    session = TaskSession(load_task(f), {}, "runs/lite/t/work")
+    assert session.variables["workdir"] == str(tmp_path / "runs" / "lite" / "t" / "work")
+    assert Path(session.variables["workdir"]).is_absolute()
+
+
+def test_check_policy_fails_fast_on_a_dead_endpoint():
+    started = time.monotonic()
+    for options in ({"endpoint": "http://127.0.0.1:9/v1"},
+                    {"endpoint": "http://127.0.0.1:9/v1", "model": "ui-tars-1.5-7b"}):
+        with pytest.raises(PolicyError, match=r"127.0.0.1:9/v1 is unreachable"):
+            check_policy({"options": options})
+    assert time.monotonic() - started < 15
+    with pytest.raises(PolicyError, match="needs --model"):
+        check_policy({"options": {"policy": "hf"}})
+    with pytest.raises(PolicyError):
+        check_policy({"name": "no-such-policy"})
+    check_policy({"name": "scripted", "settings": {"replies": ["Action: wait()"]}})
+    check_policy(None)
 
 
 def test_osworld_extra_keys_are_kept(tmp_path):
@@ -94,11 +139,14 @@ def test_doing_nothing_scores_zero(task_file, tmp_path):
 
 
 @pytest.mark.display
-def test_suite_run_writes_results_in_order(tmp_path):
+def test_suite_run_writes_results_and_summary(tmp_path):
     tasks = [t for t in load_suite("practice") if t.id.startswith(("xmessage", "zenity"))][:3]
     summary = run_suite(tasks, tmp_path, RunSettings(policy=None, jobs=2))
     lines = (tmp_path / "results.jsonl").read_text().splitlines()
-    assert [json.loads(x)["id"] for x in lines] == [t.id for t in tasks]
+    # one line per task, written as each ends (finishing order); the summary keeps suite order
+    assert sorted(json.loads(x)["id"] for x in lines) == sorted(t.id for t in tasks)
+    assert [r["id"] for r in summary["rows"]] == [t.id for t in tasks]
+    assert "interrupted" not in summary
     saved = json.loads((tmp_path / "summary.json").read_text())
     assert saved["n_tasks"] == 3 and saved["n_success"] == 0 and saved["success_rate"] == 0.0
     assert saved["statuses"] == {"none": 3} and summary["mean_steps"] == 0.0
@@ -126,3 +174,21 @@ def test_write_open_sleep_steps_and_variables(tmp_path):
     row = run_task(load_task(f), tmp_path / "out", RunSettings(policy=None))
     assert row["status"] == "none" and row["score"] == 1.0, row
     assert (tmp_path / "out" / "open-note" / "work" / "note.txt").exists()
+
+
+@pytest.mark.display
+def test_relative_out_folder(tmp_path, monkeypatch):
+    """`--out runs/lite` (relative): a setup command run inside {workdir} that writes to
+    {workdir}/x.txt must write the task's own file, and the evaluator must find it."""
+    monkeypatch.chdir(tmp_path)
+    f = tmp_path / "t.json"
+    f.write_text(json.dumps({
+        "id": "rel", "instruction": "x",
+        "config": [{"type": "execute", "parameters": {"command": ["sh", "-c", "echo hi > {workdir}/x.txt"]}}],
+        "evaluator": {"func": "file_equals", "result": {"type": "file", "path": "{workdir}/x.txt"},
+                      "expected": {"type": "rule", "rules": {"text": "hi"}}},
+    }))
+    row = run_task(load_task(f), Path("runs") / "lite", RunSettings(policy=None))
+    assert row["status"] == "none" and row["score"] == 1.0, row
+    assert (tmp_path / "runs" / "lite" / "rel" / "work" / "x.txt").read_text() == "hi\n"
+    assert not list((tmp_path / "runs" / "lite" / "rel" / "work").glob("runs"))  # no nesting

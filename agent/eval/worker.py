@@ -9,11 +9,16 @@ A separate process because pyautogui binds to the DISPLAY of the process that im
 The outcome is the trajectory's result.json (written by the recorder). When the run cannot
 even start (bad policy, no operator) this writes a result.json with status ``error`` itself.
 Exit status: 0 when the run finished, 1 otherwise, 2 on a bad spec.
+
+SIGTERM (sent by the runner when the suite is interrupted with Ctrl+C) stops the run like the
+stop button: it ends as ``stopped`` and the recorder closes the trajectory. Before the run has
+started it ends the worker with a result.json of status ``stopped``.
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -45,11 +50,11 @@ def _public(policy_spec: dict[str, Any]) -> dict[str, Any]:
     return {"policy": policy_spec.get("name"), **scrub(policy_spec.get("settings") or {})}
 
 
-def _write_error(folder: Path, message: str) -> None:
+def _write_error(folder: Path, message: str, status: str = "error") -> None:
     from agent.hooks import RunResult
 
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "result.json").write_text(json.dumps(RunResult("error", error=message).to_json()))
+    (folder / "result.json").write_text(json.dumps(RunResult(status, error=message).to_json()))
 
 
 def main() -> int:
@@ -66,7 +71,15 @@ def main() -> int:
     from agent.trajectory import TrajectoryRecorder
     from models.base import PolicyError
 
-    policy = operator = None
+    policy = operator = agent = None
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        if agent is not None:
+            agent.stop()  # the loop ends as "stopped" and run_end closes the trajectory
+        else:
+            raise KeyboardInterrupt  # still building the policy / operator
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
         policy = build_policy(spec["policy"])
         from actions.operator import LocalOperator
@@ -80,6 +93,10 @@ def main() -> int:
         # the console hook's lines go to the task's worker.log, for reading a failure
         agent = Agent(policy, operator, config, hooks=[TrajectoryRecorder(folder), ConsoleHook()])
         result = agent.run(instruction)
+    except KeyboardInterrupt:
+        if not (folder / "result.json").exists():
+            _write_error(folder, "interrupted before the run started", status="stopped")
+        return 1
     except (PolicyError, OperatorError, OSError, ValueError, TypeError, ImportError) as exc:
         _write_error(folder, f"{type(exc).__name__}: {exc}")
         return 1
