@@ -388,13 +388,18 @@ def eval_tasks_command(
     history_images: int = typer.Option(5, "--history-images", min=1, help="Screenshots per prompt."),
     task: list[str] = typer.Option(None, "--task", help="Run only these task ids (repeatable)."),
 ) -> None:
-    """Run a task suite, each task on a fresh virtual display, and score it (exit 1 unless all succeed)."""
+    """Run a task suite, each task on a fresh virtual display, and score it (exit 1 unless all succeed).
+
+    Ctrl+C stops the running tasks (status stopped), keeps results.jsonl and writes summary.json
+    for what ran (tars report works on it), then exits 130.
+    """
     import time
+    from pathlib import Path
 
     from rich.console import Console
 
     from agent.eval.console import tasks_table, with_progress
-    from agent.eval.tasks import RunSettings, TaskError, load_suite, run_suite
+    from agent.eval.tasks import RunSettings, TaskError, check_policy, load_suite, run_suite
     from agent.policy_factory import PolicyOptions
     from models.base import PolicyError
 
@@ -413,9 +418,14 @@ def eval_tasks_command(
     except PolicyError as exc:
         raise fail(str(exc))
     fields = {k: v for k, v in vars(options).items() if v not in (None, False)}
+    try:  # a dead endpoint or bad policy fails once here, not once per task after its setup
+        check_policy({"options": fields})
+    except PolicyError as exc:
+        raise fail(str(exc))
     settings = RunSettings({"options": fields}, max_steps=max_steps, max_seconds=max_seconds,
                            history_images=history_images, jobs=jobs, extra={"suite": suite})
-    out = out or f"tars-eval-{time.strftime('%Y%m%d-%H%M%S')}"
+    # absolute once, here: setup commands run inside each task's folder
+    out = str(Path(out or f"tars-eval-{time.strftime('%Y%m%d-%H%M%S')}").resolve())
     done = [0]
 
     def note(row: dict) -> str:
@@ -428,6 +438,11 @@ def eval_tasks_command(
     except TaskError as exc:
         raise fail(str(exc))
     Console().print(tasks_table(summary))
+    if summary.get("interrupted"):
+        stopped = summary["statuses"].get("stopped", 0)
+        print(f"tars: interrupted: {summary['n_tasks'] - stopped} tasks finished, {stopped} stopped, "
+              f"{len(summary['not_run'])} not run; results in {out}/ (tars report {out})", file=sys.stderr)
+        raise typer.Exit(130)
     print(f"results in {out}/ (tars report {out})", file=sys.stderr)
     raise typer.Exit(0 if summary["n_success"] == summary["n_tasks"] else 1)
 
