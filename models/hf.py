@@ -3,8 +3,8 @@
 ``HFPolicy`` loads a checkpoint by Hub id or local folder with ``AutoModelForImageTextToText``
 and ``AutoProcessor``, optionally puts a LoRA adapter on top with peft, renders the prompt with
 the processor's chat template and decodes greedily by default (UI-TARS reference inference uses
-temperature 0). Screenshots are resized with the profile's ``smart_resize`` budget before the
-processor sees them (see :mod:`models.vision`), and the processor is called with the same
+temperature 0). Screenshots are resized with the profile's ``smart_resize`` budget by
+qwen-vl-utils' ``fetch_image`` before the processor sees them, and the processor is called with the same
 ``min_pixels`` / ``max_pixels``, so a ``resized``-space model's coordinates refer to exactly
 the image computed by :func:`models.vision.model_image_size`.
 
@@ -26,7 +26,6 @@ from urllib.parse import urlparse
 
 from models.base import Interrupted, PolicyError, Prompt
 from models.profiles import ModelProfile, get_profile
-from models.vision import prepare_image
 
 log = logging.getLogger(__name__)
 
@@ -415,15 +414,22 @@ class HFPolicy:
     def build_inputs(self, prompt: Prompt) -> dict[str, Any]:
         """Model inputs (``input_ids``, ``attention_mask``, ``pixel_values``, ``image_grid_thw``)
         for ``prompt``, on the model's device: chat template with the generation prompt, images
-        resized with the profile's pixel budget."""
+        resized with the profile's pixel budget by qwen-vl-utils (the Qwen reference pipeline;
+        ``models.vision.prepare_image``, used where torch is absent, gives the same pixels)."""
+        from qwen_vl_utils import fetch_image
+
         space = self.space  # the space the agent converts this policy's answers from
-        images = [prepare_image(img, space) for img in prompt.images()]
+        images = [
+            fetch_image({"image": img, "min_pixels": space.min_pixels, "max_pixels": space.max_pixels},
+                        image_patch_size=space.factor // 2)  # factor = patch 14 x merge 2
+            for img in prompt.images()
+        ]
         text = self.processor.apply_chat_template(
             prompt.messages(), tokenize=False, add_generation_prompt=True
         )
         kwargs: dict[str, Any] = {"text": [text], "return_tensors": "pt"}
         if images:
-            # the same budget as prepare_image, so the processor's own smart_resize is the
+            # the same budget as fetch_image, so the processor's own smart_resize is the
             # identity and never shrinks the image under a checkpoint's smaller default
             kwargs.update(
                 images=images,
