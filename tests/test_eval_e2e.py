@@ -140,3 +140,122 @@ def test_eval_commands_reject_bad_input(tmp_path):
         proc = subprocess.run([sys.executable, "-m", "agent.cli", *args], cwd=ROOT,
                               capture_output=True, text=True, timeout=60)
         assert proc.returncode == 2 and message in proc.stderr, (args, proc.stderr)
+
+
+def _write_task(folder: Path, task_id: str, **extra) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    data = {"id": task_id, "instruction": "wait",
+            "evaluator": {"func": "file_exists", "result": {"type": "file", "path": "{workdir}/none"}},
+            **extra}
+    (folder / f"{task_id}.json").write_text(json.dumps(data))
+
+
+def test_eval_tasks_rejects_a_bad_suite_or_dead_endpoint_before_any_task(tmp_path):
+    """An unknown evaluator func and a dead endpoint each fail with one `tars:` line and exit 2
+    before any task starts (no --out folder appears)."""
+    bad = tmp_path / "bad"
+    _write_task(bad, "ok")
+    _write_task(bad, "typo", evaluator={"func": "window_exist", "result": {"type": "window_titles"}})
+    good = tmp_path / "good"
+    _write_task(good, "ok")
+    for args, messages in (
+        ([str(bad)], [str(bad / "typo.json"), "unknown evaluator func 'window_exist'"]),
+        ([str(good), "--endpoint", "http://127.0.0.1:9/v1"], ["127.0.0.1:9/v1 is unreachable"]),
+        ([str(good), "--endpoint", "http://127.0.0.1:9/v1", "--model", "ui-tars"], ["unreachable"]),
+    ):
+        out = tmp_path / "out"
+        proc = subprocess.run([sys.executable, "-m", "agent.cli", "eval", "tasks", *args, "--out", str(out)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith("tars: "), proc.stderr
+        assert all(m in lines[0] for m in messages), (messages, lines[0])
+        assert not out.exists()
+
+
+_SUITE_DRIVER = """
+import json, sys
+from agent.eval.tasks import RunSettings, load_suite, run_suite
+replies = ["Thought: waiting.\\nAction: wait(seconds=1)"] * 60
+summary = run_suite(load_suite(sys.argv[1]), sys.argv[2], RunSettings(
+    {"name": "scripted", "settings": {"replies": replies}}, max_seconds=120, jobs=2))
+sys.exit(130 if summary.get("interrupted") else 0)
+"""
+
+
+def _interrupt_when(proc: subprocess.Popen, ready, timeout: float = 90) -> float:
+    """Send SIGINT to the whole process group (like Ctrl+C in a terminal) once ``ready()``."""
+    import os
+    import signal
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)
+    return time.monotonic()
+
+
+@pytest.mark.display
+def test_ctrl_c_stops_running_tasks_and_keeps_results(tmp_path):
+    """Ctrl+C while one task has finished and another is mid-run: the finished row is already
+    in results.jsonl, the running worker ends its run as `stopped` with a closed trajectory,
+    the one just started is stopped too, the task not yet started is skipped, summary.json is written, and `tars report` works."""
+    import time
+
+    suite = tmp_path / "suite"
+    _write_task(suite, "a-short", max_steps=1)
+    _write_task(suite, "b-long", max_steps=50)
+    _write_task(suite, "c-next", max_steps=50)  # starts when a-short ends (two jobs)
+    _write_task(suite, "d-later", max_steps=50)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-c", _SUITE_DRIVER, str(suite), str(out)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    results = out / "results.jsonl"
+    b_steps = out / "b-long" / "steps.jsonl"
+
+    def ready() -> bool:  # a-short's row written (flushed as it ended) and b-long mid-run
+        return (results.exists() and "a-short" in results.read_text()
+                and b_steps.exists() and len(b_steps.read_text().splitlines()) >= 2)
+
+    sent = _interrupt_when(proc, ready)
+    _, err = proc.communicate(timeout=60)
+    assert time.monotonic() - sent < 20, "the running task was not stopped promptly"
+    assert proc.returncode == 130, err[-2000:]
+    rows = {json.loads(x)["id"]: json.loads(x) for x in results.read_text().splitlines()}
+    assert rows["a-short"]["status"] == "max_steps"
+    assert rows["b-long"]["status"] == "stopped" and rows["b-long"]["score"] == 0.0
+    assert rows["c-next"]["status"] == "stopped" and "d-later" not in rows
+    # the worker ended its own run (SIGTERM -> Agent.stop), so the trajectory is closed
+    assert json.loads((out / "b-long" / "result.json").read_text())["status"] == "stopped"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["interrupted"] is True and summary["not_run"] == ["d-later"]
+    assert summary["n_tasks"] == 3 and summary["statuses"] == {"max_steps": 1, "stopped": 2}
+    rep = subprocess.run([sys.executable, "-m", "agent.cli", "report", str(out)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert rep.returncode == 0, rep.stderr
+    assert 'href="#task-b-long"' in Path(rep.stdout.strip()).read_text()
+
+
+@pytest.mark.display
+def test_ctrl_c_in_eval_tasks_command(tmp_path):
+    """`tars eval tasks` interrupted during a task's setup: one note line, exit 130, and the
+    folder holds a summary for `tars report`."""
+    pytest.importorskip("rapidocr_onnxruntime")
+    suite = tmp_path / "suite"
+    _write_task(suite, "slow-setup", config=[
+        {"type": "write", "parameters": {"path": "{workdir}/started", "content": "1"}},
+        {"type": "sleep", "parameters": {"seconds": 60}}])
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "agent.cli", "eval", "tasks", str(suite),
+                             "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    _interrupt_when(proc, lambda: (out / "slow-setup" / "work" / "started").exists())
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err[-2000:]
+    assert "tars: interrupted: 0 tasks finished, 1 stopped, 0 not run" in err
+    row = json.loads((out / "results.jsonl").read_text())
+    assert row["id"] == "slow-setup" and row["status"] == "stopped"
+    assert json.loads((out / "summary.json").read_text())["interrupted"] is True
+    assert "slow-setup" in render_report(out)
