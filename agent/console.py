@@ -5,30 +5,7 @@ that ``tars run --json`` keeps stdout for the result object."""
 from __future__ import annotations
 
 from agent.hooks import Hook, RunInfo, RunResult, StepRecord
-
-
-def describe(action) -> str:
-    """An action in words for people, e.g. ``click at (640, 400)``, ``type 'hello' + Enter``."""
-    from actions.space import Drag, Hotkey, Press, Scroll, Type
-
-    pts = list(action.points())
-    if isinstance(action, Drag):
-        return f"drag from ({action.x1}, {action.y1}) to ({action.x2}, {action.y2})"
-    if isinstance(action, Type):
-        return f"type {action.body!r}" + (" + Enter" if action.submit else "")
-    if isinstance(action, Hotkey):
-        return "hotkey " + "+".join(action.keys)
-    if isinstance(action, Press):
-        return f"press {action.key}"
-    if isinstance(action, Scroll):
-        where = f" at ({action.x}, {action.y})" if pts else ""
-        return f"scroll {action.direction} {action.amount}{where}"
-    name = action.name.replace("_", " ")
-    if pts:
-        x, y = pts[0]
-        return f"{name} at ({x}, {y})"
-    content = getattr(action, "content", "")
-    return f"{name}: {content}" if content else name
+from agent.markers import describe_action
 
 
 class ConsoleHook(Hook):
@@ -80,7 +57,7 @@ class ConsoleHook(Hook):
         if record.thought:
             self.console.print(f"  [green]thought[/] {record.thought}", soft_wrap=True)
         for action in record.actions_screen:
-            self.console.print(f"  [magenta]action[/]  {describe(action)}")
+            self.console.print(f"  [magenta]action[/]  {describe_action(action)}")
         if record.error:
             self.console.print(f"  [red]error[/]   {record.error}")
 
