@@ -504,8 +504,30 @@ def record_command(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point.
+
+    Bad usage (an unknown option, a missing argument, a value out of range) ends with one
+    line on stderr and exit status 2, like every other bad input, instead of Typer's box.
+    """
+    try:  # recent Typer carries its own copy of click
+        from typer._click import exceptions as cx
+    except ImportError:
+        from click import exceptions as cx
+
+    try:
+        code = app(standalone_mode=False)
+    except cx.NoArgsIsHelpError:  # bare `tars` or `tars eval`: Typer has shown the help
+        sys.exit(2)
+    except cx.UsageError as exc:
+        where = f" (see {exc.ctx.command_path} --help)" if exc.ctx else ""
+        print(f"tars: {exc.format_message()}{where}".replace("\n", " "), file=sys.stderr)
+        sys.exit(2)
+    except cx.ClickException as exc:
+        print(f"tars: {exc.format_message()}".replace("\n", " "), file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except cx.Abort:
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

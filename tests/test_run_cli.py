@@ -197,3 +197,16 @@ def test_unusable_record_folder_is_bad_input(shot, tmp_path):
         assert proc.returncode == 2, (target, proc.stderr)
         assert needle in proc.stderr and proc.stderr.count("\n") == 1
     assert (used / "steps.jsonl").read_text() == "{}\n"
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["run"], "Missing argument"),
+    (["run", "x", "--bogus"], "No such option: --bogus"),
+    (["run", "x", "--max-steps", "0"], "--max-steps"),
+    (["eval", "tasks", "--jobs", "0"], "--jobs"),
+])
+def test_usage_errors_are_one_line_exit_2(args, needle):
+    proc = tars(*args)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("tars: ") and proc.stderr.count("\n") == 1 and needle in proc.stderr
+    assert "Traceback" not in proc.stderr
