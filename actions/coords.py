@@ -173,6 +173,17 @@ class ScreenGeometry:
             and self.top <= sy < self.top + self.point_height
         )
 
+    @classmethod
+    def from_json(cls, data: dict | None, width: int = 1, height: int = 1) -> "ScreenGeometry":
+        """Read :meth:`to_json` output back (a trajectory's ``geometry``). Missing fields take
+        the defaults; ``width``/``height`` stand in when the dict has no size."""
+        d = data or {}
+        return cls(
+            int(d.get("width") or width), int(d.get("height") or height),
+            scale=float(d.get("scale") or 1.0), left=int(d.get("left") or 0),
+            top=int(d.get("top") or 0), monitor=int(d.get("monitor") or 1),
+        )
+
     def to_json(self) -> dict:
         """Plain dict for meta.json and reports."""
         return {

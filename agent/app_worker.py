@@ -108,8 +108,8 @@ class TraceRow:
         geo = None
         if geo_json:
             try:
-                geo = ScreenGeometry(**geo_json)
-            except TypeError:
+                geo = ScreenGeometry.from_json(geo_json)
+            except (TypeError, ValueError):  # a hand-edited or foreign trajectory
                 geo = None
         actions: list[Action] = []
         for entry in step.get("actions") or []:

@@ -84,8 +84,8 @@ def screen_to_local(x: float, y: float, geometry: ScreenGeometry, dpr: float = 1
     """Screen point (x, y) -> Qt logical coordinates inside the overlay covering ``geometry``'s
     monitor (origin at the monitor's top-left). ``dpr``: Qt's devicePixelRatio of the screen.
     """
-    factor = geometry.scale / dpr
-    return (x - geometry.left) * factor, (y - geometry.top) * factor
+    px, py = geometry.to_pixels(x, y)  # the operator's own conversion, then Qt's ratio
+    return px / dpr, py / dpr
 
 
 def exclude_from_capture(widget: Any) -> bool:

@@ -211,3 +211,12 @@ def test_action_conversions_touch_every_point_and_nothing_else():
     assert action_to_model(Click(960, 540), space, FHD) == Click(966, 546)
     retina = ScreenGeometry(2880, 1800, scale=2.0, left=-1440)
     assert pixels_to_screen_action(Click(100, 50), retina) == Click(-1390, 25)
+
+
+def test_geometry_json_round_trip_and_defaults():
+    from actions.coords import ScreenGeometry
+
+    g = ScreenGeometry(2880, 1800, scale=2.0, left=-1440, top=-10, monitor=2)
+    assert ScreenGeometry.from_json(g.to_json()) == g
+    assert ScreenGeometry.from_json(None, 640, 480) == ScreenGeometry(640, 480)
+    assert ScreenGeometry.from_json({"scale": 1.5}).to_pixels(10, 20) == (15.0, 30.0)

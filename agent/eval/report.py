@@ -20,6 +20,8 @@ import json
 from pathlib import Path
 from typing import Any, Iterable
 
+from actions.coords import ScreenGeometry
+
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,DejaVu Sans,sans-serif;margin:24px;color:#1d2330;max-width:1400px}
 h1{font-size:22px} h2{font-size:18px;margin-top:32px;border-bottom:1px solid #d8dce3;padding-bottom:4px}
@@ -73,9 +75,7 @@ def _image_size(path: Path) -> tuple[int, int]:
 
 def _to_pixels(x: float, y: float, geometry: dict[str, Any] | None) -> tuple[float, float]:
     # actions are stored in screen points; the screenshot is in physical pixels
-    g = geometry or {}
-    scale = float(g.get("scale") or 1.0)
-    return (x - float(g.get("left") or 0)) * scale, (y - float(g.get("top") or 0)) * scale
+    return ScreenGeometry.from_json(geometry).to_pixels(x, y)
 
 
 def action_marks_svg(actions: Iterable[dict[str, Any]], geometry: dict[str, Any] | None,
