@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from actions.keys import UnknownKeyError, normalize_key
+from actions.keys import UnknownKeyError, split_keys
 from models.base import PolicyError
 
 
@@ -160,12 +160,11 @@ def parse_target(phrase: str) -> Target:
 
 
 def _keys(spec: str, source: str) -> tuple[str, ...]:
-    names = [k for k in re.split(r"\s*\+\s*|\s+", spec.strip()) if k]
-    names = [k for k in names if k.lower() not in ("the", "key", "keys")]
-    if not names:
+    words = [w for w in spec.split() if w.lower() not in ("the", "key", "keys")]
+    if not words:
         raise InstructionError(f"no key named in {source!r}")
-    try:
-        return tuple(normalize_key(k) for k in names)
+    try:  # the action language's own splitting: spaces or '+', any case
+        return split_keys(" ".join(words))
     except UnknownKeyError as exc:
         raise InstructionError(f"{exc} in step {source!r}") from None
 
