@@ -43,14 +43,10 @@ def normalize(text: str) -> str:
     return " ".join(_PUNCT.sub(" ", stripped.replace("_", " ")).lower().split())
 
 
-@dataclass(frozen=True)
-class TextBox:
-    """A line of text found on screen: ``text`` and its box ``(x1, y1, x2, y2)`` in screenshot
-    pixels (x2, y2 exclusive), with the recogniser's confidence ``score`` (0..1)."""
+class _Boxed:
+    """``center`` and ``height`` of a ``box`` (x1, y1, x2, y2) in screenshot pixels."""
 
-    text: str
     box: tuple[float, float, float, float]
-    score: float = 1.0
 
     @property
     def center(self) -> tuple[float, float]:
@@ -60,12 +56,22 @@ class TextBox:
 
     @property
     def height(self) -> float:
-        """Box height in pixels (about the font's line height)."""
+        """Box height in pixels (for a line of text, about the font's line height)."""
         return self.box[3] - self.box[1]
 
 
 @dataclass(frozen=True)
-class Match:
+class TextBox(_Boxed):
+    """A line of text found on screen: ``text`` and its box ``(x1, y1, x2, y2)`` in screenshot
+    pixels (x2, y2 exclusive), with the recogniser's confidence ``score`` (0..1)."""
+
+    text: str
+    box: tuple[float, float, float, float]
+    score: float = 1.0
+
+
+@dataclass(frozen=True)
+class Match(_Boxed):
     """A place where the target was found: ``box`` (the matching part of ``line``), the
     similarity ``score`` (0..100) and whether it is the whole line (``whole``)."""
 
@@ -73,17 +79,6 @@ class Match:
     box: tuple[float, float, float, float]
     score: float
     whole: bool
-
-    @property
-    def center(self) -> tuple[float, float]:
-        """Centre of the matching part, screenshot pixels."""
-        x1, y1, x2, y2 = self.box
-        return ((x1 + x2) / 2, (y1 + y2) / 2)
-
-    @property
-    def height(self) -> float:
-        """Height of the matching part, pixels."""
-        return self.box[3] - self.box[1]
 
 
 #: the recogniser's usual confusions on screen fonts, folded on both sides before comparing
