@@ -36,6 +36,7 @@ MergeOpt = Annotated[bool, typer.Option("--merge-adapter", help="Merge the LoRA 
 EndpointOpt = Annotated[Optional[str], typer.Option("--endpoint", help="OpenAI-compatible base URL; implies --policy openai.")]
 ApiKeyOpt = Annotated[Optional[str], typer.Option("--api-key", envvar="TARS_API_KEY", help="API key (or $TARS_API_KEY / $OPENAI_API_KEY); never written anywhere.")]
 MaxTokensOpt = Annotated[Optional[int], typer.Option("--max-new-tokens", min=1, help="Tokens the model may write per answer (default: the profile's).")]
+TimeoutOpt = Annotated[Optional[float], typer.Option("--timeout", min=0.1, help="Seconds per request to the endpoint (default 60).")]
 ProfileOpt = Annotated[Optional[str], typer.Option("--profile", help="Model profile (prompt, coordinates, pixels); default from the model name.")]
 
 
@@ -50,6 +51,7 @@ def run_command(
     api_key: ApiKeyOpt = None,
     profile: ProfileOpt = None,
     max_new_tokens: MaxTokensOpt = None,
+    timeout: TimeoutOpt = None,
     max_steps: int = typer.Option(50, "--max-steps", min=1),
     max_seconds: float = typer.Option(None, "--max-seconds", min=0.001, help="Wall-time limit, seconds."),
     history_images: int = typer.Option(5, "--history-images", min=1, help="Screenshots per prompt."),
@@ -59,6 +61,7 @@ def run_command(
     image: list[str] = typer.Option(None, "--image", help="With --dry-run: screenshots to serve instead of the screen."),
     record: str = typer.Option(None, "--record", help="Write the trajectory to this folder."),
     overlay: bool = typer.Option(None, "--overlay/--no-overlay", help="Show the overlay (default: on when a screen is present)."),
+    overlay_in_captures: bool = typer.Option(False, "--overlay-in-captures", help="Keep the overlay visible in the screenshots (for screen recording; the model sees it too)."),
     confirm_risky: bool = typer.Option(False, "--confirm-risky", help="Ask before destructive commands and closing keys."),
     as_json: bool = typer.Option(False, "--json", help="Print the result object as JSON on stdout."),
 ) -> None:
@@ -69,7 +72,7 @@ def run_command(
     from agent.policy_factory import PolicyOptions, make_policy
     from models.base import PolicyError
 
-    options = PolicyOptions(policy, model, adapter, merge_adapter, endpoint, api_key, profile, max_new_tokens)
+    options = PolicyOptions(policy, model, adapter, merge_adapter, endpoint, api_key, profile, max_new_tokens, timeout)
     try:
         pol = make_policy(options)
     except PolicyError as exc:
@@ -114,7 +117,10 @@ def run_command(
                 print(f"tars: overlay unavailable ({exc}); running without it", file=sys.stderr)
                 result = agent.run(instruction)
             else:
-                result = run_with_overlay(agent, instruction)
+                from agent.overlay import OverlaySettings
+
+                result = run_with_overlay(agent, instruction,
+                                          OverlaySettings(keep_in_captures=overlay_in_captures))
         else:
             result = agent.run(instruction)
     finally:
@@ -330,6 +336,7 @@ def eval_grounding_command(
     api_key: ApiKeyOpt = None,
     profile: ProfileOpt = None,
     max_new_tokens: MaxTokensOpt = None,
+    timeout: TimeoutOpt = None,
     out: str = typer.Option(None, "--out", help="Folder for results.jsonl and summary.json."),
     bbox_format: str = typer.Option(None, "--bbox-format", help="xywh | xyxy for every record (default: xyxy when a record has img_size)."),
     images: str = typer.Option(None, "--images", help="Extra folder to look for the screenshots in."),
@@ -347,7 +354,7 @@ def eval_grounding_command(
         records = grounding.load_dataset(dataset, bbox_format, images)[:limit]
     except grounding.DatasetError as exc:
         raise fail(str(exc))
-    options = PolicyOptions(policy, model, adapter, merge_adapter, endpoint, api_key, profile, max_new_tokens)
+    options = PolicyOptions(policy, model, adapter, merge_adapter, endpoint, api_key, profile, max_new_tokens, timeout)
     try:
         pol = make_policy(options)
     except PolicyError as exc:
@@ -381,6 +388,7 @@ def eval_tasks_command(
     api_key: ApiKeyOpt = None,
     profile: ProfileOpt = None,
     max_new_tokens: MaxTokensOpt = None,
+    timeout: TimeoutOpt = None,
     out: str = typer.Option(None, "--out", help="Folder for results, summary and one trajectory per task (default: tars-eval-<time>)."),
     jobs: int = typer.Option(1, "--jobs", min=1, help="Tasks run side by side, each on its own virtual display."),
     max_steps: int = typer.Option(None, "--max-steps", min=1, help="Override every task's step limit."),
@@ -412,7 +420,7 @@ def eval_tasks_command(
         if unknown:
             raise fail(f"no task with id {', '.join(unknown)} in {suite}")
         tasks = [t for t in tasks if t.id in set(task)]
-    options = PolicyOptions(policy, model, adapter, merge_adapter, endpoint, api_key, profile, max_new_tokens)
+    options = PolicyOptions(policy, model, adapter, merge_adapter, endpoint, api_key, profile, max_new_tokens, timeout)
     try:
         options.check()
     except PolicyError as exc:

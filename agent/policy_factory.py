@@ -23,7 +23,8 @@ class PolicyOptions:
     ``adapter``: LoRA adapter folder (hf). ``endpoint``: base URL of an OpenAI-compatible
     server. ``api_key``: secret, never written anywhere. ``profile``: model profile name that
     overrides the one picked from the model name. ``max_new_tokens``: generation budget per
-    answer (default: the profile's).
+    answer (default: the profile's). ``timeout``: seconds per request to the endpoint
+    (openai; default 60).
     """
 
     policy: str | None = None
@@ -34,6 +35,7 @@ class PolicyOptions:
     api_key: str | None = None
     profile: str | None = None
     max_new_tokens: int | None = None
+    timeout: float | None = None
 
     @property
     def resolved(self) -> str:
@@ -56,6 +58,8 @@ class PolicyOptions:
             raise PolicyError("--policy hf needs --model (a Hub id such as ByteDance-Seed/UI-TARS-1.5-7B or a folder)")
         if name == "openai" and not self.endpoint:
             raise PolicyError("--policy openai needs --endpoint (e.g. http://localhost:8000/v1)")
+        if self.timeout is not None and name != "openai":
+            raise PolicyError("--timeout works with --endpoint (the openai policy) only")
         if self.adapter and name != "hf":
             raise PolicyError("--adapter works with --policy hf only")
         if name == "lite":
@@ -85,4 +89,6 @@ def make_policy(options: PolicyOptions) -> Policy:
         settings = {"endpoint": options.endpoint, "model": options.model,
                     "api_key": options.api_key, "profile": options.profile,
                     "max_tokens": options.max_new_tokens}
+        if options.timeout is not None:
+            settings["timeout"] = options.timeout
     return load_policy(name, **settings)

@@ -177,6 +177,7 @@ def test_ctrl_c_stops_and_saves_the_state(shot, tmp_path):
     (["--policy", "lite", "--model", "UI-TARS-1.5-7B"], "--model"),
     (["--policy", "bogus"], "lite, hf, openai"),
     (["--max-seconds", "-5"], "max-seconds"),
+    (["--timeout", "5"], "--timeout"),
 ])
 def test_bad_options_are_refused_before_anything_runs(args, needle, shot):
     proc = tars("run", "click OK", *args, "--dry-run", "--image", str(shot))
@@ -210,3 +211,16 @@ def test_usage_errors_are_one_line_exit_2(args, needle):
     assert proc.returncode == 2
     assert proc.stderr.startswith("tars: ") and proc.stderr.count("\n") == 1 and needle in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_timeout_option_reaches_the_endpoint_policy(shot):
+    # the server answers after 20 s; with --timeout 0.5 every attempt times out
+    server = ChatServer([(200, completion("Action: finished()"), 20)] * 8)
+    try:
+        proc = tars("run", "x", "--endpoint", server.url, "--model", "UI-TARS-1.5-7B", "--timeout",
+                    "0.5", "--dry-run", "--image", str(shot), "--json")
+    finally:
+        server.close()
+    assert proc.returncode == 1
+    result = json.loads(proc.stdout)
+    assert result["status"] == "error" and "timed out" in result["error"]
