@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from actions.space import Action
+from tars.actions.space import Action
 
 #: Qwen2-VL / Qwen2.5-VL patch merge size: images are resized to multiples of 28.
 IMAGE_FACTOR = 28

@@ -5,9 +5,9 @@ The names of the functions and their arguments follow the UI-TARS action languag
 implementation `bytedance/UI-TARS`). Coordinates are plain numbers whose space depends on
 where an action is in the pipeline (DESIGN.md, Coordinates):
 
-* straight out of :func:`actions.parse.parse_response` they are in **model space**
+* straight out of :func:`tars.actions.parse.parse_response` they are in **model space**
   (0..1000 for ``relative`` models, resized-image pixels for ``resized`` ones);
-* after :func:`actions.coords.action_to_screen` they are integer **screen points**, what
+* after :func:`tars.actions.coords.action_to_screen` they are integer **screen points**, what
   pyautogui / pynput take, and that is all an operator ever sees.
 
 Every action can be turned into JSON (:meth:`Action.to_json`, the shape ``tars parse`` prints),
@@ -184,7 +184,7 @@ class Scroll(Action):
 class Hotkey(Action):
     """Press a key combination: modifiers held down, the last key tapped, released in reverse.
 
-    ``keys`` are canonical names from :mod:`actions.keys`, e.g. ``("ctrl", "c")``.
+    ``keys`` are canonical names from :mod:`tars.actions.keys`, e.g. ``("ctrl", "c")``.
     UI-TARS: ``hotkey(key='ctrl c')``.
     """
 

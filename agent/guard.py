@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from actions.space import Action, Hotkey, Type
+from tars.actions.space import Action, Hotkey, Type
 
 #: Typed text that deserves a person's yes before it is sent (shell commands that destroy data
 #: or escalate privileges). Deliberately short: a guard that asks all the time gets ignored.

@@ -5,7 +5,7 @@ screenshot and the model's answer; only the last N screenshots are kept (N = 5 i
 UI-TARS reference agents), older steps stay as their answers in text. UI-TARS-1.0 saw its
 past answers with coordinates inside ``<|box_start|>``/``<|box_end|>`` tokens, so answers
 are re-wrapped that way for profiles that ask for it
-(:func:`models.prompts.add_box_tokens`).
+(:func:`tars.models.prompts.add_box_tokens`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from actions.coords import CoordSpace
-from models.base import Prompt, Turn
-from models.prompts import add_box_tokens
+from tars.actions.coords import CoordSpace
+from tars.models.base import Prompt, Turn
+from tars.models.prompts import add_box_tokens
 
 if TYPE_CHECKING:
     from PIL.Image import Image

@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from actions.coords import CoordSpace, ScreenGeometry
-from actions.space import Action, Step
+from tars.actions.coords import CoordSpace, ScreenGeometry
+from tars.actions.space import Action, Step
 
 if TYPE_CHECKING:
-    from actions.operator import Observation
+    from tars.desktop.operator import Observation
 
 #: how a run can end (DESIGN.md, result.json)
 RUN_STATUSES = ("finished", "call_user", "max_steps", "timeout", "stopped", "error")

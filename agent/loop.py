@@ -12,14 +12,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from actions.coords import action_to_screen
-from actions.operator import Observation, Operator, OperatorError
-from actions.parse import ParseError, parse_response
-from actions.space import Action, CallUser, Finished, Step, Wait
-from agent.guard import Guard, LoopDetector, screen_changed
-from agent.history import History
-from agent.hooks import Hook, Hooks, RunInfo, RunResult, StepRecord
-from models.base import Policy, PolicyError
+from tars.actions.coords import action_to_screen
+from tars.desktop.operator import Observation, Operator, OperatorError
+from tars.actions.parse import ParseError, parse_response
+from tars.actions.space import Action, CallUser, Finished, Step, Wait
+from tars.agent.guard import Guard, LoopDetector, screen_changed
+from tars.agent.history import History
+from tars.agent.hooks import Hook, Hooks, RunInfo, RunResult, StepRecord
+from tars.models.base import Policy, PolicyError
 
 
 @dataclass
@@ -60,9 +60,9 @@ class _EndRun(Exception):
 class Agent:
     """Runs instructions: ``Agent(policy, operator, config, hooks, profile).run(text)``.
 
-    ``policy``: any :class:`models.base.Policy`; its ``space`` says how to read its points.
-    ``operator``: any :class:`actions.operator.Operator`. ``hooks``: observers of the run.
-    ``profile``: a :class:`models.profiles.ModelProfile` for the prompt template (default:
+    ``policy``: any :class:`tars.models.base.Policy`; its ``space`` says how to read its points.
+    ``operator``: any :class:`tars.desktop.operator.Operator`. ``hooks``: observers of the run.
+    ``profile``: a :class:`tars.models.profiles.ModelProfile` for the prompt template (default:
     the policy's own ``profile`` attribute, else the UI-TARS-1.5 profile).
     :meth:`stop`, :meth:`pause` and :meth:`resume` may be called from any thread.
     """
@@ -114,8 +114,8 @@ class Agent:
 
     # -- the loop --------------------------------------------------------------------------
     def _system_prompt(self, instruction: str) -> tuple[str, bool]:
-        from models.profiles import get_profile
-        from models.prompts import system_prompt
+        from tars.models.profiles import get_profile
+        from tars.models.prompts import system_prompt
 
         if self.profile is None:
             self.profile = get_profile(None)

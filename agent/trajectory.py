@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.hooks import Hook, RunInfo, RunResult, StepRecord
+from tars.agent.hooks import Hook, RunInfo, RunResult, StepRecord
 
 #: a setting is secret when its name ends in one of these words (``api_key``, ``hf_token``,
 #: ``password``), but not ``max_new_tokens`` or ``keys``

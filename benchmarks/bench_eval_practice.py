@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def bench_grounding(out: Path) -> None:
-    from agent.eval.grounding import evaluate, load_dataset
-    from models.base import load_policy
+    from tars.evals.grounding import evaluate, load_dataset
+    from tars.models.base import load_policy
 
     records = load_dataset(ROOT / "assets" / "grounding")
     policy = load_policy("lite")
@@ -43,7 +43,7 @@ def bench_grounding(out: Path) -> None:
 
 
 def bench_tasks(out: Path, jobs: int) -> None:
-    from agent.eval.tasks import RunSettings, load_suite, run_suite
+    from tars.evals.tasks import RunSettings, load_suite, run_suite
 
     tasks = load_suite("practice")
     t0 = time.monotonic()

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def _cases():
-    from actions.space import (
+    from tars.actions.space import (
         Click, DoubleClick, Drag, Finished, Hotkey, KeyDown, KeyUp, MoveTo, Press, RightClick,
         Scroll, Type, Wait,
     )
@@ -70,8 +70,8 @@ def _estop_latency(op, tries: int = 5) -> list[float]:
     from Xlib import XK, X, display as xdisplay
     from Xlib.ext import xtest
 
-    from actions.operator import EmergencyStopError
-    from actions.space import Type
+    from tars.desktop.operator import EmergencyStopError
+    from tars.actions.space import Type
 
     dp = xdisplay.Display()
     code = {n: dp.keysym_to_keycode(XK.string_to_keysym(n)) for n in ("Control_L", "Alt_L", "Escape")}
@@ -108,8 +108,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=15)
     args = ap.parse_args()
-    from actions.operator import LocalOperator
-    from agent.display import VirtualDisplay
+    from tars.desktop.local import LocalOperator
+    from tars.agent.display import VirtualDisplay
 
     with VirtualDisplay(1280, 800) as vd:
         os.environ.update(vd.env())

@@ -49,7 +49,7 @@ def busy_desktop(display, width: int, height: int, tmp: Path) -> list[subprocess
     layout = [("signup", "+20+20"), ("notes", f"{width // 2 - 40}x{height // 2 - 60}+{width // 2}+20"),
               ("settings", f"+20+{height // 2}"), ("todo", f"+{width // 2}+{height // 2 + 20}")]
     for name, geo in layout:
-        procs.append(subprocess.Popen([sys.executable, "-m", f"assets.apps.{name}", "--state",
+        procs.append(subprocess.Popen([sys.executable, "-m", f"tars.assets.apps.{name}", "--state",
                                        str(tmp / f"{name}.json"), "--geometry", geo], env=env, cwd=REPO))
     procs.append(subprocess.Popen(["xterm", "-geometry", f"80x20+{width // 3}+{height // 4}", "-e",
                                    "sh", "-c", "ls -la /usr/bin | head -40; sleep 600"],
@@ -61,12 +61,12 @@ def busy_desktop(display, width: int, height: int, tmp: Path) -> list[subprocess
 def measure(width: int, height: int, steps: int, line_cache: int) -> dict:
     import tempfile
 
-    from actions.coords import action_to_screen
-    from actions.operator import LocalOperator
-    from actions.parse import parse_response
-    from agent.display import VirtualDisplay
-    from models.base import Prompt, Turn
-    from models.lite.policy import LitePolicy
+    from tars.actions.coords import action_to_screen
+    from tars.desktop.local import LocalOperator
+    from tars.actions.parse import parse_response
+    from tars.agent.display import VirtualDisplay
+    from tars.models.base import Prompt, Turn
+    from tars.models.lite.policy import LitePolicy
 
     rows = []
     with VirtualDisplay(width, height) as display, tempfile.TemporaryDirectory() as tmp:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agent.display import VirtualDisplay  # noqa: E402
+from tars.agent.display import VirtualDisplay  # noqa: E402
 
 REPLY = "Thought: press the button\nAction: click(start_box='(966,546)')"
 
@@ -46,12 +46,12 @@ def run(display) -> None:
     import pyautogui
     from ui_tars.action_parser import parse_action_to_structure_output
 
-    from actions.coords import CoordSpace
-    from actions.operator import DryRunOperator
-    from agent.hooks import Hook
-    from agent.loop import Agent, AgentConfig
-    from agent.trajectory import TrajectoryRecorder
-    from models.vision import data_url, prepare_image
+    from tars.actions.coords import CoordSpace
+    from tars.desktop.dryrun import DryRunOperator
+    from tars.agent.hooks import Hook
+    from tars.agent.loop import Agent, AgentConfig
+    from tars.agent.trajectory import TrajectoryRecorder
+    from tars.models.vision import data_url, prepare_image
 
     space = CoordSpace("resized")
 

@@ -47,7 +47,7 @@ def _median_ms(fn, repeat: int) -> float:
 def child(repeat: int) -> dict:
     import mss
 
-    from actions.operator import LocalOperator
+    from tars.desktop.local import LocalOperator
 
     sct = mss.MSS() if hasattr(mss, "MSS") else mss.mss()
     monitor = sct.monitors[1]
@@ -81,7 +81,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args.repeat)))
         return
-    from agent.display import VirtualDisplay
+    from tars.agent.display import VirtualDisplay
 
     rows = []
     for w, h in SIZES:

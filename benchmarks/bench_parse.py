@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from actions.parse import parse_response  # noqa: E402
+from tars.actions.parse import parse_response  # noqa: E402
 
 #: a mix of the shapes models write; every one is readable by both parsers
 CORPUS = [
@@ -101,7 +101,7 @@ def main() -> None:
     text = CORPUS[0]
     py = sys.executable
     bare = _median_run([py, "-c", "pass"], "", args.runs)
-    tars = _median_run([py, "-m", "agent.cli", "parse", "--image-size", "1920x1080"], text, args.runs)
+    tars = _median_run([py, "-m", "tars.frontends.cli", "parse", "--image-size", "1920x1080"], text, args.runs)
     print(f"python start-up (baseline)    {bare * 1000:8.0f} ms  (median of {args.runs})")
     print(f"tars parse start-up           {tars * 1000:8.0f} ms  (median of {args.runs})")
     if reference is not None:

@@ -1,7 +1,7 @@
 """The policy seam: a :class:`Prompt` (instruction, screenshots, past turns) in, model text out.
 
 Every policy (``lite``, ``hf``, ``openai``) implements :class:`Policy`; nothing else in tars
-depends on which one ran (DESIGN.md, Data flow). The prompt is built by ``agent.history`` in
+depends on which one ran (DESIGN.md, Data flow). The prompt is built by ``tars.agent.history`` in
 the message shape UI-TARS was trained on; :meth:`Prompt.messages` renders it as chat messages
 with PIL images, which ``hf`` feeds to a processor's chat template and ``openai`` turns into
 data URLs.
@@ -13,7 +13,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from actions.coords import CoordSpace
+from tars.actions.coords import CoordSpace
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -119,10 +119,10 @@ class Policy(Protocol):
 
 #: policy name -> "module:factory"; factories take keyword settings (model, adapter, ...)
 POLICIES: dict[str, str] = {
-    "lite": "models.lite.policy:LitePolicy",
-    "hf": "models.hf:HFPolicy",
-    "openai": "models.openai_compat:OpenAIPolicy",
-    "scripted": "models.scripted:ScriptedPolicy",
+    "lite": "tars.models.lite.policy:LitePolicy",
+    "hf": "tars.models.hf:HFPolicy",
+    "openai": "tars.models.openai_compat:OpenAIPolicy",
+    "scripted": "tars.models.scripted:ScriptedPolicy",
 }
 
 

@@ -6,7 +6,7 @@ the processor's chat template and decodes greedily by default (UI-TARS reference
 temperature 0). Screenshots are resized with the profile's ``smart_resize`` budget by
 qwen-vl-utils' ``fetch_image`` before the processor sees them, and the processor is called with the same
 ``min_pixels`` / ``max_pixels``, so a ``resized``-space model's coordinates refer to exactly
-the image computed by :func:`models.vision.model_image_size`.
+the image computed by :func:`tars.models.vision.model_image_size`.
 
 Device order: CUDA (bfloat16, or float16 where bfloat16 is unsupported; FlashAttention-2 when
 ``flash_attn`` is installed, else PyTorch SDPA), then Apple MPS (float16), then CPU (float32).
@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from models.base import Interrupted, PolicyError, Prompt
-from models.profiles import ModelProfile, get_profile
+from tars.models.base import Interrupted, PolicyError, Prompt
+from tars.models.profiles import ModelProfile, get_profile
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ class HFPolicy:
     in the local Hugging Face cache first and downloaded only when not offline.
     ``adapter``: a peft LoRA adapter folder (or Hub id) put on top; ``merge_adapter`` folds it
     into the weights (faster generation, no unloading).
-    ``profile``: profile name overriding the guess from ``model`` (:func:`models.profiles.get_profile`).
+    ``profile``: profile name overriding the guess from ``model`` (:func:`tars.models.profiles.get_profile`).
     ``device``: ``cuda``, ``cuda:1``, ``mps``, ``cpu``; default picks (see module docstring).
     ``dtype``: ``bfloat16`` / ``float16`` / ``float32``; default per device.
     ``max_new_tokens``: generation budget; default the profile's.
@@ -415,7 +415,7 @@ class HFPolicy:
         """Model inputs (``input_ids``, ``attention_mask``, ``pixel_values``, ``image_grid_thw``)
         for ``prompt``, on the model's device: chat template with the generation prompt, images
         resized with the profile's pixel budget by qwen-vl-utils (the Qwen reference pipeline;
-        ``models.vision.prepare_image``, used where torch is absent, gives the same pixels)."""
+        ``tars.models.vision.prepare_image``, used where torch is absent, gives the same pixels)."""
         from qwen_vl_utils import fetch_image
 
         space = self.space  # the space the agent converts this policy's answers from
@@ -507,7 +507,7 @@ class HFPolicy:
 
     def interrupt(self) -> None:
         """Abandon the answer in progress (any thread): generation ends at the next token and
-        :meth:`act` raises :class:`~models.base.Interrupted`, as does every later ``act``
+        :meth:`act` raises :class:`~tars.models.base.Interrupted`, as does every later ``act``
         until :meth:`reset_interrupt`."""
         self._interrupt.set()
 

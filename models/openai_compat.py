@@ -2,9 +2,9 @@
 hosted services) serving a UI-TARS / Qwen-VL model.
 
 Screenshots go as ``data:`` URLs in ``image_url`` parts, resized with the profile's
-``smart_resize`` budget first (:mod:`models.vision`), so a ``resized``-space model's
+``smart_resize`` budget first (:mod:`tars.models.vision`), so a ``resized``-space model's
 coordinates refer to exactly the image tars computed and the upload is no bigger than what
-the model sees. The request keeps the message shape of :meth:`models.base.Prompt.messages`
+the model sees. The request keeps the message shape of :meth:`tars.models.base.Prompt.messages`
 (system, template, then per step screenshot / answer / feedback), as the UI-TARS reference
 agents send it.
 
@@ -23,7 +23,7 @@ Failures:
 * a rejected API key, an unknown model or any other 4xx raise :class:`PolicyError` at once.
 
 Stop: :meth:`OpenAIPolicy.interrupt` (any thread) abandons the request in flight at once and
-wakes a back-off sleep; ``act`` raises :class:`~models.base.Interrupted`. The blocking client
+wakes a back-off sleep; ``act`` raises :class:`~tars.models.base.Interrupted`. The blocking client
 call runs in a worker thread so the caller can stop waiting for it; the abandoned request
 ends on its own (server answer or ``timeout``) and its answer is dropped.
 
@@ -41,9 +41,9 @@ import threading
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from models.base import Interrupted, PolicyError, Prompt
-from models.profiles import ModelProfile, get_profile
-from models.vision import ImageFormat, data_url, prepare_image
+from tars.models.base import Interrupted, PolicyError, Prompt
+from tars.models.profiles import ModelProfile, get_profile
+from tars.models.vision import ImageFormat, data_url, prepare_image
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -330,7 +330,7 @@ class OpenAIPolicy:
 
     def interrupt(self) -> None:
         """Abandon the request in flight (any thread): the waiting :meth:`act` raises
-        :class:`~models.base.Interrupted` at once, as does every later ``act`` until
+        :class:`~tars.models.base.Interrupted` at once, as does every later ``act`` until
         :meth:`reset_interrupt`; a back-off sleep wakes too."""
         self._interrupt.set()
         with self._waiters_lock:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from actions.coords import MAX_PIXELS, MIN_PIXELS, CoordSpace
+from tars.actions.coords import MAX_PIXELS, MIN_PIXELS, CoordSpace
 
 PromptStyle = Literal["uitars-1.0", "uitars-1.5", "doubao"]
 PROMPT_STYLES: tuple[str, ...] = ("uitars-1.0", "uitars-1.5", "doubao")
@@ -39,14 +39,14 @@ class ModelProfile:
     """How to talk to one family of models.
 
     ``name``: profile name (``ui-tars-1.5``, ...), what ``--profile`` takes.
-    ``prompt_style``: which template set :func:`models.prompts.system_prompt` uses.
+    ``prompt_style``: which template set :func:`tars.models.prompts.system_prompt` uses.
     ``space``: coordinate space of the answers and pixel budget of the images (``min_pixels`` /
     ``max_pixels`` in pixels, not in 28x28 patches).
     ``history_images``: screenshots kept in the prompt (older turns keep their text only).
     ``max_new_tokens``, ``temperature``, ``top_p``: generation settings; temperature 0 means
     greedy decoding; ``top_p`` None leaves the server's / model's default.
     ``box_tokens``: past assistant turns get their coordinates re-wrapped in
-    ``<|box_start|>…<|box_end|>`` before they are shown again (see :func:`models.prompts.add_box_tokens`).
+    ``<|box_start|>…<|box_end|>`` before they are shown again (see :func:`tars.models.prompts.add_box_tokens`).
     ``description``: one line for ``--help`` and reports.
     """
 

@@ -24,7 +24,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from models.profiles import ModelProfile
+    from tars.models.profiles import ModelProfile
 
 TASKS: tuple[str, ...] = ("computer", "mobile", "grounding")
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import threading
 from typing import Callable, Iterable
 
-from actions.coords import CoordSpace
-from models.base import PolicyError, Prompt
+from tars.actions.coords import CoordSpace
+from tars.models.base import PolicyError, Prompt
 
 
 class ScriptExhausted(PolicyError):

@@ -6,7 +6,7 @@ writes coordinates in pixels of *that* image. Resizing here, once, with the prof
 means the server or processor sees exactly the image the coordinates refer to, and the upload
 is no bigger than what the model will look at.
 
-The size rule is ``actions.coords.smart_resize`` (checked against ``qwen_vl_utils`` in the
+The size rule is ``tars.actions.coords.smart_resize`` (checked against ``qwen_vl_utils`` in the
 tests) and the resampling is Pillow's bicubic, as ``qwen_vl_utils.fetch_image`` does, so the
 pixels equal what the Qwen reference pipeline produces. ``qwen_vl_utils`` itself is not
 imported here: it pulls in torch, which the base install (OpenAI-compatible policy) has not.
@@ -18,7 +18,7 @@ import base64
 import io
 from typing import TYPE_CHECKING, Literal
 
-from actions.coords import CoordSpace, smart_resize
+from tars.actions.coords import CoordSpace, smart_resize
 
 if TYPE_CHECKING:
     from PIL.Image import Image

@@ -1,8 +1,8 @@
 """The demo behind the README's first command (``make demo`` -> scripts/demo.sh -> here).
 
 1. When there is no screen (no ``DISPLAY``, or one that no X server answers), start a virtual
-   one: Xvfb + openbox (:class:`agent.display.VirtualDisplay`).
-2. Open the sign-up practice app (``python -m assets.apps.signup``), writing its state to a
+   one: Xvfb + openbox (:class:`tars.agent.display.VirtualDisplay`).
+2. Open the sign-up practice app (``python -m tars.assets.apps.signup``), writing its state to a
    temporary folder.
 3. Run ``tars run "<instruction>"`` with the default policy (``lite``), which prints each step
    (thought and actions) as it goes, and records the trajectory next to the state.
@@ -72,7 +72,7 @@ def choose_display(virtual: bool, size: str, env: dict):
     ``DISPLAY`` is set and answers, else a fresh Xvfb + openbox of ``size`` (``WxH``).
 
     Raises:
-        agent.display.DisplayError: a virtual display was needed and could not start.
+        tars.agent.display.DisplayError: a virtual display was needed and could not start.
     """
     current = env.get("DISPLAY")
     reason = "no screen here"
@@ -82,7 +82,7 @@ def choose_display(virtual: bool, size: str, env: dict):
         reason = f"DISPLAY={current} does not answer (no X server there)"
     elif virtual:
         reason = "asked for --virtual"
-    from agent.display import VirtualDisplay
+    from tars.agent.display import VirtualDisplay
 
     width, height = (int(v) for v in size.lower().split("x"))
     print(f"demo: {reason}; starting a virtual display {width}x{height} (Xvfb + openbox)")
@@ -100,13 +100,13 @@ def main(argv: list[str] | None = None) -> int:
     display, env = choose_display(args.virtual, args.size, dict(os.environ))
     out = Path(tempfile.mkdtemp(prefix="tars-demo-"))
     state = out / "signup.json"
-    app = subprocess.Popen([sys.executable, "-m", "assets.apps.signup", "--state", str(state)],
+    app = subprocess.Popen([sys.executable, "-m", "tars.assets.apps.signup", "--state", str(state)],
                            cwd=REPO, env=env)
     try:
         wait_for_window(env, "Sign up", app)
         print(f"demo: the sign-up form is open; its state is written to {state}")
         print(f"demo: tars run {json.dumps(args.instruction)}\n", flush=True)
-        cmd = [sys.executable, "-m", "agent.cli", "run", args.instruction, "--max-steps", "25",
+        cmd = [sys.executable, "-m", "tars.frontends.cli", "run", args.instruction, "--max-steps", "25",
                "--record", str(out / "trajectory")]
         if display is not None:
             cmd.append("--no-overlay")  # nobody is watching a virtual screen

@@ -116,7 +116,7 @@ def elements(window):
 
 def views(tmp: Path):
     """(application, view name, build function, setup(window)) for each screen to capture."""
-    from assets.apps import notes, settings, signup, todo
+    from tars.assets.apps import notes, settings, signup, todo
 
     def tab(index):
         def go(win):
@@ -194,7 +194,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "assets" / "grounding"))
     args = parser.parse_args()
-    from agent.display import VirtualDisplay
+    from tars.agent.display import VirtualDisplay
 
     with VirtualDisplay(WIDTH, HEIGHT) as display:
         os.environ.update(display.env())

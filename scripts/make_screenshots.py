@@ -3,7 +3,7 @@
 
     .venv/bin/python scripts/make_screenshots.py [--out docs]
 
-Starts Xvfb + openbox (agent.display.VirtualDisplay), opens the practice settings app
+Starts Xvfb + openbox (tars.agent.display.VirtualDisplay), opens the practice settings app
 (assets/apps/settings.py), then in a child process on that display:
 
 * ``overlay.png``: the overlay over the practice app, as a run shows it (thought panel,
@@ -70,11 +70,11 @@ def inside(out: Path) -> None:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from actions.coords import CoordSpace, ScreenGeometry
-    from actions.space import Click
-    from actions.parse import parse_response
-    from agent.hooks import RunInfo
-    from agent.overlay import OverlayHook, OverlaySettings
+    from tars.actions.coords import CoordSpace, ScreenGeometry
+    from tars.actions.space import Click
+    from tars.actions.parse import parse_response
+    from tars.agent.hooks import RunInfo
+    from tars.frontends.overlay import OverlayHook, OverlaySettings
 
     app = QApplication(sys.argv[:1])
     desktop = _grab()
@@ -95,9 +95,9 @@ def inside(out: Path) -> None:
     QTest.qWait(200)
 
     # -- the app mid-run ----------------------------------------------------------------------
-    from actions.operator import DryRunOperator
-    from agent.app import main_window_class
-    from models.scripted import ScriptedPolicy
+    from tars.desktop.dryrun import DryRunOperator
+    from tars.frontends.app.window import main_window_class
+    from tars.models.scripted import ScriptedPolicy
 
     replies = [
         f"Thought: {THOUGHT}\nAction: click(start_box='({tab[0]},{tab[1]})')",
@@ -145,7 +145,7 @@ def main() -> int:
     if args.inside:
         inside(out)
         return 0
-    from agent.display import VirtualDisplay
+    from tars.agent.display import VirtualDisplay
 
     with VirtualDisplay(*SIZE) as display:
         env = display.env()
@@ -154,7 +154,7 @@ def main() -> int:
         if shutil.which("xsetroot"):  # a calm desktop instead of black
             subprocess.run(["xsetroot", "-solid", "#46627e"], env=env, check=False)
         practice = subprocess.Popen(
-            [sys.executable, "-m", "assets.apps.settings", "--state", str(out / ".settings-state.json"),
+            [sys.executable, "-m", "tars.assets.apps.settings", "--state", str(out / ".settings-state.json"),
              "--geometry", "760x480+260+150"],
             env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from agent.display import VirtualDisplay
+from tars.agent.display import VirtualDisplay
 
 
 def pytest_collection_modifyitems(config, items):

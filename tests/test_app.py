@@ -1,7 +1,7 @@
 """The desktop app (agent/app.py, app_worker.py, app_settings.py).
 
 GUI scenarios run in a child process on the test's Xvfb (one QApplication per process) and
-print their measurements as JSON; the tests assert on them. The agent is real (agent.loop),
+print their measurements as JSON; the tests assert on them. The agent is real (tars.agent.loop),
 the policy is a ScriptedPolicy, the operator a LocalOperator on Xvfb or a DryRunOperator.
 """
 
@@ -53,7 +53,7 @@ class _Store:
 
 
 def test_settings_round_trip_and_the_key_is_kept_only_when_remembered():
-    from agent.app_settings import AppSettings, load_settings, save_settings
+    from tars.frontends.app.settings import AppSettings, load_settings, save_settings
 
     store = _Store()
     s = AppSettings(policy="openai", model="ui-tars", endpoint="http://h:8000/v1", api_key="sk-1",
@@ -78,8 +78,8 @@ def test_settings_round_trip_and_the_key_is_kept_only_when_remembered():
 def test_trace_rows_from_a_trajectory_line(tmp_path):
     from PIL import Image
 
-    from agent.app_worker import TraceRow
-    from agent.markers import MARKER_RGB
+    from tars.frontends.app.worker import TraceRow
+    from tars.frontends.markers import MARKER_RGB
 
     Image.new("RGB", (200, 100), (9, 9, 9)).save(tmp_path / "step-0001.png")
     line = {"step_num": 1, "screenshot_file": "step-0001.png", "thought": "t",
@@ -101,7 +101,7 @@ def test_trace_rows_from_a_trajectory_line(tmp_path):
 def test_tars_app_without_a_screen_fails_clearly(monkeypatch):
     from typer.testing import CliRunner
 
-    from agent.cli import app
+    from tars.frontends.cli import app
 
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
@@ -116,7 +116,7 @@ def test_tars_app_refuses_a_missing_or_wrong_trajectory_before_qt(monkeypatch, t
 
     from typer.testing import CliRunner
 
-    from agent.cli import app
+    from tars.frontends.cli import app
 
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
@@ -160,11 +160,11 @@ def scenario_scripted_run(tmp: str) -> dict:
     import numpy as np
     from PySide6.QtCore import QSettings
 
-    from actions.operator import LocalOperator
-    from agent.app import main_window_class
-    from agent.markers import MARKER_RGB
+    from tars.desktop.local import LocalOperator
+    from tars.frontends.app.window import main_window_class
+    from tars.frontends.markers import MARKER_RGB
     from gui_helpers import Target
-    from models.scripted import ScriptedPolicy
+    from tars.models.scripted import ScriptedPolicy
 
     app = _app()
     target = Target()
@@ -239,9 +239,9 @@ def scenario_pause_stop(tmp: str) -> dict:
     from PIL import Image
     from PySide6.QtCore import QSettings, QTimer
 
-    from actions.operator import DryRunOperator
-    from agent.app import main_window_class
-    from models.scripted import ScriptedPolicy
+    from tars.desktop.dryrun import DryRunOperator
+    from tars.frontends.app.window import main_window_class
+    from tars.models.scripted import ScriptedPolicy
 
     app = _app()
     replies = [f"Thought: step {i}\nAction: click(start_box='({10 + i},{20 + i})')" for i in range(80)]
@@ -285,7 +285,7 @@ def scenario_pause_stop(tmp: str) -> dict:
         "buttons_after": [win.run_btn.isEnabled(), win.stop_btn.isEnabled()],
     }
     # settings that cannot work are refused at once, before any model loads
-    from agent.app import default_policy
+    from tars.frontends.app.window import default_policy
 
     win.policy_factory = default_policy
     win.policy_box.setCurrentText("hf")

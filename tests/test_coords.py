@@ -7,11 +7,11 @@ import random
 
 import pytest
 
-from actions.coords import (
+from tars.actions.coords import (
     MAX_PIXELS, MIN_PIXELS, CoordSpace, ScreenGeometry, action_to_model, action_to_screen,
     model_to_screen, pixels_to_screen_action, screen_to_model, smart_resize,
 )
-from actions.space import Click, Drag, Scroll
+from tars.actions.space import Click, Drag, Scroll
 
 # --------------------------------------------------------------------------------------------
 # smart_resize == qwen_vl_utils.smart_resize
@@ -214,7 +214,7 @@ def test_action_conversions_touch_every_point_and_nothing_else():
 
 
 def test_geometry_json_round_trip_and_defaults():
-    from actions.coords import ScreenGeometry
+    from tars.actions.coords import ScreenGeometry
 
     g = ScreenGeometry(2880, 1800, scale=2.0, left=-1440, top=-10, monitor=2)
     assert ScreenGeometry.from_json(g.to_json()) == g

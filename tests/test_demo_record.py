@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from actions.space import Click, DoubleClick, Drag, Finished, Hotkey, Press, RightClick, Scroll, Type
-from agent.demo import EventMerger, pynput_key_name
+from tars.actions.space import Click, DoubleClick, Drag, Finished, Hotkey, Press, RightClick, Scroll, Type
+from tars.frontends.recorder import EventMerger, pynput_key_name
 
 
 @pytest.fixture
@@ -148,7 +148,7 @@ def _xdotool(env, *args):
 def _start_xterm(env, cwd):
     proc = subprocess.Popen(["xterm", "-geometry", "80x20+0+0"], env=env, cwd=cwd,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    from agent.eval.tasks import wait_for_window
+    from tars.evals.tasks import wait_for_window
 
     assert wait_for_window(env, "^xterm$", 15)
     time.sleep(0.5)  # the shell prompt
@@ -164,7 +164,7 @@ def test_record_with_xdotool_then_replay(virtual_display, tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     xterm = _start_xterm(env, work)
-    from agent.demo import DemoRecorder
+    from tars.frontends.recorder import DemoRecorder
 
     folder = tmp_path / "demo"
     rec = DemoRecorder(folder, instruction="write demo.txt in xterm").start()
@@ -190,7 +190,7 @@ def test_record_with_xdotool_then_replay(virtual_display, tmp_path):
     assert (work / "demo.txt").read_text() == "recorded\n"
 
     # the trajectory: readable, screen and model forms, UI-TARS text, a final finished()
-    from agent.trajectory import read_trajectory
+    from tars.agent.trajectory import read_trajectory
 
     traj = read_trajectory(folder)
     assert traj.meta["policy"] == "human" and traj.result["status"] == "finished"
@@ -207,7 +207,7 @@ def test_record_with_xdotool_then_replay(virtual_display, tmp_path):
     xterm = _start_xterm(env, work)
     try:
         root = Path(__file__).resolve().parents[1]
-        proc = subprocess.run([sys.executable, "-m", "agent.cli", "replay", str(folder), "--pause", "0.2"],
+        proc = subprocess.run([sys.executable, "-m", "tars", "replay", str(folder), "--pause", "0.2"],
                               env={**env, "PYTHONPATH": str(root)}, cwd=root, capture_output=True,
                               text=True, timeout=60)
         assert proc.returncode == 0, proc.stderr
@@ -227,7 +227,7 @@ def test_record_command_stops_on_hotkey(virtual_display, tmp_path):
     env = display.env()
     root = Path(__file__).resolve().parents[1]
     folder = tmp_path / "rec"
-    proc = subprocess.Popen([sys.executable, "-m", "agent.cli", "record", str(folder), "--coords", "relative"],
+    proc = subprocess.Popen([sys.executable, "-m", "tars", "record", str(folder), "--coords", "relative"],
                             env={**env, "PYTHONPATH": str(root)}, cwd=root, stderr=subprocess.PIPE, text=True)
     try:
         assert "recording" in proc.stderr.readline()
@@ -242,7 +242,7 @@ def test_record_command_stops_on_hotkey(virtual_display, tmp_path):
     step = json.loads((folder / "steps.jsonl").read_text().splitlines()[0])
     assert step["actions"][0]["screen"] == {"action": "right_single", "x": 320, "y": 240}
     assert step["actions"][0]["model"] == {"action": "right_single", "x": 500, "y": 500}  # 0..1000 grid
-    again = subprocess.run([sys.executable, "-m", "agent.cli", "record", str(folder)], env=env, cwd=root,
+    again = subprocess.run([sys.executable, "-m", "tars", "record", str(folder)], env=env, cwd=root,
                            capture_output=True, text=True, timeout=30)
     assert again.returncode == 2 and "already holds a trajectory" in again.stderr
 
@@ -256,7 +256,7 @@ def test_record_without_a_display_says_so(tmp_path, display):
         assert not Path(f"/tmp/.X11-unix/X{display[1:]}").exists()
         env["DISPLAY"] = display
     folder = tmp_path / "rec"
-    proc = subprocess.run([sys.executable, "-m", "agent.cli", "record", str(folder)],
+    proc = subprocess.run([sys.executable, "-m", "tars", "record", str(folder)],
                           env={**env, "PYTHONPATH": str(root)}, cwd=root, capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 2

@@ -7,12 +7,13 @@ import time
 import pytest
 from PIL import Image
 
-from actions.coords import ScreenGeometry
-from actions.operator import (
-    BlankScreenError, DryRunOperator, EmergencyStopError, OffScreenError, Operator, OperatorError,
+from tars.actions.coords import ScreenGeometry
+from tars.desktop.operator import (
+    BlankScreenError, EmergencyStopError, OffScreenError, Operator, OperatorError,
     UnsupportedActionError,
 )
-from actions.space import Click, Drag, Finished, Hotkey, OpenApp, PressHome, Type, Wait
+from tars.desktop.dryrun import DryRunOperator
+from tars.actions.space import Click, Drag, Finished, Hotkey, OpenApp, PressHome, Type, Wait
 
 
 def _img(colour, size=(320, 200)):

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.eval.grounding import load_dataset
-from agent.eval.report import render_report
-from agent.eval.tasks import RunSettings, load_suite, run_suite
+from tars.evals.grounding import load_dataset
+from tars.frontends.report import render_report
+from tars.evals.tasks import RunSettings, load_suite, run_suite
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUNDING = ROOT / "assets" / "grounding"
@@ -35,7 +35,7 @@ def test_three_tasks_with_lite(tmp_path):
         (suite / t.source_file.name).write_bytes(t.source_file.read_bytes())
     out = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "eval", "tasks", str(suite), "--jobs", "2",
+        [sys.executable, "-m", "tars", "eval", "tasks", str(suite), "--jobs", "2",
          "--max-seconds", "90", "--out", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=240)
     rows = {json.loads(x)["id"]: json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()}
@@ -117,14 +117,14 @@ def test_eval_grounding_command_with_lite(tmp_path):
     (tmp_path / "set.json").write_text(json.dumps(subset))
     out = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "eval", "grounding", str(tmp_path / "set.json"),
+        [sys.executable, "-m", "tars", "eval", "grounding", str(tmp_path / "set.json"),
          "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n"] == len(subset) == 4 and summary["policy"] == "lite"
     assert summary["accuracy"] >= 0.75, (out / "results.jsonl").read_text()
     assert "accuracy" in proc.stdout  # the table at the end
-    rep = subprocess.run([sys.executable, "-m", "agent.cli", "report", str(out)], cwd=ROOT,
+    rep = subprocess.run([sys.executable, "-m", "tars", "report", str(out)], cwd=ROOT,
                          capture_output=True, text=True, timeout=60)
     assert rep.returncode == 0 and Path(rep.stdout.strip()).read_text().count("<tr>") >= 5
 
@@ -137,7 +137,7 @@ def test_eval_commands_reject_bad_input(tmp_path):
         (["eval", "tasks", "practice", "--policy", "hf"], "needs --model"),
         (["report", str(tmp_path)], "neither a trajectory"),
     ):
-        proc = subprocess.run([sys.executable, "-m", "agent.cli", *args], cwd=ROOT,
+        proc = subprocess.run([sys.executable, "-m", "tars", *args], cwd=ROOT,
                               capture_output=True, text=True, timeout=60)
         assert proc.returncode == 2 and message in proc.stderr, (args, proc.stderr)
 
@@ -164,7 +164,7 @@ def test_eval_tasks_rejects_a_bad_suite_or_dead_endpoint_before_any_task(tmp_pat
         ([str(good), "--endpoint", "http://127.0.0.1:9/v1", "--model", "ui-tars"], ["unreachable"]),
     ):
         out = tmp_path / "out"
-        proc = subprocess.run([sys.executable, "-m", "agent.cli", "eval", "tasks", *args, "--out", str(out)],
+        proc = subprocess.run([sys.executable, "-m", "tars", "eval", "tasks", *args, "--out", str(out)],
                               cwd=ROOT, capture_output=True, text=True, timeout=60)
         lines = proc.stderr.strip().splitlines()
         assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith("tars: "), proc.stderr
@@ -174,7 +174,7 @@ def test_eval_tasks_rejects_a_bad_suite_or_dead_endpoint_before_any_task(tmp_pat
 
 _SUITE_DRIVER = """
 import json, sys
-from agent.eval.tasks import RunSettings, load_suite, run_suite
+from tars.evals.tasks import RunSettings, load_suite, run_suite
 replies = ["Thought: waiting.\\nAction: wait(seconds=1)"] * 60
 summary = run_suite(load_suite(sys.argv[1]), sys.argv[2], RunSettings(
     {"name": "scripted", "settings": {"replies": replies}}, max_seconds=120, jobs=2))
@@ -232,7 +232,7 @@ def test_ctrl_c_stops_running_tasks_and_keeps_results(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["interrupted"] is True and summary["not_run"] == ["d-later"]
     assert summary["n_tasks"] == 3 and summary["statuses"] == {"max_steps": 1, "stopped": 2}
-    rep = subprocess.run([sys.executable, "-m", "agent.cli", "report", str(out)], cwd=ROOT,
+    rep = subprocess.run([sys.executable, "-m", "tars", "report", str(out)], cwd=ROOT,
                          capture_output=True, text=True, timeout=60)
     assert rep.returncode == 0, rep.stderr
     assert 'href="#task-b-long"' in Path(rep.stdout.strip()).read_text()
@@ -248,7 +248,7 @@ def test_ctrl_c_in_eval_tasks_command(tmp_path):
         {"type": "write", "parameters": {"path": "{workdir}/started", "content": "1"}},
         {"type": "sleep", "parameters": {"seconds": 60}}])
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "agent.cli", "eval", "tasks", str(suite),
+    proc = subprocess.Popen([sys.executable, "-m", "tars", "eval", "tasks", str(suite),
                              "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     _interrupt_when(proc, lambda: (out / "slow-setup" / "work" / "started").exists())

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from agent.eval import evaluators as ev
-from agent.eval.evaluators import EvalContext, EvaluatorError, evaluate
+from tars.evals import evaluators as ev
+from tars.evals.evaluators import EvalContext, EvaluatorError, evaluate
 
 
 @pytest.fixture

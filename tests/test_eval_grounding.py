@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from actions.coords import CoordSpace
-from agent.eval import grounding as g
-from models.scripted import ScriptedPolicy
+from tars.actions.coords import CoordSpace
+from tars.evals import grounding as g
+from tars.models.scripted import ScriptedPolicy
 
 
 def _png(path: Path, size=(200, 100)) -> None:
@@ -131,7 +131,7 @@ def test_summary_breakdowns():
 
 def test_evaluate_scripted_policy_in_relative_space(v2_set, tmp_path):
     """Scripted answers on the 0..1000 grid: converted to pixels on the 200x100 image."""
-    pytest.importorskip("actions.parse")
+    pytest.importorskip("tars.actions.parse")
     policy = ScriptedPolicy(
         [
             "Action: click(start_box='<|box_start|>(125,400)<|box_end|>')",  # (25,40): in box 1
@@ -154,7 +154,7 @@ def test_evaluate_scripted_policy_in_relative_space(v2_set, tmp_path):
 
 
 def test_unparseable_answer_is_a_counted_miss(v2_set):
-    pytest.importorskip("actions.parse")
+    pytest.importorskip("tars.actions.parse")
     policy = ScriptedPolicy(["I have no idea", "Action: finished()"])
     summary = g.evaluate(g.load_dataset(v2_set), policy)
     assert summary["n_hit"] == 0 and summary["n_no_point"] == 2
@@ -182,7 +182,7 @@ def test_evaluate_with_a_tiny_transformers_checkpoint(v2_set, tmp_path):
     prompt and one screenshot per record; its nonsense answers are scored as counted misses."""
     pytest.importorskip("transformers")
     pytest.importorskip("torch")
-    from models.base import load_policy
+    from tars.models.base import load_policy
     from tests.tiny_models import build_tiny_vl
 
     folder = build_tiny_vl(tmp_path / "tiny", family="qwen2_5_vl")

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.eval.tasks import (
+from tars.evals.tasks import (
     BUILTIN_SUITES, RunSettings, TaskError, TaskSession, check_policy, load_suite, load_task,
     run_suite, run_task, substitute,
 )
-from models.base import PolicyError
+from tars.models.base import PolicyError
 
 SUITE = BUILTIN_SUITES["practice"]
 TASK_FILES = sorted(SUITE.glob("*.json"))
@@ -26,7 +26,7 @@ def test_shipped_suite_shape():
     assert all(t.source_file.stem == t.id for t in tasks)
     # the Debian programs are exercised, not only our own apps
     commands = json.dumps([t.model_dump(mode="json")["config"] for t in tasks])
-    for program in ("xterm", "xmessage", "zenity", "mousepad", "assets.apps.notes"):
+    for program in ("xterm", "xmessage", "zenity", "mousepad", "tars.assets.apps.notes"):
         assert program in commands
 
 

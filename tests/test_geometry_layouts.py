@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from actions.capture import (
+from tars.desktop.capture import (
     check_display_environment, monitor_geometry, pick_monitor, primary_index, single_colour,
 )
-from actions.coords import CoordSpace, ScreenGeometry, model_to_screen
-from actions.operator import OffScreenError, OperatorError, UnsupportedActionError
-from actions.platform_keys import paste_keys, platform_hotkey
-from actions.space import Click, Drag, Scroll
-from actions.targets import check_on_screen, in_corner, keep_inside, screen_bounds
+from tars.actions.coords import CoordSpace, ScreenGeometry, model_to_screen
+from tars.desktop.operator import OffScreenError, OperatorError, UnsupportedActionError
+from tars.desktop.platform_keys import paste_keys, platform_hotkey
+from tars.actions.space import Click, Drag, Scroll
+from tars.desktop.targets import check_on_screen, in_corner, keep_inside, screen_bounds
 
 
 def mon(left, top, width, height, **kw):
@@ -146,7 +146,7 @@ def test_wayland_without_x_is_refused_with_advice(monkeypatch):
     check_display_environment({}, "win32")
     check_display_environment({}, "darwin")
     # and the operator itself refuses at construction, before touching anything
-    from actions.operator import LocalOperator
+    from tars.desktop.local import LocalOperator
 
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
@@ -155,7 +155,7 @@ def test_wayland_without_x_is_refused_with_advice(monkeypatch):
 
 
 def test_import_stays_light():
-    code = ("import sys, actions.operator, actions.local, actions.dryrun, actions.capture; "
+    code = ("import sys, tars.desktop.operator, tars.desktop.local, tars.desktop.dryrun, tars.desktop.capture; "
             "heavy = {'mss', 'pyautogui', 'pynput', 'Xlib', 'PySide6', 'pyperclip'}; "
             "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -16,8 +16,8 @@ torch = pytest.importorskip("torch")
 
 from PIL import Image, ImageDraw  # noqa: E402
 
-from models.base import Prompt, Turn  # noqa: E402
-from models.prompts import system_prompt  # noqa: E402
+from tars.models.base import Prompt, Turn  # noqa: E402
+from tars.models.prompts import system_prompt  # noqa: E402
 from tests.tiny_models import build_tiny_vl  # noqa: E402
 
 # smallest first: the first one found in the cache is used
@@ -52,7 +52,7 @@ def dialog_screenshot() -> Image.Image:
 
 
 def test_tiny_checkpoint_runs_in_bf16_on_cuda(tmp_path):
-    from models.hf import HFPolicy
+    from tars.models.hf import HFPolicy
 
     folder = build_tiny_vl(tmp_path / "tiny-qwen2.5-vl", "qwen2_5_vl")
     policy = HFPolicy(str(folder), max_new_tokens=8)
@@ -68,7 +68,7 @@ def test_real_checkpoint_from_cache_answers_in_uitars_format():
     repo_id = _cached_checkpoint()
     if repo_id is None:
         pytest.skip("no UI-TARS / Qwen-VL checkpoint in the local Hugging Face cache")
-    from models.hf import HFPolicy
+    from tars.models.hf import HFPolicy
 
     policy = HFPolicy(repo_id, max_new_tokens=128)
     instruction = "Click the OK button"
@@ -77,7 +77,7 @@ def test_real_checkpoint_from_cache_answers_in_uitars_format():
     assert text.strip(), "the model wrote nothing"
     if "tars" in repo_id.lower():  # trained on this format; a plain Qwen-VL may not follow it
         assert "Action:" in text, text
-        from actions.parse import parse_response
+        from tars.actions.parse import parse_response
 
         step = parse_response(text)
         assert step.actions, text

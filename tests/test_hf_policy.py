@@ -15,10 +15,10 @@ pytest.importorskip("transformers")
 
 from PIL import Image  # noqa: E402
 
-from actions.coords import CoordSpace  # noqa: E402
-from models.base import PolicyError, Prompt, Turn, load_policy  # noqa: E402
-from models.prompts import system_prompt  # noqa: E402
-from models.vision import model_image_size, prepare_image  # noqa: E402
+from tars.actions.coords import CoordSpace  # noqa: E402
+from tars.models.base import PolicyError, Prompt, Turn, load_policy  # noqa: E402
+from tars.models.prompts import system_prompt  # noqa: E402
+from tars.models.vision import model_image_size, prepare_image  # noqa: E402
 from tests.tiny_models import (  # noqa: E402
     build_lora_adapter,
     build_text_only,
@@ -45,7 +45,7 @@ def qwen25_ckpt(tiny_dir):
 
 @pytest.fixture(scope="session")
 def qwen2_policy(qwen2_ckpt):
-    from models.hf import HFPolicy
+    from tars.models.hf import HFPolicy
 
     return HFPolicy(str(qwen2_ckpt), max_new_tokens=MAX_NEW)
 
@@ -106,7 +106,7 @@ def test_inputs_hold_the_prompt_and_both_screenshots_at_smart_resize_size(qwen2_
 
 
 def test_qwen25_vl_resized_profile_and_generation(qwen25_ckpt):
-    from models.hf import HFPolicy
+    from tars.models.hf import HFPolicy
 
     policy = HFPolicy(str(qwen25_ckpt), max_new_tokens=MAX_NEW)
     assert policy.profile.name == "qwen2.5-vl" and policy.space.kind == "resized"
@@ -153,7 +153,7 @@ def test_prepare_image_matches_qwen_vl_utils():
 
 
 def test_lora_adapter_changes_logits_and_merges(qwen2_policy, qwen2_ckpt, lora_dir):
-    from models.hf import HFPolicy
+    from tars.models.hf import HFPolicy
 
     prompt = two_shot_prompt(qwen2_policy)
     inputs = qwen2_policy.build_inputs(prompt)
@@ -171,7 +171,7 @@ def test_lora_adapter_changes_logits_and_merges(qwen2_policy, qwen2_ckpt, lora_d
 
 
 def test_missing_model_folder(tmp_path):
-    from models.hf import HFPolicy
+    from tars.models.hf import HFPolicy
 
     with pytest.raises(PolicyError, match="does not exist"):
         HFPolicy(str(tmp_path / "no" / "such-UI-TARS-1.5-7B"))
@@ -184,7 +184,7 @@ def test_missing_model_folder(tmp_path):
 
 
 def test_hub_id_not_cached_while_offline(monkeypatch, tmp_path):
-    from models.hf import HFPolicy
+    from tars.models.hf import HFPolicy
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
@@ -193,7 +193,7 @@ def test_hub_id_not_cached_while_offline(monkeypatch, tmp_path):
 
 
 def test_text_only_model_is_refused(tmp_path):
-    from models.hf import HFPolicy
+    from tars.models.hf import HFPolicy
 
     folder = build_text_only(tmp_path / "tiny-qwen2-text")
     with pytest.raises(PolicyError, match="no vision tower"):
@@ -201,7 +201,7 @@ def test_text_only_model_is_refused(tmp_path):
 
 
 def test_bad_adapter_folder_is_refused_before_the_base_model_loads(qwen2_ckpt, tmp_path, monkeypatch):
-    from models.hf import HFPolicy
+    from tars.models.hf import HFPolicy
 
     def no_base_load(*args, **kwargs):  # a 7B base takes minutes: the adapter check comes first
         raise AssertionError("the base model was loaded before the adapter was checked")
@@ -227,7 +227,7 @@ def test_bad_adapter_folder_is_refused_before_the_base_model_loads(qwen2_ckpt, t
 def test_broken_model_folder_says_what_is_wrong(qwen2_ckpt, tmp_path):
     import shutil
 
-    from models.hf import HFPolicy
+    from tars.models.hf import HFPolicy
 
     bad_config = shutil.copytree(qwen2_ckpt, tmp_path / "bad-config")
     (bad_config / "config.json").write_text('{"model_type": "qwen2_vl",')
@@ -244,7 +244,7 @@ def test_broken_model_folder_says_what_is_wrong(qwen2_ckpt, tmp_path):
 
 
 def test_hub_id_not_cached_without_network_fails_at_once(monkeypatch, tmp_path):
-    from models.hf import HFPolicy
+    from tars.models.hf import HFPolicy
 
     # a closed local port stands for a machine that cannot reach the Hub: refused at once,
     # where huggingface_hub would retry five times (about 23 s)
@@ -264,7 +264,7 @@ def test_prompt_without_screenshot(qwen2_policy):
 
 
 def test_dtype_choice_and_names(qwen2_ckpt):
-    from models.hf import HFPolicy, pick_dtype
+    from tars.models.hf import HFPolicy, pick_dtype
 
     cpu = torch.device("cpu")
     assert pick_dtype(cpu) == torch.float32
@@ -290,7 +290,7 @@ def test_dtype_choice_and_names(qwen2_ckpt):
     ],
 )
 def test_path_or_hub_id(name, is_path):
-    from models.hf import _looks_like_path
+    from tars.models.hf import _looks_like_path
 
     assert _looks_like_path(name) is is_path
 
@@ -301,8 +301,8 @@ def test_interrupt_ends_generation_at_the_next_token(qwen2_ckpt):
     import threading
     import time
 
-    from models.base import Interrupted
-    from models.hf import HFPolicy
+    from tars.models.base import Interrupted
+    from tars.models.hf import HFPolicy
 
     budget = 2000
     policy = HFPolicy(str(qwen2_ckpt), max_new_tokens=budget)

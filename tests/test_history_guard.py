@@ -8,10 +8,10 @@ import time
 import pytest
 from PIL import Image
 
-from actions.coords import CoordSpace
-from actions.space import Click, Hotkey, Type
-from agent.guard import Guard, LoopDetector, is_risky, screen_changed
-from agent.history import History
+from tars.actions.coords import CoordSpace
+from tars.actions.space import Click, Hotkey, Type
+from tars.agent.guard import Guard, LoopDetector, is_risky, screen_changed
+from tars.agent.history import History
 
 
 def img(colour: int) -> Image.Image:

@@ -50,7 +50,7 @@ def test_probe_sees_a_heavy_import():
 
 
 @pytest.mark.parametrize(
-    "module", ["actions", "actions.parse", "actions.space", "actions.coords", "actions.keys"]
+    "module", ["tars.actions", "tars.actions.parse", "tars.actions.space", "tars.actions.coords", "tars.actions.keys"]
 )
 def test_actions_import_is_light(module):
     assert probe(f"import {module}")["loaded"] == []
@@ -59,7 +59,7 @@ def test_actions_import_is_light(module):
 def test_tars_parse_is_light():
     body = (
         "sys.argv = ['tars', 'parse', '--image-size', '1920x1080', '--scale', '2']\n"
-        "    from agent.cli import main\n"
+        "    from tars.frontends.cli import main\n"
         "    main()"
     )
     result = probe(body, stdin="Thought: t\nAction: click(start_box='(966,546)')")
@@ -69,7 +69,7 @@ def test_tars_parse_is_light():
 
 
 def test_tars_parse_error_path_is_light():
-    body = "sys.argv = ['tars', 'parse']\n    from agent.cli import main\n    main()"
+    body = "sys.argv = ['tars', 'parse']\n    from tars.frontends.cli import main\n    main()"
     result = probe(body, stdin="no action here")
     assert result["code"] == 2
     assert result["loaded"] == []

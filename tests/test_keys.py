@@ -6,7 +6,7 @@ import string
 
 import pytest
 
-from actions.keys import CANONICAL_KEYS, UnknownKeyError, normalize_key, split_keys
+from tars.actions.keys import CANONICAL_KEYS, UnknownKeyError, normalize_key, split_keys
 
 SPELLINGS = [
     ("ctrl", "ctrl"), ("Ctrl", "ctrl"), ("CONTROL", "ctrl"),

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from assets.apps import APPS, app_command
-from assets.apps._common import parse_geometry, read_state, write_state
+from tars.assets.apps import APPS, app_command
+from tars.assets.apps._common import parse_geometry, read_state, write_state
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -20,7 +20,7 @@ def test_every_app_has_a_module_and_a_command(tmp_path):
     for name in APPS:
         assert (REPO / "assets" / "apps" / f"{name}.py").exists()
         argv = app_command(name, str(tmp_path / "s.json"))
-        assert argv[1:4] == ["-m", f"assets.apps.{name}", "--state"]
+        assert argv[1:4] == ["-m", f"tars.assets.apps.{name}", "--state"]
     with pytest.raises(ValueError, match="unknown practice app"):
         app_command("minesweeper", "x.json")
 
@@ -51,7 +51,7 @@ def test_state_is_replaced_whole(tmp_path):
 
 def test_tars_run_refuses_what_lite_cannot_follow(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "run", "click OK then juggle three oranges", "--dry-run"],
+        [sys.executable, "-m", "tars", "run", "click OK then juggle three oranges", "--dry-run"],
         cwd=REPO, capture_output=True, text=True, timeout=120,
         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
     )

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.display import VirtualDisplay
+from tars.agent.display import VirtualDisplay
 
 pytestmark = [
     pytest.mark.display,
@@ -80,16 +80,16 @@ class Program:
 
 
 def practice_app(desktop, name: str, state: Path, window: str, *extra: str) -> Program:
-    return Program(desktop, [sys.executable, "-m", f"assets.apps.{name}", "--state", str(state), *extra],
+    return Program(desktop, [sys.executable, "-m", f"tars.assets.apps.{name}", "--state", str(state), *extra],
                    window)
 
 
 def run_lite(instruction: str, max_looks: int = 1, max_steps: int = 20):
     """Run ``instruction`` with lite + LocalOperator; returns (RunResult, model answers)."""
-    from actions.operator import LocalOperator
-    from agent.hooks import Hook
-    from agent.loop import Agent, AgentConfig
-    from models.lite.policy import LitePolicy
+    from tars.desktop.local import LocalOperator
+    from tars.agent.hooks import Hook
+    from tars.agent.loop import Agent, AgentConfig
+    from tars.models.lite.policy import LitePolicy
 
     answers: list[str] = []
 

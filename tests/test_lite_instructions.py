@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from models.base import PolicyError
-from models.lite.instructions import InstructionError, parse_instruction, split_steps
+from tars.models.base import PolicyError
+from tars.models.lite.instructions import InstructionError, parse_instruction, split_steps
 
 # instruction -> [(verb, target text, ordinal, role, text, keys)]
 CASES = [

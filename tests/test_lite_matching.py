@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from models.lite.matching import TextBox, find_matches, normalize, pick
+from tars.models.lite.matching import TextBox, find_matches, normalize, pick
 
 LINES = [
     TextBox("FileEdit", (46, 58, 114, 81)),          # menu words OCR ran together

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from models.base import PolicyError
-from models.lite.ocr import OcrEngine, cuda_available
+from tars.models.base import PolicyError
+from tars.models.lite.ocr import OcrEngine, cuda_available
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 WORDS = ["Open file", "Save changes", "Preferences", "Help center", "Quit now"]

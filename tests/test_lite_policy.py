@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from actions.parse import parse_response
-from actions.space import CallUser, Click, Finished, Hotkey, Press, Type, Wait
-from models.base import PolicyError, Prompt, Turn, load_policy
-from models.lite.instructions import InstructionError
-from models.lite.policy import LitePolicy, read_progress
+from tars.actions.parse import parse_response
+from tars.actions.space import CallUser, Click, Finished, Hotkey, Press, Type, Wait
+from tars.models.base import PolicyError, Prompt, Turn, load_policy
+from tars.models.lite.instructions import InstructionError
+from tars.models.lite.policy import LitePolicy, read_progress
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
@@ -147,7 +147,7 @@ def test_registry_settings_and_errors():
 
 
 def test_every_verb_answers_in_the_action_language():
-    from actions.space import Drag, DoubleClick, RightClick, Scroll
+    from tars.actions.space import Drag, DoubleClick, RightClick, Scroll
 
     policy = LitePolicy()
     instruction = ("scroll down; scroll up in Remember me; drag Cancel to Submit; double-click Submit; "

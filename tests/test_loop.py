@@ -8,12 +8,12 @@ import time
 import pytest
 from PIL import Image
 
-from actions.coords import CoordSpace
-from actions.operator import DryRunOperator
-from actions.space import Click, Type
-from agent.hooks import Hook
-from agent.loop import Agent, AgentConfig
-from models.scripted import ScriptedPolicy, ScriptExhausted
+from tars.actions.coords import CoordSpace
+from tars.desktop.dryrun import DryRunOperator
+from tars.actions.space import Click, Type
+from tars.agent.hooks import Hook
+from tars.agent.loop import Agent, AgentConfig
+from tars.models.scripted import ScriptedPolicy, ScriptExhausted
 
 
 def screens(n: int = 1, size=(400, 300)) -> list[Image.Image]:

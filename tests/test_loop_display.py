@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from actions.coords import CoordSpace
-from agent.loop import Agent, AgentConfig
-from agent.trajectory import TrajectoryRecorder, read_trajectory
-from models.scripted import ScriptedPolicy
+from tars.actions.coords import CoordSpace
+from tars.agent.loop import Agent, AgentConfig
+from tars.agent.trajectory import TrajectoryRecorder, read_trajectory
+from tars.models.scripted import ScriptedPolicy
 from test_operator_display import Probe
 
 pytestmark = pytest.mark.display
@@ -19,7 +19,7 @@ W, H = 1280, 800
 
 @pytest.fixture
 def desk(virtual_display, tmp_path):
-    from actions.operator import LocalOperator
+    from tars.desktop.local import LocalOperator
 
     vd = virtual_display(W, H)
     probe = Probe(vd, (0, 0, W, H), tmp_path / "probe.jsonl")

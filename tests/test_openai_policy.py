@@ -18,16 +18,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from PIL import Image
 
-from actions.coords import CoordSpace
-from models.base import PolicyError, Prompt, Turn, load_policy
-from models.openai_compat import (
+from tars.actions.coords import CoordSpace
+from tars.models.base import PolicyError, Prompt, Turn, load_policy
+from tars.models.openai_compat import (
     OpenAIPolicy,
     image_limit_from_error,
     is_context_error,
     normalise_endpoint,
 )
-from models.prompts import system_prompt
-from models.vision import data_url, decode_data_url, encode_image, model_image_size, prepare_image
+from tars.models.prompts import system_prompt
+from tars.models.vision import data_url, decode_data_url, encode_image, model_image_size, prepare_image
 from openai_server import SERVED, ChatServer, completion, vllm_error
 
 REPLY = "Thought: The OK button closes the dialog.\nAction: click(start_box='(120,45)')"
@@ -279,7 +279,7 @@ def _wait_for(condition, seconds: float = 10.0) -> None:
 
 
 def test_interrupt_abandons_the_request_in_flight(server):
-    from models.base import Interrupted
+    from tars.models.base import Interrupted
 
     # the first answer takes 30 s to come; the second comes at once
     s = server([(200, completion("Thought: slow\nAction: wait()"), 30), (200, completion(REPLY), 0)])
@@ -303,7 +303,7 @@ def test_interrupt_abandons_the_request_in_flight(server):
 
 
 def test_interrupt_wakes_the_retry_back_off(server):
-    from models.base import Interrupted
+    from tars.models.base import Interrupted
 
     s = server([(503, {"detail": "Service Unavailable"}, 0)])
     policy = OpenAIPolicy(s.url, model=SERVED, backoff=30.0, max_retries=1)

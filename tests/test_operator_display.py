@@ -2,7 +2,7 @@
 
 Each display size gets one Xvfb (+ openbox), one probe window (tests/probe_window.py, a PySide6
 window covering the screen that logs its input in global coordinates) and one LocalOperator;
-many checks run against them. The displays are started with agent.display.VirtualDisplay, the
+many checks run against them. The displays are started with tars.agent.display.VirtualDisplay, the
 class behind the ``virtual_display`` fixture, at module scope so the probe starts only once per
 size. Keyboard state is read from the X server itself (QueryKeymap, QueryPointer), so "no key
 held" is the server's word, not ours.
@@ -20,15 +20,15 @@ from pathlib import Path
 
 import pytest
 
-from actions.coords import ScreenGeometry
-from actions.operator import (
+from tars.actions.coords import ScreenGeometry
+from tars.desktop.operator import (
     BlankScreenError, EmergencyStopError, OffScreenError, OperatorError, UnsupportedActionError,
 )
-from actions.space import (
+from tars.actions.space import (
     CallUser, Click, DoubleClick, Drag, Finished, Hotkey, KeyDown, KeyUp, LongPress, MoveTo,
     OpenApp, Press, PressBack, PressHome, RightClick, Scroll, Type, Wait,
 )
-from agent.display import VirtualDisplay
+from tars.agent.display import VirtualDisplay
 
 pytestmark = pytest.mark.display
 
@@ -146,7 +146,7 @@ class Desk:
 
 @pytest.fixture(scope="module", params=[(1280, 800), (1920, 1080)], ids=["1280x800", "1920x1080"])
 def desk(request, tmp_path_factory):
-    from actions.operator import LocalOperator
+    from tars.desktop.local import LocalOperator
 
     w, h = request.param
     with VirtualDisplay(w, h) as vd, pytest.MonkeyPatch.context() as mp:
@@ -434,7 +434,7 @@ def test_pynput_backend_clicks_scrolls_and_types(desk):
     """The backend Windows and macOS use, driven here through pynput's X11 implementation."""
     if desk.w != 1280:
         pytest.skip("checked once, on the 1280x800 display")
-    from actions.operator import LocalOperator
+    from tars.desktop.local import LocalOperator
 
     desk.clear_text()
     p = desk.probe
@@ -460,7 +460,7 @@ def test_pynput_backend_clicks_scrolls_and_types(desk):
 
 
 def test_two_monitors_capture_and_click_with_offset(tmp_path):
-    from actions.operator import LocalOperator
+    from tars.desktop.local import LocalOperator
 
     with VirtualDisplay(2560, 800) as vd, pytest.MonkeyPatch.context() as mp:
         mp.setenv("DISPLAY", vd.display)

@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from actions.coords import ScreenGeometry
-from actions.space import Click, DoubleClick, Drag, Finished, Hotkey, Scroll, Type
+from tars.actions.coords import ScreenGeometry
+from tars.actions.space import Click, DoubleClick, Drag, Finished, Hotkey, Scroll, Type
 
 try:
     from gui_helpers import run_scenario
@@ -28,7 +28,7 @@ CLICK = (400, 300)
 
 # ---------------------------------------------------------------- no display needed
 def test_screen_to_local_converts_points_through_pixels_to_qt_logical():
-    from agent.overlay import screen_to_local
+    from tars.frontends.overlay import screen_to_local
 
     # X11, no scaling: a point is a pixel; the monitor's offset is removed
     assert screen_to_local(400, 300, ScreenGeometry(1920, 1080)) == (400, 300)
@@ -43,7 +43,7 @@ def test_draw_actions_puts_the_marker_centre_on_the_target_pixel():
     import numpy as np
     from PIL import Image
 
-    from agent.markers import MARKER_RGB, actions_to_pixels, draw_actions
+    from tars.frontends.markers import MARKER_RGB, actions_to_pixels, draw_actions
 
     img = Image.new("RGB", (640, 400), (200, 210, 220))
     geo = ScreenGeometry(1280, 800, scale=2.0, left=100, top=0)  # HiDPI, monitor at x=100
@@ -60,7 +60,7 @@ def test_draw_actions_puts_the_marker_centre_on_the_target_pixel():
 
 
 def test_describe_action_in_words():
-    from agent.markers import describe_action
+    from tars.frontends.markers import describe_action
 
     assert describe_action(Click(3, 4)) == "Click at (3, 4)"
     assert describe_action(DoubleClick(3.4, 4.6)) == "Double-click at (3, 5)"
@@ -82,8 +82,8 @@ def _setup():
 
 
 def _info(geo):
-    from actions.coords import CoordSpace
-    from agent.hooks import RunInfo
+    from tars.actions.coords import CoordSpace
+    from tars.agent.hooks import RunInfo
 
     return RunInfo("open the settings", "scripted", CoordSpace("absolute"), geometry=geo)
 
@@ -102,8 +102,8 @@ def scenario_hidden_for_capture() -> dict:
 
     import numpy as np
 
-    from actions.operator import Observation
-    from agent.overlay import OverlayHook, OverlaySettings
+    from tars.desktop.operator import Observation
+    from tars.frontends.overlay import OverlayHook, OverlaySettings
     from gui_helpers import Target, grab
 
     app, run = _setup()
@@ -150,8 +150,8 @@ def scenario_kept_in_captures() -> dict:
     """keep_in_captures: the capture shows the overlay's drawings and the desktop elsewhere."""
     import numpy as np
 
-    from agent.markers import MARKER_RGB
-    from agent.overlay import OverlayHook, OverlaySettings
+    from tars.frontends.markers import MARKER_RGB
+    from tars.frontends.overlay import OverlayHook, OverlaySettings
     from gui_helpers import Target, grab
 
     app, run = _setup()
@@ -203,8 +203,8 @@ def scenario_marker_positions() -> dict:
     """Marker centre for several clicks (edges included), measured in the captured frame."""
     import numpy as np
 
-    from agent.markers import MARKER_RGB
-    from agent.overlay import OverlayHook, OverlaySettings
+    from tars.frontends.markers import MARKER_RGB
+    from tars.frontends.overlay import OverlayHook, OverlaySettings
     from gui_helpers import grab
 
     app, run = _setup()
@@ -247,11 +247,11 @@ def scenario_run_with_overlay() -> dict:
     from PIL import Image
     from PySide6.QtWidgets import QApplication
 
-    from actions.operator import DryRunOperator
-    from agent.hooks import Hook
-    from agent.loop import Agent, AgentConfig
-    from agent.overlay import run_with_overlay
-    from models.scripted import ScriptedPolicy
+    from tars.desktop.dryrun import DryRunOperator
+    from tars.agent.hooks import Hook
+    from tars.agent.loop import Agent, AgentConfig
+    from tars.frontends.overlay import run_with_overlay
+    from tars.models.scripted import ScriptedPolicy
 
     app = QApplication([])
     at_capture: list[list[str]] = []
@@ -287,10 +287,10 @@ def scenario_strip_buttons() -> dict:
     from PIL import Image
     from PySide6.QtWidgets import QApplication
 
-    from actions.operator import DryRunOperator
-    from agent.loop import Agent, AgentConfig
-    from agent.overlay import run_with_overlay
-    from models.scripted import ScriptedPolicy
+    from tars.desktop.dryrun import DryRunOperator
+    from tars.agent.loop import Agent, AgentConfig
+    from tars.frontends.overlay import run_with_overlay
+    from tars.models.scripted import ScriptedPolicy
     from gui_helpers import wait_until
 
     app = QApplication([])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from actions.parse import ParseError, parse_response
-from actions.space import (
+from tars.actions.parse import ParseError, parse_response
+from tars.actions.space import (
     CallUser, Click, DoubleClick, Drag, Finished, Hotkey, KeyDown, KeyUp, LongPress, MoveTo,
     OpenApp, Press, PressBack, PressHome, RightClick, Scroll, Type, Wait,
 )
@@ -247,7 +247,7 @@ from pathlib import Path  # noqa: E402
 
 from typer.testing import CliRunner  # noqa: E402
 
-from agent.cli import app  # noqa: E402
+from tars.frontends.cli import app  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -326,7 +326,7 @@ def test_tars_parse_bad_input_exits_2(text, options, fragment):
 
 def test_tars_parse_subprocess_end_to_end():
     """The real process: stdin in, JSON out, exit 0; bad text: exit 2, one line on stderr."""
-    cmd = [sys.executable, "-m", "agent.cli", "parse", "--image-size", "1920x1080"]
+    cmd = [sys.executable, "-m", "tars", "parse", "--image-size", "1920x1080"]
     ok = subprocess.run(cmd, input="Action: left_double(start_box='(966,546)')", cwd=ROOT,
                         capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stderr

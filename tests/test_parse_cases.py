@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from actions.coords import CoordSpace, ScreenGeometry, action_to_screen, smart_resize
-from actions.parse import ParseError, parse_response
-from actions.space import Click, DoubleClick, Hotkey, RightClick, Scroll, Type
+from tars.actions.coords import CoordSpace, ScreenGeometry, action_to_screen, smart_resize
+from tars.actions.parse import ParseError, parse_response
+from tars.actions.space import Click, DoubleClick, Hotkey, RightClick, Scroll, Type
 
 RESIZED = CoordSpace("resized")
 RELATIVE = CoordSpace("relative")

@@ -18,9 +18,9 @@ import sys
 
 import pytest
 
-from actions.coords import CoordSpace, ScreenGeometry, action_to_screen
-from actions.parse import ParseError, parse_response
-from actions.space import (
+from tars.actions.coords import CoordSpace, ScreenGeometry, action_to_screen
+from tars.actions.parse import ParseError, parse_response
+from tars.actions.space import (
     CallUser, Click, DoubleClick, Drag, Finished, Hotkey, MoveTo, Press, RightClick, Scroll,
     Type, Wait,
 )
@@ -285,7 +285,7 @@ def test_reference_evaluates_model_text_and_tars_does_not():
 
 def test_smart_resize_matches_reference_copy():
     """ui-tars ships its own smart_resize; it agrees with ours on screen sizes."""
-    from actions.coords import smart_resize
+    from tars.actions.coords import smart_resize
 
     rng = random.Random(5)
     for _ in range(2000):

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from actions.keys import CANONICAL_KEYS
-from actions.parse import ParseError, parse_response
-from actions.space import (
+from tars.actions.keys import CANONICAL_KEYS
+from tars.actions.parse import ParseError, parse_response
+from tars.actions.space import (
     Click, DoubleClick, Drag, Finished, Hotkey, MoveTo, Press, RightClick, Scroll, Step, Type, Wait,
 )
 

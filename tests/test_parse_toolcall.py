@@ -9,9 +9,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from actions.parse import ParseError, parse_response
-from actions.parse_toolcall import MAX_SCROLL_NOTCHES, scroll_notches
-from actions.space import (
+from tars.actions.parse import ParseError, parse_response
+from tars.actions.parse.toolcall import MAX_SCROLL_NOTCHES, scroll_notches
+from tars.actions.space import (
     CallUser, Click, DoubleClick, Drag, Finished, Hotkey, LongPress, MoveTo, OpenApp, PressBack,
     PressHome, RightClick, Scroll, Type, Wait,
 )
@@ -198,7 +198,7 @@ def test_seed_xml_inside_tool_call_is_not_json():
 
 def test_tars_parse_on_a_tool_call_answer():
     """`tars parse` prints the tool call's actions; with --image-size they are screen points."""
-    from agent.cli import app
+    from tars.frontends.cli import app
 
     text = "The field is at the top.\n" + call("left_click", coordinate=[966, 546]) + "\n" + call(
         "type", text="hi\n")

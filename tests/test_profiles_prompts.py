@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from models.profiles import PROFILES, get_profile, guess_profile_name
-from models.prompts import add_box_tokens, system_prompt
+from tars.models.profiles import PROFILES, get_profile, guess_profile_name
+from tars.models.prompts import add_box_tokens, system_prompt
 
 NAME_TABLE = [
     ("ByteDance-Seed/UI-TARS-1.5-7B", "ui-tars-1.5"),

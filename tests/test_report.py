@@ -10,12 +10,12 @@ import time
 import pytest
 from PIL import Image
 
-from actions.coords import CoordSpace, ScreenGeometry
-from actions.operator import Observation
-from actions.space import Click, Drag, DoubleClick, Finished, Scroll, Step, Type
-from agent.eval.report import action_marks_svg, render_report, write_report
-from agent.hooks import RunInfo, RunResult, StepRecord
-from agent.trajectory import TrajectoryRecorder
+from tars.actions.coords import CoordSpace, ScreenGeometry
+from tars.desktop.operator import Observation
+from tars.actions.space import Click, Drag, DoubleClick, Finished, Scroll, Step, Type
+from tars.frontends.report import action_marks_svg, render_report, write_report
+from tars.agent.hooks import RunInfo, RunResult, StepRecord
+from tars.agent.trajectory import TrajectoryRecorder
 
 
 def _record_run(folder, geometry: ScreenGeometry, secret="sk-very-secret"):
@@ -99,8 +99,8 @@ def test_tasks_report_links_each_task(tmp_path):
 
 
 def test_grounding_report_pictures_misses(tmp_path):
-    from agent.eval import grounding
-    from models.scripted import ScriptedPolicy
+    from tars.evals import grounding
+    from tars.models.scripted import ScriptedPolicy
 
     Image.new("RGB", (400, 300), "white").save(tmp_path / "s.png")
     (tmp_path / "set.json").write_text(json.dumps([

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def tars(*args: str, env_extra: dict | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **(env_extra or {})}
     env.pop("DISPLAY", None)
-    return subprocess.run([sys.executable, "-m", "agent.cli", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "tars", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -152,7 +152,7 @@ def test_ctrl_c_stops_and_saves_the_state(shot, tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     env.pop("DISPLAY", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agent.cli", "run", "x", "--endpoint", server.url, "--model",
+        [sys.executable, "-m", "tars", "run", "x", "--endpoint", server.url, "--model",
          "UI-TARS-1.5-7B", "--dry-run", "--image", str(shot), "--record", str(out), "--json"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

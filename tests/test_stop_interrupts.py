@@ -12,9 +12,9 @@ import time
 
 from PIL import Image
 
-from actions.operator import DryRunOperator
-from agent.loop import Agent, AgentConfig
-from models.openai_compat import OpenAIPolicy
+from tars.desktop.dryrun import DryRunOperator
+from tars.agent.loop import Agent, AgentConfig
+from tars.models.openai_compat import OpenAIPolicy
 from openai_server import SERVED, ChatServer, completion
 
 

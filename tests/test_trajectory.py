@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from actions.operator import DryRunOperator
-from agent.loop import Agent, AgentConfig
-from agent.trajectory import TrajectoryError, TrajectoryRecorder, read_trajectory, scrub
-from models.scripted import ScriptedPolicy
+from tars.desktop.dryrun import DryRunOperator
+from tars.agent.loop import Agent, AgentConfig
+from tars.agent.trajectory import TrajectoryError, TrajectoryRecorder, read_trajectory, scrub
+from tars.models.scripted import ScriptedPolicy
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -92,10 +92,10 @@ def test_killed_run_loses_at_most_the_step_in_flight(tmp_path):
         import sys
         sys.path.insert(0, {str(ROOT)!r})
         from PIL import Image
-        from actions.operator import DryRunOperator
-        from agent.loop import Agent, AgentConfig
-        from agent.trajectory import TrajectoryRecorder
-        from models.scripted import ScriptedPolicy
+        from tars.desktop.dryrun import DryRunOperator
+        from tars.agent.loop import Agent, AgentConfig
+        from tars.agent.trajectory import TrajectoryRecorder
+        from tars.models.scripted import ScriptedPolicy
         imgs = [Image.new("RGB", (64, 64), (i, 0, 0)) for i in range(200)]
         replies = [f"Thought: {{i}}\\nAction: click(start_box='({{i % 60}},5)')" for i in range(200)]
         agent = Agent(ScriptedPolicy(replies, delay=0.05), DryRunOperator(images=imgs),

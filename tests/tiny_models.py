@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from actions.coords import MAX_PIXELS, MIN_PIXELS
+from tars.actions.coords import MAX_PIXELS, MIN_PIXELS
 
 #: Qwen special tokens, in the order Qwen numbers them (after the ordinary vocabulary)
 SPECIAL_TOKENS = [

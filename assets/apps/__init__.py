@@ -1,6 +1,6 @@
 """Practice applications: small PySide6 programs that tars ships for its demo, tests and tasks.
 
-Each runs with one command, ``python -m assets.apps.<name> --state FILE``, looks like an
+Each runs with one command, ``python -m tars.assets.apps.<name> --state FILE``, looks like an
 ordinary desktop application (system font, normal sizes, Qt's own widgets) and writes its
 observable state as JSON to ``FILE`` after every change, so an evaluator can read what the
 agent did without looking at pixels:
@@ -34,4 +34,4 @@ def app_command(name: str, state_file: str, *extra: str, python: str | None = No
     """
     if name not in APPS:
         raise ValueError(f"unknown practice app {name!r}; choose one of {', '.join(APPS)}")
-    return [python or sys.executable, "-m", f"assets.apps.{name}", "--state", state_file, *extra]
+    return [python or sys.executable, "-m", f"tars.assets.apps.{name}", "--state", state_file, *extra]

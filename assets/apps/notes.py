@@ -7,7 +7,7 @@ same everywhere) in the ``--dir`` folder; the note is written there as a real fi
 State JSON: ``{"app": "notes", "text": str, "file": str | null, "saved": {path: text},
 "modified": bool}``.
 
-Run: ``python -m assets.apps.notes --state /tmp/notes.json [--dir FOLDER]``
+Run: ``python -m tars.assets.apps.notes --state /tmp/notes.json [--dir FOLDER]``
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from assets.apps._common import parse_args, run_app, write_state
+from tars.assets.apps._common import parse_args, run_app, write_state
 
 
 def build(state_file: str, folder: str, title: str | None = None):
@@ -95,7 +95,7 @@ def build(state_file: str, folder: str, title: str | None = None):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``python -m assets.apps.notes --state FILE [--dir FOLDER]``."""
+    """Entry point: ``python -m tars.assets.apps.notes --state FILE [--dir FOLDER]``."""
     args = parse_args(
         "tars practice app: a notes editor", argv,
         extra=lambda p: p.add_argument("--dir", default=None,

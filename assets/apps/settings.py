@@ -8,12 +8,12 @@ State JSON: ``{"app": "settings", "tab": str, "values": {...}, "applied": {...},
 "history_cleared": bool}`` where values/applied hold ``username``, ``start_on_login``,
 ``check_updates``, ``theme``, ``font_size``, ``usage_statistics``.
 
-Run: ``python -m assets.apps.settings --state /tmp/settings.json``
+Run: ``python -m tars.assets.apps.settings --state /tmp/settings.json``
 """
 
 from __future__ import annotations
 
-from assets.apps._common import parse_args, run_app, write_state
+from tars.assets.apps._common import parse_args, run_app, write_state
 
 THEMES = ["Light", "Dark", "High contrast", "Follow system"]
 DEFAULTS = {
@@ -120,7 +120,7 @@ def build(state_file: str, title: str | None = None):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``python -m assets.apps.settings --state FILE``."""
+    """Entry point: ``python -m tars.assets.apps.settings --state FILE``."""
     args = parse_args("tars practice app: a settings window with tabs", argv)
     return run_app(lambda: build(args.state, args.title), args.geometry)
 

@@ -8,12 +8,12 @@ says so and records nothing.
 State JSON: ``{"app": "signup", "fields": {"full_name", "email", "password", "country",
 "comments"}, "agree": bool, "newsletter": bool, "submitted": [fields..., ...], "message": str}``.
 
-Run: ``python -m assets.apps.signup --state /tmp/signup.json``
+Run: ``python -m tars.assets.apps.signup --state /tmp/signup.json``
 """
 
 from __future__ import annotations
 
-from assets.apps._common import parse_args, run_app, write_state
+from tars.assets.apps._common import parse_args, run_app, write_state
 
 COUNTRIES = ["Choose a country", "Brazil", "Canada", "France", "Germany", "Japan", "Kenya", "Spain"]
 
@@ -112,7 +112,7 @@ def build(state_file: str, title: str | None = None):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``python -m assets.apps.signup --state FILE``."""
+    """Entry point: ``python -m tars.assets.apps.signup --state FILE``."""
     args = parse_args("tars practice app: a sign-up form", argv)
     return run_app(lambda: build(args.state, args.title), args.geometry)
 

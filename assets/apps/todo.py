@@ -5,12 +5,12 @@ button that removes the selected item. Starts with a few items (``--items`` to c
 
 State JSON: ``{"app": "todo", "items": [str, ...], "selected": str | null}``.
 
-Run: ``python -m assets.apps.todo --state /tmp/todo.json``
+Run: ``python -m tars.assets.apps.todo --state /tmp/todo.json``
 """
 
 from __future__ import annotations
 
-from assets.apps._common import parse_args, run_app, write_state
+from tars.assets.apps._common import parse_args, run_app, write_state
 
 DEFAULT_ITEMS = ["Buy milk", "Call the plumber", "Water the plants"]
 
@@ -72,7 +72,7 @@ def build(state_file: str, items: list[str], title: str | None = None):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``python -m assets.apps.todo --state FILE [--items a,b,c]``."""
+    """Entry point: ``python -m tars.assets.apps.todo --state FILE [--items a,b,c]``."""
     args = parse_args(
         "tars practice app: a to-do list", argv,
         extra=lambda p: p.add_argument("--items", default=",".join(DEFAULT_ITEMS),

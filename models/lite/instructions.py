@@ -12,7 +12,7 @@ Steps are joined by new lines, ``;``, ``then``, ``, then`` or ``and then`` (neve
 quotes). ``X`` is quoted or unquoted on-screen text; ``the second X`` / ``the last X`` pick
 among repeats, and a trailing role word (``button``, ``field``, ``checkbox``, ``dropdown``,
 ...) is a hint for where to click. :func:`parse_instruction` raises
-:class:`InstructionError` (a :class:`~models.base.PolicyError`) for anything else, before
+:class:`InstructionError` (a :class:`~tars.models.base.PolicyError`) for anything else, before
 anything on screen is touched.
 """
 
@@ -21,8 +21,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from actions.keys import UnknownKeyError, split_keys
-from models.base import PolicyError
+from tars.actions.keys import UnknownKeyError, split_keys
+from tars.models.base import PolicyError
 
 
 class InstructionError(PolicyError):

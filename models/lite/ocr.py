@@ -29,8 +29,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from models.base import PolicyError
-from models.lite.matching import TextBox
+from tars.models.base import PolicyError
+from tars.models.lite.matching import TextBox
 
 if TYPE_CHECKING:
     from PIL.Image import Image

@@ -1,6 +1,6 @@
 """``lite``: the offline default policy. OCR + a little OpenCV + an explicit instruction.
 
-It follows step-by-step instructions (:mod:`models.lite.instructions`) on any application
+It follows step-by-step instructions (:mod:`tars.models.lite.instructions`) on any application
 whose controls carry visible text, and answers exactly like a UI-TARS model
 (``Thought: ...\\nAction: ...``, several actions separated by a blank line), so the parser,
 the operator, the overlay and the recorder cannot tell it from one. Its points are screenshot
@@ -25,14 +25,14 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from actions.coords import CoordSpace
-from actions.space import (
+from tars.actions.coords import CoordSpace
+from tars.actions.space import (
     Action, CallUser, Click, DoubleClick, Drag, Finished, Hotkey, Press, RightClick, Scroll, Type, Wait,
 )
-from models.base import PolicyError, Prompt
-from models.lite import controls
-from models.lite.instructions import Command, Target, parse_instruction
-from models.lite.matching import DEFAULT_THRESHOLD, Match, TextBox, find_matches, pick
+from tars.models.base import PolicyError, Prompt
+from tars.models.lite import controls
+from tars.models.lite.instructions import Command, Target, parse_instruction
+from tars.models.lite.matching import DEFAULT_THRESHOLD, Match, TextBox, find_matches, pick
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -176,7 +176,7 @@ class LitePolicy:
                 provider for ``device="cuda"``).
         """
         self._plan(instruction)
-        from models.lite.ocr import get_engine
+        from tars.models.lite.ocr import get_engine
 
         get_engine(self.ocr_scale, self.device, line_cache=self.ocr_line_cache)
 
@@ -242,7 +242,7 @@ class LitePolicy:
             return plan
 
     def _view(self, image: "Image") -> _View:
-        from models.lite.ocr import get_engine
+        from tars.models.lite.ocr import get_engine
 
         result = get_engine(self.ocr_scale, self.device, line_cache=self.ocr_line_cache).read(image)
         self.last_ocr_seconds = result.seconds

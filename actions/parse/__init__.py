@@ -1,0 +1,87 @@
+"""Model text -> :class:`~tars.actions.space.Step`: every dialect of the action language.
+
+:func:`parse_response` is the one entry point (docs/DESIGN.md, Data flow). It cleans the text
+(end-of-turn tokens, code fences) and hands it to the dialect it is written in:
+
+=================================  ===========================================================
+``tars.actions.parse.uitars``      UI-TARS text: ``Thought: ... Action: click(start_box=...)``
+``tars.actions.parse.seed``        Seed / Doubao XML: ``<function=click><parameter=point>...``
+``tars.actions.parse.toolcall``    JSON tool calls: ``<tool_call>{"name": "computer_use", ...}``
+=================================  ===========================================================
+
+No dialect evaluates model text: scanners of our own and :mod:`json` only. Whatever cannot be
+read exactly raises :class:`ParseError` naming the offending part, so the loop can feed it back
+instead of guessing a click. Coordinates come back in **model space**, as written;
+:func:`tars.actions.coords.action_to_screen` converts them.
+"""
+
+from __future__ import annotations
+
+from tars.actions.parse import seed, toolcall, uitars
+from tars.actions.parse.errors import ParseError, clip
+from tars.actions.space import Step
+
+__all__ = ["ParseError", "parse_response"]
+
+
+def parse_response(text: str) -> Step:
+    """Parse one model answer into a :class:`~tars.actions.space.Step` (actions in model space).
+
+    ``text`` is the raw model output. Returns ``Step(thought, actions, reflection, summary,
+    raw=text)``; ``thought`` falls back to ``Action_Summary:`` and then to unlabelled
+    reasoning before the action. Coordinates are the centre of each box, in the model's own
+    space (0..1000 for UI-TARS-1.0, resized-image pixels for UI-TARS-1.5).
+
+    Raises:
+        ParseError: no action, an unknown function or argument, a box that is not 2 or 4
+            finite numbers or is cut off, an unknown key, a bad scroll direction, or text
+            that is not an action where an action was expected; for ``<tool_call>`` answers,
+            what :func:`tars.actions.parse.toolcall.parse_tool_calls` raises. The message names
+            the part.
+    """
+    if not isinstance(text, str):
+        raise ParseError(f"model output must be text, got {type(text).__name__}")
+    clean = text
+    for token in uitars._NOISE:
+        clean = clean.replace(token, "")
+    clean = uitars._FENCE_RE.sub("", clean)
+
+    # Qwen2.5-VL's own computer_use / mobile_use tool calls: JSON in <tool_call> blocks.
+    if toolcall.is_json_tool_call(clean):
+        head, actions = toolcall.parse_tool_calls(clean)
+        head = seed._THINK_TAG_RE.sub("", head)
+        # Qwen3-VL writes "Action: <one-line summary>" before the call: the summary, and the
+        # thought when no reasoning comes before it.
+        label = next((m for m in uitars._LABEL_RE.finditer(head) if m.group(1).lower() == "action"), None)
+        action_text = head[label.end() :].strip() if label else ""
+        thought, reflection, summary = uitars._sections(head[: label.start()] if label else head)
+        summary = summary or action_text or None
+        return Step(thought or summary, actions, reflection=reflection, summary=summary, raw=text)
+
+    action_label = next(
+        (m for m in uitars._LABEL_RE.finditer(clean) if m.group(1).lower() == "action"), None
+    )
+    xml = seed._XML_FUNCTION_RE.search(clean) if action_label is None else None
+    bare = uitars._BARE_CALL_RE.search(clean) if action_label is None else None
+    if xml is not None and (bare is None or xml.start() < bare.start()):
+        head, calls = seed._xml_calls(clean, xml.start())
+        actions = tuple(uitars._to_action(call) for call in calls)
+        thought, reflection, summary = uitars._sections(seed._THINK_TAG_RE.sub("", head))
+        return Step(thought, actions, reflection=reflection, summary=summary, raw=text)
+    if action_label is not None:
+        head, region = clean[: action_label.start()], clean[action_label.end() :]
+    else:
+        if bare is None:
+            raise ParseError(
+                f"no action in model output {clip(clean.strip())!r}: "
+                "expected 'Action: <function>(...)'"
+            )
+        start = bare.start() + len(bare.group()) - len(bare.group().lstrip(" \t>*`"))
+        head, region = clean[: bare.start()], clean[start:]
+
+    calls = uitars._scan_calls(region)
+    if not calls:
+        raise ParseError("no action after 'Action:'")
+    actions = tuple(uitars._to_action(call) for call in calls)
+    thought, reflection, summary = uitars._sections(head)
+    return Step(thought, actions, reflection=reflection, summary=summary, raw=text)

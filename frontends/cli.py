@@ -1,0 +1,543 @@
+"""The `tars` command line (typer). Each command imports its heavy parts lazily, so that
+`tars parse` and `tars --help` stay fast and work without torch, Qt or a display.
+
+Exit status (DESIGN.md): 0 when a run finished, 1 on call_user, limits or a failed
+evaluation, 2 on bad input with a one-line reason on stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(
+    name="tars",
+    help="tars: a desktop GUI agent in the style of UI-TARS.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def fail(message: str, code: int = 2) -> "typer.Exit":
+    """Print a one-line reason on stderr and return the Exit to raise."""
+    print(f"tars: {message}".replace("\n", " "), file=sys.stderr)
+    return typer.Exit(code)
+
+
+# The policy options every command that runs a policy takes (run, eval grounding, eval tasks),
+# declared once (DESIGN.md: `[policy options]`).
+PolicyOpt = Annotated[Optional[str], typer.Option("--policy", help="lite (default) | hf | openai")]
+ModelOpt = Annotated[Optional[str], typer.Option("--model", help="Hub id or local folder (hf), served name (openai).")]
+AdapterOpt = Annotated[Optional[str], typer.Option("--adapter", help="LoRA adapter folder (hf).")]
+MergeOpt = Annotated[bool, typer.Option("--merge-adapter", help="Merge the LoRA weights into the model.")]
+EndpointOpt = Annotated[Optional[str], typer.Option("--endpoint", help="OpenAI-compatible base URL; implies --policy openai.")]
+ApiKeyOpt = Annotated[Optional[str], typer.Option("--api-key", envvar="TARS_API_KEY", help="API key (or $TARS_API_KEY / $OPENAI_API_KEY); never written anywhere.")]
+MaxTokensOpt = Annotated[Optional[int], typer.Option("--max-new-tokens", min=1, help="Tokens the model may write per answer (default: the profile's).")]
+TimeoutOpt = Annotated[Optional[float], typer.Option("--timeout", min=0.1, help="Seconds per request to the endpoint (default 60).")]
+ProfileOpt = Annotated[Optional[str], typer.Option("--profile", help="Model profile (prompt, coordinates, pixels); default from the model name.")]
+
+
+@app.command("run")
+def run_command(
+    instruction: str = typer.Argument(..., help="What to do, in plain language."),
+    policy: PolicyOpt = None,
+    model: ModelOpt = None,
+    adapter: AdapterOpt = None,
+    merge_adapter: MergeOpt = False,
+    endpoint: EndpointOpt = None,
+    api_key: ApiKeyOpt = None,
+    profile: ProfileOpt = None,
+    max_new_tokens: MaxTokensOpt = None,
+    timeout: TimeoutOpt = None,
+    max_steps: int = typer.Option(50, "--max-steps", min=1),
+    max_seconds: float = typer.Option(None, "--max-seconds", min=0.001, help="Wall-time limit, seconds."),
+    history_images: int = typer.Option(5, "--history-images", min=1, help="Screenshots per prompt."),
+    language: str = typer.Option("English", "--language", help="Language of the model's thoughts."),
+    monitor: int = typer.Option(1, "--monitor", min=1, help="mss monitor index (1 = primary)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Look, think and print, but perform nothing."),
+    image: list[str] = typer.Option(None, "--image", help="With --dry-run: screenshots to serve instead of the screen."),
+    record: str = typer.Option(None, "--record", help="Write the trajectory to this folder."),
+    overlay: bool = typer.Option(None, "--overlay/--no-overlay", help="Show the overlay (default: on when a screen is present)."),
+    overlay_in_captures: bool = typer.Option(False, "--overlay-in-captures", help="Keep the overlay visible in the screenshots (for screen recording; the model sees it too)."),
+    confirm_risky: bool = typer.Option(False, "--confirm-risky", help="Ask before destructive commands and closing keys."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result object as JSON on stdout."),
+) -> None:
+    """Run an instruction on this desktop until finished, call_user or a limit."""
+    import json
+    import os
+
+    from tars.agent.runbuild import PolicyOptions, make_policy
+    from tars.models.base import PolicyError
+
+    options = PolicyOptions(policy, model, adapter, merge_adapter, endpoint, api_key, profile, max_new_tokens, timeout)
+    try:
+        pol = make_policy(options)
+    except PolicyError as exc:
+        raise fail(str(exc))
+    prepare = getattr(pol, "prepare", None)
+    if callable(prepare):  # an instruction the policy cannot follow fails before anything moves
+        try:
+            prepare(instruction)
+        except PolicyError as exc:
+            raise fail(str(exc))
+    if record:
+        try:
+            _check_record_folder(record)
+        except OSError as exc:
+            raise fail(str(exc))
+    try:
+        op = _make_operator(monitor, dry_run, image)
+    except Exception as exc:  # OperatorError, DisplayError, ImportError: all bad setup
+        raise fail(str(exc))
+    from tars.frontends.console import ConsoleHook
+    from tars.agent.loop import Agent, AgentConfig
+
+    hooks = [ConsoleHook(quiet=as_json)]
+    if record:
+        from tars.agent.trajectory import TrajectoryRecorder
+
+        hooks.append(TrajectoryRecorder(record))
+    settings = {**options.public(), "max_steps": max_steps, "max_seconds": max_seconds,
+                "history_images": history_images, "language": language, "monitor": monitor,
+                "dry_run": dry_run}
+    config = AgentConfig(max_steps=max_steps, max_seconds=max_seconds, history_images=history_images,
+                         language=language, settings=settings,
+                         confirm=_ask_confirm if confirm_risky else None)
+    agent = Agent(pol, op, config, hooks)
+    if overlay is None:
+        overlay = bool(os.environ.get("DISPLAY")) and not dry_run
+    try:
+        if overlay:
+            try:
+                from tars.frontends.overlay import run_with_overlay
+            except ImportError as exc:
+                print(f"tars: overlay unavailable ({exc}); running without it", file=sys.stderr)
+                result = agent.run(instruction)
+            else:
+                from tars.frontends.overlay import OverlaySettings
+
+                result = run_with_overlay(agent, instruction,
+                                          OverlaySettings(keep_in_captures=overlay_in_captures))
+        else:
+            result = agent.run(instruction)
+    finally:
+        op.close()
+        pol.close()
+    if as_json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    raise typer.Exit(result.exit_code)
+
+
+def _make_operator(monitor: int, dry_run: bool, images: list[str] | None):
+    """LocalOperator on ``monitor``, or a DryRunOperator (serving ``images`` when given).
+
+    A screen that cannot be seen (no such monitor, no X server, a blank frame) is found here,
+    with one look, before the policy is asked anything.
+    """
+    if images and not dry_run:
+        raise ValueError("--image works with --dry-run only")
+    if dry_run:
+        from tars.desktop.dryrun import DryRunOperator
+
+        op = DryRunOperator(images=list(images) if images else None, monitor=monitor)
+    else:
+        from tars.desktop.local import LocalOperator
+
+        op = LocalOperator(monitor=monitor)
+    if getattr(op, "live", True):
+        try:
+            op.observe()
+        except Exception:
+            op.close()
+            raise
+    return op
+
+
+def _check_record_folder(folder: str) -> None:
+    """Raise OSError (with a reason for people) unless ``folder`` can take a new trajectory."""
+    import os
+    from pathlib import Path
+
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise OSError(f"--record {folder}: exists and is not a folder")
+    if (path / "steps.jsonl").exists():
+        raise OSError(f"--record {folder}: already holds a trajectory; choose a new folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OSError(f"--record {folder}: cannot create it ({exc.strerror or exc})") from None
+    if not os.access(path, os.W_OK):
+        raise OSError(f"--record {folder}: not writable")
+
+
+def _ask_confirm(action, reason: str) -> bool:
+    """Ask on the terminal whether a risky action may run (no terminal: refuse)."""
+    if not sys.stdin.isatty():
+        return False
+    answer = input(f"tars wants to {action.to_text()} — it {reason}. Allow? [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
+
+
+@app.command("replay")
+def replay_command(
+    folder: str = typer.Argument(..., help="A trajectory folder (tars run --record, tars record)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the actions instead of performing them."),
+    monitor: int = typer.Option(1, "--monitor", min=1),
+    pause: float = typer.Option(0.5, "--pause", help="Seconds between steps."),
+) -> None:
+    """Perform a recorded run's actions again, in screen points, step by step."""
+    import json
+    import time
+
+    from tars.actions.space import action_from_json
+    from tars.agent.trajectory import read_trajectory
+
+    try:
+        traj = read_trajectory(folder)
+        steps = [[action_from_json(a["screen"]) for a in s.get("actions", [])] for s in traj.steps]
+    except (OSError, ValueError, KeyError) as exc:
+        raise fail(f"cannot replay {folder}: {exc}")
+    if dry_run:
+        for num, actions in enumerate(steps, 1):
+            for a in actions:
+                print(json.dumps({"step": num, **a.to_json()}, ensure_ascii=False))
+        raise typer.Exit(0)
+    from tars.desktop.operator import OperatorError
+    from tars.desktop.local import LocalOperator
+
+    op = LocalOperator(monitor=monitor)
+    try:
+        for num, actions in enumerate(steps, 1):
+            for a in actions:
+                if a.ends_run:
+                    continue
+                try:
+                    op.execute(a)
+                except OperatorError as exc:
+                    raise fail(f"step {num}: {a.to_text()} failed: {exc}", 1)
+            time.sleep(pause)
+    finally:
+        op.close()
+
+
+@app.command("parse")
+def parse_command(
+    image_size: str = typer.Option(
+        None, "--image-size", metavar="WxH",
+        help="Screenshot size in physical pixels; without it coordinates stay in model space.",
+    ),
+    coords: str = typer.Option(
+        "resized", "--coords", help="Model coordinate space: relative | resized | absolute."
+    ),
+    scale: float = typer.Option(1.0, "--scale", help="Screenshot pixels per screen point (2 on Retina)."),
+    min_pixels: int = typer.Option(None, "--min-pixels", help="smart_resize min_pixels (default 100*28*28)."),
+    max_pixels: int = typer.Option(None, "--max-pixels", help="smart_resize max_pixels (default 16384*28*28)."),
+) -> None:
+    """Read model text on stdin, print its thought and actions as one JSON object.
+
+    x, y (and x2, y2 for drag) are screen points (screenshot pixels / --scale) when --image-size is given, model-space numbers as written otherwise. Exit 2 on bad input.
+    """
+    import json
+
+    from tars.actions import coords as coords_mod
+    from tars.actions.parse import ParseError, parse_response
+
+    def _number(v: object) -> object:
+        return int(v) if isinstance(v, float) and v.is_integer() else v
+
+    def _action_json(action) -> dict:
+        return {k: _number(v) for k, v in action.to_json().items()}
+
+    space = geometry = None
+    if image_size is not None:
+        try:
+            w_text, h_text = image_size.lower().split("x")
+            width, height = int(w_text), int(h_text)
+            if width <= 0 or height <= 0:
+                raise ValueError
+        except ValueError:
+            raise fail(f"--image-size must be WxH with positive integers, got {image_size!r}") from None
+        if not (scale > 0 and scale != float("inf")):
+            raise fail(f"--scale must be a positive number, got {scale}")
+        budget = {}
+        if min_pixels is not None:
+            budget["min_pixels"] = min_pixels
+        if max_pixels is not None:
+            budget["max_pixels"] = max_pixels
+        try:
+            space = coords_mod.CoordSpace(coords, **budget)  # type: ignore[arg-type]
+            space.model_size(width, height)  # smart_resize refuses extreme aspect ratios
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+        geometry = coords_mod.ScreenGeometry(width, height, scale=scale)
+    elif coords not in coords_mod.SPACE_KINDS:
+        raise fail(f"unknown coordinate space {coords!r}; use one of {coords_mod.SPACE_KINDS}")
+
+    try:
+        text = sys.stdin.read()
+    except UnicodeDecodeError as exc:
+        raise fail(f"stdin is not valid text: {exc}") from None
+    try:
+        step = parse_response(text)
+    except ParseError as exc:
+        raise fail(str(exc)) from None
+    actions = step.actions
+    if space is not None:
+        actions = tuple(coords_mod.action_to_screen(a, space, geometry) for a in actions)
+    out = {
+        "thought": step.thought,
+        "reflection": step.reflection,
+        "actions": [_action_json(a) for a in actions],
+    }
+    print(json.dumps(out, ensure_ascii=False))
+
+
+@app.command("app")
+def app_command(
+    trajectory: str = typer.Argument(None, help="A recorded trajectory folder to open."),
+) -> None:
+    """Open the desktop app: instruction, policy settings, Run/Pause/Stop, live trace."""
+    import os
+
+    if trajectory is not None:  # a wrong folder is bad input: say so before Qt starts
+        from tars.agent.trajectory import read_trajectory
+
+        try:
+            read_trajectory(trajectory)
+        except FileNotFoundError as exc:
+            raise fail(f"{trajectory} does not exist" if not os.path.exists(trajectory) else str(exc))
+        except (ValueError, OSError) as exc:
+            raise fail(f"{trajectory} is not a readable trajectory: {exc}")
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise fail("tars app needs a screen: no DISPLAY (run it in a desktop session)")
+    try:
+        from tars.frontends.app.window import run_app
+    except ImportError as exc:
+        raise fail(f'the app needs PySide6 ({exc}); pip install "tars[gui]"')
+    raise typer.Exit(run_app(trajectory))
+
+
+# -- evaluation, reports, demonstrations (agent/eval/, agent/demo.py) ----------------------
+eval_app = typer.Typer(help="Measure a policy: grounding sets and task suites.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("grounding")
+def eval_grounding_command(
+    dataset: str = typer.Argument(..., help="ScreenSpot(-v2/-Pro) JSON file, or a folder of them."),
+    policy: PolicyOpt = None,
+    model: ModelOpt = None,
+    adapter: AdapterOpt = None,
+    merge_adapter: MergeOpt = False,
+    endpoint: EndpointOpt = None,
+    api_key: ApiKeyOpt = None,
+    profile: ProfileOpt = None,
+    max_new_tokens: MaxTokensOpt = None,
+    timeout: TimeoutOpt = None,
+    out: str = typer.Option(None, "--out", help="Folder for results.jsonl and summary.json."),
+    bbox_format: str = typer.Option(None, "--bbox-format", help="xywh | xyxy for every record (default: xyxy when a record has img_size)."),
+    images: str = typer.Option(None, "--images", help="Extra folder to look for the screenshots in."),
+    limit: int = typer.Option(None, "--limit", min=1, help="Only the first N records."),
+) -> None:
+    """Ask the policy for one point per record and score hits inside the target box."""
+    from rich.console import Console
+
+    from tars.evals import grounding
+    from tars.evals.console import grounding_table, with_progress
+    from tars.agent.runbuild import PolicyOptions, make_policy
+    from tars.models.base import PolicyError
+
+    try:
+        records = grounding.load_dataset(dataset, bbox_format, images)[:limit]
+    except grounding.DatasetError as exc:
+        raise fail(str(exc))
+    options = PolicyOptions(policy, model, adapter, merge_adapter, endpoint, api_key, profile, max_new_tokens, timeout)
+    try:
+        pol = make_policy(options)
+    except PolicyError as exc:
+        raise fail(str(exc))
+    hits = [0, 0]
+
+    def note(row: dict) -> str:
+        hits[0] += bool(row["hit"])
+        hits[1] += 1
+        return f"accuracy {100 * hits[0] / hits[1]:.1f} %"
+
+    settings = {**options.public(), "dataset": dataset, "bbox_format": bbox_format or "auto"}
+    try:
+        summary = with_progress(len(records), "grounding", lambda on_row: grounding.evaluate(
+            records, pol, out, settings=settings, on_result=on_row), note)
+    except (PolicyError, OSError) as exc:
+        raise fail(f"evaluation stopped: {exc}", 1)
+    finally:
+        pol.close()
+    Console().print(grounding_table(summary))
+
+
+@eval_app.command("tasks")
+def eval_tasks_command(
+    suite: str = typer.Argument("practice", help="Task JSON file, folder of them, or 'practice' (the shipped suite)."),
+    policy: PolicyOpt = None,
+    model: ModelOpt = None,
+    adapter: AdapterOpt = None,
+    merge_adapter: MergeOpt = False,
+    endpoint: EndpointOpt = None,
+    api_key: ApiKeyOpt = None,
+    profile: ProfileOpt = None,
+    max_new_tokens: MaxTokensOpt = None,
+    timeout: TimeoutOpt = None,
+    out: str = typer.Option(None, "--out", help="Folder for results, summary and one trajectory per task (default: tars-eval-<time>)."),
+    jobs: int = typer.Option(1, "--jobs", min=1, help="Tasks run side by side, each on its own virtual display."),
+    max_steps: int = typer.Option(None, "--max-steps", min=1, help="Override every task's step limit."),
+    max_seconds: float = typer.Option(300.0, "--max-seconds", help="Wall-time limit of one task's run, seconds."),
+    history_images: int = typer.Option(5, "--history-images", min=1, help="Screenshots per prompt."),
+    task: list[str] = typer.Option(None, "--task", help="Run only these task ids (repeatable)."),
+) -> None:
+    """Run a task suite, each task on a fresh virtual display, and score it (exit 1 unless all succeed).
+
+    Ctrl+C stops the running tasks (status stopped), keeps results.jsonl and writes summary.json
+    for what ran (tars report works on it), then exits 130.
+    """
+    import time
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from tars.evals.console import tasks_table, with_progress
+    from tars.evals.tasks import RunSettings, TaskError, check_policy, load_suite, run_suite
+    from tars.agent.runbuild import PolicyOptions
+    from tars.models.base import PolicyError
+
+    try:
+        tasks = load_suite(suite)
+    except TaskError as exc:
+        raise fail(str(exc))
+    if task:
+        unknown = sorted(set(task) - {t.id for t in tasks})
+        if unknown:
+            raise fail(f"no task with id {', '.join(unknown)} in {suite}")
+        tasks = [t for t in tasks if t.id in set(task)]
+    options = PolicyOptions(policy, model, adapter, merge_adapter, endpoint, api_key, profile, max_new_tokens, timeout)
+    try:
+        options.check()
+    except PolicyError as exc:
+        raise fail(str(exc))
+    fields = {k: v for k, v in vars(options).items() if v not in (None, False)}
+    try:  # a dead endpoint or bad policy fails once here, not once per task after its setup
+        check_policy({"options": fields})
+    except PolicyError as exc:
+        raise fail(str(exc))
+    settings = RunSettings({"options": fields}, max_steps=max_steps, max_seconds=max_seconds,
+                           history_images=history_images, jobs=jobs, extra={"suite": suite})
+    # absolute once, here: setup commands run inside each task's folder
+    out = str(Path(out or f"tars-eval-{time.strftime('%Y%m%d-%H%M%S')}").resolve())
+    done = [0]
+
+    def note(row: dict) -> str:
+        done[0] += bool(row["success"])
+        return f"{row['id']}: {row['status']} · {done[0]} succeeded"
+
+    try:
+        summary = with_progress(len(tasks), "tasks", lambda on_row: run_suite(
+            tasks, out, settings, on_result=on_row), note)
+    except TaskError as exc:
+        raise fail(str(exc))
+    Console().print(tasks_table(summary))
+    if summary.get("interrupted"):
+        stopped = summary["statuses"].get("stopped", 0)
+        print(f"tars: interrupted: {summary['n_tasks'] - stopped} tasks finished, {stopped} stopped, "
+              f"{len(summary['not_run'])} not run; results in {out}/ (tars report {out})", file=sys.stderr)
+        raise typer.Exit(130)
+    print(f"results in {out}/ (tars report {out})", file=sys.stderr)
+    raise typer.Exit(0 if summary["n_success"] == summary["n_tasks"] else 1)
+
+
+@app.command("report")
+def report_command(
+    folder: str = typer.Argument(..., help="A trajectory folder or an evaluation --out folder."),
+    out: str = typer.Option(None, "--out", help="HTML file to write (default: FOLDER/report.html)."),
+) -> None:
+    """Write one self-contained HTML report of a run or an evaluation."""
+    from tars.frontends.report import write_report
+
+    try:
+        path = write_report(folder, out)
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        raise fail(str(exc))
+    except OSError as exc:
+        raise fail(f"cannot write the report: {exc}", 1)
+    print(path)
+
+
+@app.command("record")
+def record_command(
+    folder: str = typer.Argument(..., help="New folder for the demonstration's trajectory."),
+    instruction: str = typer.Option("human demonstration", "--instruction", help="What you are doing (saved in meta.json)."),
+    coords: str = typer.Option("resized", "--coords", help="Model space of the saved action text: relative | resized | absolute."),
+    monitor: int = typer.Option(None, "--monitor", min=1, help="mss monitor index (default: primary)."),
+    stop_hotkey: str = typer.Option("ctrl+alt+esc", "--stop-hotkey", help="Key combination that ends the recording."),
+) -> None:
+    """Record what you do (clicks, drags, scrolls, typing, hotkeys) as a trajectory; stop with the hotkey."""
+    import os
+
+    from tars.actions.coords import CoordSpace
+    from tars.desktop.operator import OperatorError
+    from tars.frontends.recorder import DemoRecorder
+    from tars.agent.trajectory import TrajectoryError
+
+    try:
+        # pynput listens through X (Xwayland under Wayland): without it, say so plainly
+        if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+            raise fail("recording needs a graphical session: no X display (DISPLAY is unset)")
+        rec = DemoRecorder(folder, instruction, CoordSpace(coords), monitor, stop_hotkey).start()
+    except ImportError as exc:
+        if "X connection" in str(exc) or "platform is not supported" in str(exc):
+            raise fail(f"recording needs a graphical session: cannot connect to X display "
+                       f"{os.environ.get('DISPLAY', '')!r}")
+        raise fail(str(exc))
+    except (ValueError, TrajectoryError, OperatorError) as exc:
+        raise fail(str(exc))
+    print(f"recording; press {stop_hotkey} to stop", file=sys.stderr)
+    try:
+        rec.wait()
+    except KeyboardInterrupt:
+        pass
+    actions = rec.finish()
+    print(f"{len(actions)} actions saved in {folder}" + (f" (stopped: {rec.error})" if rec.error else ""),
+          file=sys.stderr)
+    raise typer.Exit(1 if rec.error else 0)
+
+
+def main() -> None:
+    """Console-script entry point.
+
+    Bad usage (an unknown option, a missing argument, a value out of range) ends with one
+    line on stderr and exit status 2, like every other bad input, instead of Typer's box.
+    """
+    try:  # recent Typer carries its own copy of click
+        from typer._click import exceptions as cx
+    except ImportError:
+        from click import exceptions as cx
+
+    try:
+        code = app(standalone_mode=False)
+    except cx.NoArgsIsHelpError:  # bare `tars` or `tars eval`: Typer has shown the help
+        sys.exit(2)
+    except cx.UsageError as exc:
+        where = f" (see {exc.ctx.command_path} --help)" if exc.ctx else ""
+        print(f"tars: {exc.format_message()}{where}".replace("\n", " "), file=sys.stderr)
+        sys.exit(2)
+    except cx.ClickException as exc:
+        print(f"tars: {exc.format_message()}".replace("\n", " "), file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except cx.Abort:
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

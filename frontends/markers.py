@@ -1,0 +1,156 @@
+"""Markers on screenshots: where an action lands, drawn with Pillow, and actions in words.
+
+Used by the app's trace (thumbnails and the large view) and by HTML reports. The overlay draws
+the same shapes live with Qt (:mod:`tars.frontends.overlay`) and uses the same colours, so a marker
+looks alike on screen, in the app and in a report.
+
+Coordinates here are **screenshot pixels** (DESIGN.md, Coordinates): convert the screen-point
+actions of a step with :func:`actions_to_pixels` first.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+from tars.actions.coords import ScreenGeometry
+from tars.actions.space import (
+    Action, CallUser, Click, DoubleClick, Drag, Finished, Hotkey, KeyDown, KeyUp, LongPress,
+    MoveTo, Press, RightClick, Scroll, Type, Wait,
+)
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+#: exact colour of a marker's centre dot; tests look for it in captures (nothing else is this)
+MARKER_RGB = (255, 0, 170)
+#: ring and path colour (a saturated orange-red, visible on light and dark UIs)
+RING_RGB = (255, 64, 0)
+#: outline around ring and path, for contrast on busy backgrounds
+OUTLINE_RGB = (255, 255, 255)
+#: colour of the marks of earlier actions (the trail)
+TRAIL_RGB = (0, 160, 255)
+
+
+def actions_to_pixels(actions: Iterable[Action], geometry: ScreenGeometry) -> list[Action]:
+    """Screen-point actions -> the same actions in screenshot pixels of ``geometry``."""
+    return [a.map_points(geometry.to_pixels) for a in actions]
+
+
+def _ring(draw, x: float, y: float, r: float, colour, width: int) -> None:
+    draw.ellipse((x - r, y - r, x + r, y + r), outline=OUTLINE_RGB, width=width + 2)
+    draw.ellipse((x - r + 1, y - r + 1, x + r - 1, y + r - 1), outline=colour, width=width)
+
+
+def _dot(draw, x: float, y: float, half: int = 2) -> None:
+    # Not anti-aliased, exact colour: the target pixel is the centre of this square.
+    xi, yi = round(x), round(y)
+    draw.rectangle((xi - half, yi - half, xi + half, yi + half), fill=MARKER_RGB)
+
+
+def _arrow(draw, x1: float, y1: float, x2: float, y2: float, colour, width: int) -> None:
+    import math
+
+    draw.line((x1, y1, x2, y2), fill=OUTLINE_RGB, width=width + 2)
+    draw.line((x1, y1, x2, y2), fill=colour, width=width)
+    angle = math.atan2(y2 - y1, x2 - x1)
+    size = 6 + 3 * width
+    left = (x2 - size * math.cos(angle - 0.45), y2 - size * math.sin(angle - 0.45))
+    right = (x2 - size * math.cos(angle + 0.45), y2 - size * math.sin(angle + 0.45))
+    draw.polygon([(x2, y2), left, right], fill=colour, outline=OUTLINE_RGB)
+
+
+_SCROLL_VECTORS = {"up": (0, -1), "down": (0, 1), "left": (-1, 0), "right": (1, 0)}
+
+
+def draw_actions(
+    image: "Image",
+    actions: Sequence[Action],
+    radius: float | None = None,
+    trail: Sequence[Action] = (),
+) -> "Image":
+    """Return a copy of ``image`` (RGB) with each action's target marked.
+
+    ``actions``: points in screenshot pixels of ``image``. A point action gets a ring and a
+    centre dot of :data:`MARKER_RGB` on the exact target pixel; a drag gets its path with an
+    arrow; a scroll gets an arrow in its direction. Actions without points are not drawn.
+    ``trail``: earlier actions (pixels), drawn small in :data:`TRAIL_RGB`. ``radius``: ring
+    radius in pixels (default scales with the image, 1.5 % of its larger side, at least 8).
+    The input image is not modified.
+    """
+    from PIL import ImageDraw
+
+    out = image.convert("RGB").copy()
+    draw = ImageDraw.Draw(out)
+    r = radius if radius is not None else max(8.0, 0.015 * max(out.size))
+    width = max(2, round(r / 6))
+    for a in trail:
+        for x, y in a.points():
+            draw.ellipse((x - r / 2, y - r / 2, x + r / 2, y + r / 2), outline=TRAIL_RGB,
+                         width=max(1, width - 1))
+    for a in actions:
+        if isinstance(a, Drag):
+            _ring(draw, a.x1, a.y1, r * 0.7, RING_RGB, width)
+            _arrow(draw, a.x1, a.y1, a.x2, a.y2, RING_RGB, width)
+            _dot(draw, a.x1, a.y1)
+            _dot(draw, a.x2, a.y2)
+        elif isinstance(a, Scroll) and a.x is not None and a.y is not None:
+            dx, dy = _SCROLL_VECTORS.get(a.direction, (0, 0))
+            _ring(draw, a.x, a.y, r, RING_RGB, width)
+            _arrow(draw, a.x, a.y, a.x + dx * 3 * r, a.y + dy * 3 * r, RING_RGB, width)
+            _dot(draw, a.x, a.y)
+        else:
+            for x, y in a.points():
+                _ring(draw, x, y, r, RING_RGB, width)
+                if isinstance(a, DoubleClick):
+                    _ring(draw, x, y, r * 0.6, RING_RGB, width)
+                _dot(draw, x, y)
+    return out
+
+
+def _pt(x: float | None, y: float | None) -> str:
+    return f"({round(x)}, {round(y)})" if x is not None and y is not None else ""
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = text.replace("\n", "\\n")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe_action(action: Action) -> str:
+    """One line in words for people, e.g. ``Click at (400, 300)``, ``Type "hi" and press Enter``.
+
+    Points are printed as they are in ``action`` (screen points for a live step).
+    """
+    a = action
+    if isinstance(a, Click):
+        return f"Click at {_pt(a.x, a.y)}"
+    if isinstance(a, DoubleClick):
+        return f"Double-click at {_pt(a.x, a.y)}"
+    if isinstance(a, RightClick):
+        return f"Right-click at {_pt(a.x, a.y)}"
+    if isinstance(a, MoveTo):
+        return f"Move the pointer to {_pt(a.x, a.y)}"
+    if isinstance(a, LongPress):
+        return f"Long-press at {_pt(a.x, a.y)}"
+    if isinstance(a, Drag):
+        return f"Drag from {_pt(a.x1, a.y1)} to {_pt(a.x2, a.y2)}"
+    if isinstance(a, Scroll):
+        where = f" at {_pt(a.x, a.y)}" if a.x is not None else ""
+        return f"Scroll {a.direction} {a.amount}{where}"
+    if isinstance(a, Hotkey):
+        return "Press " + "+".join(a.keys)
+    if isinstance(a, Press):
+        return f"Press {a.key}"
+    if isinstance(a, KeyDown):
+        return f"Hold {a.key} down"
+    if isinstance(a, KeyUp):
+        return f"Release {a.key}"
+    if isinstance(a, Type):
+        return f'Type "{_short(a.body)}"' + (" and press Enter" if a.submit else "")
+    if isinstance(a, Wait):
+        return f"Wait {a.seconds:g} s"
+    if isinstance(a, Finished):
+        return "Finished" + (f": {_short(a.content)}" if a.content else "")
+    if isinstance(a, CallUser):
+        return "Ask the user for help" + (f": {_short(a.content)}" if a.content else "")
+    return a.to_text()

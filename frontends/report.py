@@ -1,0 +1,354 @@
+"""Self-contained HTML reports of a trajectory or an evaluation folder (``tars report DIR``).
+
+One HTML file with everything inside: screenshots as ``data:`` URLs with the actions drawn
+over them as SVG (click markers, drag paths, scroll arrows), the model's thoughts and raw
+answers, the actions in UI-TARS text, timings and errors. For a task-suite folder
+(``summary.json`` with ``n_tasks``) a summary table links to one section per task, each
+holding that task's trajectory; for a grounding folder (``summary.json`` with ``accuracy``)
+the accuracy, the breakdowns and the per-record rows. The desktop app exports through
+:func:`write_report` too.
+
+Nothing is fetched from the network and no script runs in the page. Secrets never reach a
+report: settings are passed through :func:`tars.agent.trajectory.scrub` again before printing.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any, Iterable
+
+from tars.actions.coords import ScreenGeometry
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,DejaVu Sans,sans-serif;margin:24px;color:#1d2330;max-width:1400px}
+h1{font-size:22px} h2{font-size:18px;margin-top:32px;border-bottom:1px solid #d8dce3;padding-bottom:4px}
+h3{font-size:15px;margin:18px 0 6px}
+table{border-collapse:collapse;margin:8px 0} td,th{border:1px solid #d8dce3;padding:4px 8px;text-align:left;font-size:13px}
+th{background:#f1f3f6} .ok{color:#137333;font-weight:600} .bad{color:#b3261e;font-weight:600}
+.meta{color:#5f6672;font-size:13px} .step{border:1px solid #d8dce3;border-radius:6px;padding:10px;margin:12px 0}
+.shot{position:relative;display:inline-block;max-width:100%} .shot img{display:block;max-width:100%;height:auto}
+.shot svg{position:absolute;left:0;top:0;width:100%;height:100%;pointer-events:none}
+pre{background:#f6f8fa;padding:8px;white-space:pre-wrap;word-break:break-word;font-size:12px;margin:4px 0}
+code{font-size:12px} .thought{margin:6px 0;font-style:italic} .error{color:#b3261e}
+"""
+
+_MARK = {"click": "#e53935", "left_double": "#8e24aa", "right_single": "#1e88e5",
+         "mouse_move": "#fb8c00", "long_press": "#6d4c41", "drag": "#00897b", "scroll": "#3949ab"}
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                continue  # a torn last line from a crash; the rest is still worth showing
+    return rows
+
+
+def _data_url(path: Path) -> str:
+    mime = "image/jpeg" if path.suffix.lower() in (".jpg", ".jpeg") else "image/png"
+    return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _image_size(path: Path) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return im.size
+
+
+def _to_pixels(x: float, y: float, geometry: dict[str, Any] | None) -> tuple[float, float]:
+    # actions are stored in screen points; the screenshot is in physical pixels
+    return ScreenGeometry.from_json(geometry).to_pixels(x, y)
+
+
+def action_marks_svg(actions: Iterable[dict[str, Any]], geometry: dict[str, Any] | None,
+                     width: int, height: int) -> str:
+    """SVG (viewBox = the screenshot's pixels) drawing each action's target.
+
+    ``actions``: action JSON objects in **screen points** (``Action.to_json`` shape).
+    Clicks are rings with a dot (two rings for double clicks), drags a line with an arrow
+    head from start to end, scrolls an arrow in their direction; each mark is numbered in
+    the order the actions ran.
+    """
+    r = max(6.0, min(width, height) / 60)
+    parts = [f'<svg viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
+             '<defs><marker id="arrow" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="6" '
+             'markerHeight="6" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
+             'fill="context-stroke"/></marker></defs>']
+    for n, a in enumerate(actions, 1):
+        name = a.get("action")
+        color = _MARK.get(name, "#e53935")
+        label_at = None
+        # a drag's start is ``x``/``y`` in DESIGN.md's JSON (``x1``/``y1`` in older files)
+        sx, sy = a.get("x", a.get("x1")), a.get("y", a.get("y1"))
+        if name == "drag" and None not in (sx, sy, a.get("x2"), a.get("y2")):
+            x1, y1 = _to_pixels(sx, sy, geometry)
+            x2, y2 = _to_pixels(a["x2"], a["y2"], geometry)
+            parts.append(f'<circle cx="{x1:.1f}" cy="{y1:.1f}" r="{r / 2:.1f}" fill="{color}"/>'
+                         f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
+                         f'stroke="{color}" stroke-width="{r / 3:.1f}" marker-end="url(#arrow)"/>')
+            label_at = (x1, y1)
+        elif a.get("x") is not None and a.get("y") is not None:
+            x, y = _to_pixels(a["x"], a["y"], geometry)
+            label_at = (x, y)
+            if name == "scroll":
+                dx, dy = {"up": (0, -1), "down": (0, 1), "left": (-1, 0), "right": (1, 0)}.get(
+                    a.get("direction"), (0, 1))
+                parts.append(f'<line x1="{x:.1f}" y1="{y:.1f}" x2="{x + dx * 4 * r:.1f}" '
+                             f'y2="{y + dy * 4 * r:.1f}" stroke="{color}" stroke-width="{r / 3:.1f}" '
+                             f'marker-end="url(#arrow)"/>')
+            else:
+                fill = "none" if name == "mouse_move" else color
+                parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="none" '
+                             f'stroke="{color}" stroke-width="{r / 4:.1f}"/>'
+                             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r / 4:.1f}" fill="{fill}"/>')
+                if name == "left_double":
+                    parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r * 1.6:.1f}" fill="none" '
+                                 f'stroke="{color}" stroke-width="{r / 5:.1f}"/>')
+        if label_at is not None:
+            lx, ly = label_at
+            parts.append(f'<text x="{lx + r * 1.2:.1f}" y="{ly - r * 1.2:.1f}" font-size="{r * 1.6:.0f}" '
+                         f'font-weight="bold" fill="{color}" stroke="white" stroke-width="{r / 6:.1f}" '
+                         f'paint-order="stroke">{n}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _screen_actions(step: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for a in step.get("actions") or []:
+        if isinstance(a, dict):
+            out.append(a.get("screen") or a)
+    return out
+
+
+def _action_texts(step: dict[str, Any]) -> list[str]:
+    texts = []
+    for a in step.get("actions") or []:
+        if isinstance(a, dict) and a.get("text"):
+            texts.append(a["text"])
+        elif isinstance(a, dict):
+            texts.append(json.dumps(a.get("screen") or a, ensure_ascii=False))
+    return texts
+
+
+def _kv_table(data: dict[str, Any]) -> str:
+    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v if not isinstance(v, (dict, list)) else json.dumps(v, ensure_ascii=False))}</td></tr>"
+                   for k, v in data.items() if v not in (None, "", {}, []))
+    return f"<table>{rows}</table>"
+
+
+def _status_class(status: Any) -> str:
+    return "ok" if status == "finished" else "bad"
+
+
+def render_trajectory(folder: str | Path, heading: str | None = None, level: int = 1) -> str:
+    """HTML fragment for one trajectory folder (meta.json, steps.jsonl, step-NNNN.png,
+    result.json). Missing parts (a crash mid-run) are shown as missing, never an error."""
+    from tars.agent.trajectory import scrub
+
+    folder = Path(folder)
+    meta = _read_json(folder / "meta.json") or {}
+    steps = _read_jsonl(folder / "steps.jsonl")
+    result = _read_json(folder / "result.json")
+    h, h2 = f"h{level}", f"h{level + 1}"
+    out = [f"<{h}>{_e(heading or meta.get('instruction') or folder.name)}</{h}>"]
+    info = {"instruction": meta.get("instruction"), "policy": meta.get("policy"),
+            "model": meta.get("model"), "start": meta.get("start_time"),
+            "screen": meta.get("geometry"), "coordinates": meta.get("coords"),
+            "settings": scrub(meta.get("settings") or {})}
+    out.append(_kv_table(info))
+    if result:
+        out.append(f'<p>Result: <span class="{_status_class(result.get("status"))}">'
+                   f'{_e(result.get("status"))}</span> after {_e(result.get("steps"))} steps, '
+                   f'{_e(result.get("seconds"))} s'
+                   + (f' — {_e(result.get("content"))}' if result.get("content") else "")
+                   + (f' <span class="error">{_e(result.get("error"))}</span>' if result.get("error") else "")
+                   + "</p>")
+    else:
+        out.append('<p class="bad">No result.json: the run did not end cleanly.</p>')
+    for step in steps:
+        num = step.get("step_num", "?")
+        out.append(f'<div class="step"><{h2}>Step {_e(num)}</{h2}>')
+        timings = step.get("timings_ms") or {}
+        if timings:
+            out.append('<div class="meta">' + " · ".join(f"{_e(k)} {_e(v)} ms" for k, v in timings.items())
+                       + (f" · at {_e(step.get('action_timestamp'))}" if step.get("action_timestamp") else "")
+                       + "</div>")
+        if step.get("thought"):
+            out.append(f'<div class="thought">{_e(step["thought"])}</div>')
+        for text in _action_texts(step):
+            out.append(f"<pre>{_e(text)}</pre>")
+        if step.get("error"):
+            out.append(f'<div class="error">Error: {_e(step["error"])}</div>')
+        shot = step.get("screenshot_file")
+        path = folder / shot if shot else None
+        if path is not None and path.exists():
+            w, h_px = _image_size(path)
+            svg = action_marks_svg(_screen_actions(step), step.get("geometry") or meta.get("geometry"), w, h_px)
+            out.append(f'<div class="shot"><img alt="step {_e(num)}" src="{_data_url(path)}">{svg}</div>')
+        elif shot:
+            out.append(f'<div class="meta">screenshot {_e(shot)} missing</div>')
+        if step.get("response"):
+            out.append(f"<details><summary>model output</summary><pre>{_e(step['response'])}</pre></details>")
+        out.append("</div>")
+    if not steps:
+        out.append('<p class="meta">No steps recorded.</p>')
+    return "\n".join(out)
+
+
+def _render_tasks(folder: Path, summary: dict[str, Any]) -> str:
+    from tars.agent.trajectory import scrub
+
+    rows = _read_jsonl(folder / "results.jsonl")
+    out = [f"<h1>Task suite: {_e(summary.get('policy') or 'no agent')}</h1>",
+           _kv_table({"tasks": summary.get("n_tasks"), "successes": summary.get("n_success"),
+                      "success rate": f"{100 * float(summary.get('success_rate') or 0):.1f} %",
+                      "mean steps": f"{float(summary.get('mean_steps') or 0):.2f}",
+                      "statuses": summary.get("statuses"),
+                      "settings": scrub(summary.get("settings") or {})}),
+           "<table><tr><th>task</th><th>status</th><th>score</th><th>steps</th>"
+           "<th>seconds</th><th>error</th></tr>"]
+    for r in rows:
+        anchor = f"task-{_e(r.get('id'))}"
+        ok = "ok" if r.get("success") or (r.get("score") or 0) >= 1 else "bad"
+        out.append(f'<tr><td><a href="#{anchor}">{_e(r.get("id"))}</a></td><td>{_e(r.get("status"))}</td>'
+                   f'<td class="{ok}">{_e(r.get("score"))}</td><td>{_e(r.get("steps"))}</td>'
+                   f'<td>{_e(r.get("seconds"))}</td><td class="error">{_e(r.get("error"))}</td></tr>')
+    out.append("</table>")
+    for r in rows:
+        tid = str(r.get("id"))
+        out.append(f'<section id="task-{_e(tid)}">')
+        traj = folder / tid
+        if (traj / "meta.json").exists():
+            out.append(render_trajectory(traj, heading=f"{tid} (score {r.get('score')})", level=2))
+        else:
+            out.append(f"<h2>{_e(tid)} (score {_e(r.get('score'))})</h2>"
+                       f'<p class="meta">No trajectory (status {_e(r.get("status"))}).</p>')
+        out.append("</section>")
+    return "\n".join(out)
+
+
+#: grounding reports show at most this many missed records as pictures
+MAX_MISS_IMAGES = 40
+
+
+def _miss_figure(row: dict[str, Any]) -> str:
+    """A crop of the record's screenshot around its box and the predicted point, with both
+    drawn, as an embedded JPEG; empty when the image is gone."""
+    import io
+
+    from PIL import Image
+
+    path = Path(str(row.get("image_path") or ""))
+    box = row.get("bbox")
+    if not path.is_file() or not box:
+        return ""
+    x1, y1, x2, y2 = box
+    px, py = row.get("point") or (None, None)
+    xs = [x1, x2] + ([px] if px is not None else [])
+    ys = [y1, y2] + ([py] if py is not None else [])
+    with Image.open(path) as im:
+        w, h = im.size
+        left, top = max(0, int(min(xs)) - 80), max(0, int(min(ys)) - 60)
+        right, bottom = min(w, int(max(xs)) + 80), min(h, int(max(ys)) + 60)
+        crop = im.convert("RGB").crop((left, top, right, bottom))
+    buf = io.BytesIO()
+    crop.save(buf, "JPEG", quality=80)
+    cw, ch = crop.size
+    marks = (f'<rect x="{x1 - left:.1f}" y="{y1 - top:.1f}" width="{x2 - x1:.1f}" height="{y2 - y1:.1f}" '
+             f'fill="none" stroke="#137333" stroke-width="2"/>')
+    if px is not None:
+        cx, cy = px - left, py - top
+        marks += (f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="6" fill="none" stroke="#e53935" '
+                  f'stroke-width="2"/><circle cx="{cx:.1f}" cy="{cy:.1f}" r="2" fill="#e53935"/>')
+    url = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return (f'<div class="step"><div><b>{_e(row.get("id"))}</b>: {_e(row.get("instruction"))}'
+            f'{" — " + _e(row.get("error")) if row.get("error") else ""}</div>'
+            f'<div class="shot"><img alt="{_e(row.get("id"))}" src="{url}">'
+            f'<svg viewBox="0 0 {cw} {ch}" xmlns="http://www.w3.org/2000/svg">{marks}</svg></div></div>')
+
+
+def _render_grounding(folder: Path, summary: dict[str, Any]) -> str:
+    rows = _read_jsonl(folder / "results.jsonl")
+    out = [f"<h1>Grounding: {_e(summary.get('policy'))}</h1>",
+           _kv_table({"records": summary.get("n"), "hits": summary.get("n_hit"),
+                      "accuracy": f"{100 * float(summary.get('accuracy') or 0):.1f} %",
+                      "answers without a point": summary.get("n_no_point"),
+                      "settings": summary.get("settings")})]
+    for name, groups in (summary.get("breakdowns") or {}).items():
+        out.append(f"<h3>by {_e(name)}</h3><table><tr><th>{_e(name)}</th><th>n</th><th>accuracy</th></tr>")
+        for value, g in groups.items():
+            out.append(f"<tr><td>{_e(value)}</td><td>{_e(g.get('n'))}</td>"
+                       f"<td>{100 * float(g.get('accuracy') or 0):.1f} %</td></tr>")
+        out.append("</table>")
+    misses = [r for r in rows if not r.get("hit")]
+    if misses:
+        out.append(f"<h2>Misses</h2><p class=\"meta\">target box in green, predicted point in red"
+                   f"{f'; the first {MAX_MISS_IMAGES} of {len(misses)}' if len(misses) > MAX_MISS_IMAGES else ''}</p>")
+        for r in misses[:MAX_MISS_IMAGES]:
+            out.append(_miss_figure(r))
+    out.append("<h2>Records</h2><table><tr><th>id</th><th>instruction</th><th>box</th>"
+               "<th>point</th><th>hit</th><th>ms</th><th>error</th></tr>")
+    for r in rows:
+        out.append(f"<tr><td>{_e(r.get('id'))}</td><td>{_e(r.get('instruction'))}</td>"
+                   f"<td>{_e(r.get('bbox'))}</td><td>{_e(r.get('point'))}</td>"
+                   f"<td class=\"{'ok' if r.get('hit') else 'bad'}\">{'hit' if r.get('hit') else 'miss'}</td>"
+                   f"<td>{_e(r.get('ms'))}</td><td class=\"error\">{_e(r.get('error'))}</td></tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def render_report(folder: str | Path) -> str:
+    """The whole HTML document for ``folder``: a trajectory, a task-suite evaluation or a
+    grounding evaluation (decided by which files it holds).
+
+    Raises:
+        FileNotFoundError: the folder holds neither meta.json nor summary.json.
+    """
+    folder = Path(folder)
+    summary = _read_json(folder / "summary.json")
+    if isinstance(summary, dict) and "n_tasks" in summary:
+        body, title = _render_tasks(folder, summary), f"tars tasks report: {folder.name}"
+    elif isinstance(summary, dict) and "accuracy" in summary:
+        body, title = _render_grounding(folder, summary), f"tars grounding report: {folder.name}"
+    elif (folder / "meta.json").exists():
+        body, title = render_trajectory(folder), f"tars run: {folder.name}"
+    else:
+        raise FileNotFoundError(f"{folder} is neither a trajectory (meta.json) nor an evaluation "
+                                f"(summary.json)")
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>\n{body}\n</body></html>\n")
+
+
+def write_report(folder: str | Path, out_path: str | Path | None = None) -> Path:
+    """Render ``folder`` and write the HTML to ``out_path`` (default ``folder/report.html``);
+    returns the path written.
+
+    Raises:
+        FileNotFoundError: see :func:`render_report`. OSError: the file cannot be written.
+    """
+    target = Path(out_path) if out_path is not None else Path(folder) / "report.html"
+    text = render_report(folder)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(target)
+    return target
