@@ -79,25 +79,19 @@ class Agent:
         self.operator = operator
         self.config = config or AgentConfig()
         self.hooks = Hooks(hooks)
-        self.profile = profile if profile is not None else getattr(policy, "profile", None)
+        self.profile = profile if profile is not None else policy.profile
         self.guard = Guard(self.config.max_steps, self.config.max_seconds, self.config.confirm)
         self.running = False
         # The operator's emergency hotkey ends the run like the stop button.
-        register = getattr(operator, "on_emergency_stop", None)
-        if callable(register):
-            register(self.stop)
+        operator.on_emergency_stop(self.stop)
 
     # -- switches (any thread) -------------------------------------------------------------
     def stop(self) -> None:
         """End the run as soon as possible (status ``stopped``); interrupts typing and waits."""
         self.guard.stop()
-        op_stop = getattr(self.operator, "stop_event", None)
-        if op_stop is not None:
-            op_stop.set()
+        self.operator.stop_event.set()
         # a policy that can abandon an answer in progress (generation, HTTP request) does so
-        interrupt = getattr(self.policy, "interrupt", None)
-        if callable(interrupt):
-            interrupt()
+        self.policy.interrupt()
 
     def pause(self) -> None:
         """Hold the run before its next step."""
@@ -121,30 +115,24 @@ class Agent:
             self.profile = get_profile(None)
         text = system_prompt(self.profile, instruction, language=self.config.language,
                              task=self.config.task)
-        return text, bool(getattr(self.profile, "box_tokens", False))
+        return text, self.profile.box_tokens
 
     def run(self, instruction: str) -> RunResult:
         """Run ``instruction`` to its end and return how it ended (never raises for a
         policy, parse or operator error: those end the run with status ``error``, or
         ``stopped`` when :meth:`stop` caused them by interrupting the policy)."""
         self.guard.start()
-        op_stop = getattr(self.operator, "stop_event", None)
-        if op_stop is not None:
-            op_stop.clear()
+        self.operator.stop_event.clear()
         started = time.time()
         steps = 0
         result: RunResult | None = None
         self.running = True
-        info = RunInfo(instruction, getattr(self.policy, "name", "policy"), self.policy.space,
+        info = RunInfo(instruction, self.policy.name, self.policy.space,
                        settings=dict(self.config.settings),
-                       model=getattr(self.policy, "model_id", None), started=started)
+                       model=self.policy.model_id, started=started)
         try:
-            reset = getattr(self.policy, "reset_interrupt", None)
-            if callable(reset):
-                reset()
-            prepare = getattr(self.policy, "prepare", None)
-            if callable(prepare):
-                prepare(instruction)
+            self.policy.reset_interrupt()
+            self.policy.prepare(instruction)
             system, box_tokens = self._system_prompt(instruction)
             history = History(instruction, system, self.policy.space,
                               max_images=self.config.history_images, box_tokens=box_tokens,
@@ -189,7 +177,7 @@ class Agent:
         try:
             obs = self.operator.observe()
             # Wait for animations to finish instead of a fixed sleep: compare successive frames.
-            if settle and self.config.settle and getattr(self.operator, "live", True):
+            if settle and self.config.settle and self.operator.live:
                 deadline = time.monotonic() + self.config.settle_timeout
                 while time.monotonic() < deadline and not self.guard.stopped:
                     self.guard.sleep(self.config.settle_interval)

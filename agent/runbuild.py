@@ -1,17 +1,25 @@
-"""Building a policy from the options the command line and the app share.
+"""The one run builder: the options every front end shares -> policy, operator, agent, meta.
 
-``tars run``, ``tars eval`` and ``tars app`` all take the same policy options (DESIGN.md,
-The command line); :class:`PolicyOptions` holds them and :func:`make_policy` builds the
-policy. :meth:`PolicyOptions.public` is what may be written to a trajectory or report:
-never the API key.
+``tars run``, the app's worker and the eval worker all describe a run with one
+:class:`RunOptions` (policy options + loop settings) and build it here, so a setting honoured by
+one front end is honoured by all and ``meta.json``'s ``settings`` are the same for the same
+options (:meth:`RunOptions.settings`). :class:`PolicyOptions` holds the policy part and
+:func:`make_policy` builds the policy; :meth:`PolicyOptions.public` is what may be written to a
+trajectory or report: never the API key.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, field, fields
+from typing import TYPE_CHECKING, Any, Callable
 
 from tars.models.base import Policy, PolicyError, load_policy
+
+if TYPE_CHECKING:
+    from tars.actions.space import Action
+    from tars.agent.hooks import Hook
+    from tars.agent.loop import Agent, AgentConfig
+    from tars.desktop.operator import Operator
 
 
 @dataclass
@@ -92,3 +100,102 @@ def make_policy(options: PolicyOptions) -> Policy:
         if options.timeout is not None:
             settings["timeout"] = options.timeout
     return load_policy(name, **settings)
+
+
+@dataclass
+class RunOptions:
+    """One run as every front end describes it: the policy options and the loop's settings.
+
+    ``policy``: :class:`PolicyOptions`. ``max_steps``: step limit. ``max_seconds``: wall-time
+    limit in seconds (None: none). ``history_images``: screenshots per prompt. ``language``:
+    language of the model's thoughts. ``monitor``: mss monitor index (1 = primary).
+    ``dry_run``: look and think, perform nothing. ``confirm_risky``: ask before risky actions.
+    ``task``: prompt template, ``computer`` | ``mobile``.
+    """
+
+    policy: PolicyOptions = field(default_factory=PolicyOptions)
+    max_steps: int = 50
+    max_seconds: float | None = None
+    history_images: int = 5
+    language: str = "English"
+    monitor: int = 1
+    dry_run: bool = False
+    confirm_risky: bool = False
+    task: str = "computer"
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "RunOptions":
+        """Inverse of :meth:`to_json` (the eval worker's spec). Raises TypeError on an unknown
+        field."""
+        data = dict(data)
+        policy = PolicyOptions(**(data.pop("policy", None) or {}))
+        return cls(policy=policy, **data)
+
+    def to_json(self) -> dict[str, Any]:
+        """Every field, the API key included: for a pipe to a worker, never for a file."""
+        return {f.name: (asdict(self.policy) if f.name == "policy" else getattr(self, f.name))
+                for f in fields(self)}
+
+    def settings(self) -> dict[str, Any]:
+        """The ``settings`` of meta.json: the public policy options and the loop's settings,
+        the same for every front end (no secrets)."""
+        return {**self.policy.public(), "max_steps": self.max_steps,
+                "max_seconds": self.max_seconds, "history_images": self.history_images,
+                "language": self.language, "monitor": self.monitor, "dry_run": self.dry_run,
+                "confirm_risky": self.confirm_risky, "task": self.task}
+
+    def agent_config(self, confirm: "Callable[[Action, str], bool] | None" = None,
+                     extra: dict[str, Any] | None = None) -> "AgentConfig":
+        """The :class:`~tars.agent.loop.AgentConfig` of these options. ``confirm``: asked before
+        a risky action when :attr:`confirm_risky` is set. ``extra``: front-end facts added to
+        meta.json's settings (``front_end``, ``task_id``)."""
+        from tars.agent.loop import AgentConfig
+
+        return AgentConfig(max_steps=self.max_steps, max_seconds=self.max_seconds,
+                           history_images=self.history_images, language=self.language,
+                           task=self.task, settings={**self.settings(), **(extra or {})},
+                           confirm=confirm if self.confirm_risky else None)
+
+
+def make_operator(options: RunOptions, images: list[str] | None = None,
+                  allow_blank: bool = False) -> "Operator":
+    """The operator the options describe: a :class:`~tars.desktop.local.LocalOperator` on
+    ``options.monitor``, or a :class:`~tars.desktop.dryrun.DryRunOperator` for a dry run
+    (serving ``images`` when given). A live screen is looked at once here, so a screen that
+    cannot be seen (no such monitor, no X server, a blank frame) fails before any model is
+    asked. ``allow_blank``: accept one-colour frames (a task display may show nothing).
+
+    Raises:
+        ValueError: ``images`` without ``dry_run``.
+        tars.desktop.operator.OperatorError: no display, no such monitor, blank screen.
+    """
+    if images and not options.dry_run:
+        raise ValueError("--image works with --dry-run only")
+    op: Operator
+    if options.dry_run:
+        from tars.desktop.dryrun import DryRunOperator
+
+        op = DryRunOperator(images=list(images) if images else None, monitor=options.monitor,
+                            allow_blank=allow_blank)
+    else:
+        from tars.desktop.local import LocalOperator
+
+        op = LocalOperator(monitor=options.monitor, allow_blank=allow_blank)
+    if op.live:
+        try:
+            op.observe()
+        except Exception:
+            op.close()
+            raise
+    return op
+
+
+def build_agent(options: RunOptions, policy: Policy, operator: "Operator",
+                hooks: "list[Hook]", confirm: "Callable[[Action, str], bool] | None" = None,
+                extra: dict[str, Any] | None = None) -> "Agent":
+    """The :class:`~tars.agent.loop.Agent` of one run: ``policy`` and ``operator`` built from
+    ``options`` (:func:`make_policy`, :func:`make_operator`), the front end's ``hooks``, and
+    the config of :meth:`RunOptions.agent_config`."""
+    from tars.agent.loop import Agent
+
+    return Agent(policy, operator, options.agent_config(confirm, extra), hooks)

@@ -14,12 +14,12 @@ import time
 from typing import Sequence
 
 from tars.actions.coords import ScreenGeometry
-from tars.desktop.operator import ActionResult, EmergencyStopError, Observation, OperatorError
+from tars.desktop.operator import ActionResult, EmergencyStopError, Observation, Operator, OperatorError
 from tars.actions.space import Action
 from tars.desktop.targets import check_on_screen, refuse_mobile
 
 
-class DryRunOperator:
+class DryRunOperator(Operator):
     """An operator without hands.
 
     Args:
@@ -39,17 +39,14 @@ class DryRunOperator:
 
     def __init__(self, images: Sequence | None = None, geometry: ScreenGeometry | None = None,
                  monitor: int | None = None, allow_blank: bool = False):
+        super().__init__()
         self.executed: list[Action] = []
-        self.stop_event = threading.Event()
         self._callbacks: list = []
         self._base_geometry = geometry
         self.geometry: ScreenGeometry | None = geometry
         self._capture = None
         self._images = None
         self._next = 0
-        #: False when serving recorded images: the loop must not call observe() repeatedly to
-        #: wait for the screen to settle (each call would consume the next image)
-        self.live = images is None
         #: True when frames come from the real screen: the loop may then poll observe() until
         #: the screen settles; served images must not be consumed by such polling.
         self.live = images is None

@@ -23,6 +23,7 @@ from tars.desktop.operator import (
     ActionResult,
     EmergencyStopError,
     Observation,
+    Operator,
     OperatorError,
     UnsupportedActionError,
 )
@@ -34,7 +35,7 @@ from tars.actions.space import (
 from tars.desktop.targets import check_on_screen, in_corner, keep_inside, refuse_mobile
 
 
-class LocalOperator:
+class LocalOperator(Operator):
     """Observe and drive this computer's desktop.
 
     Args:
@@ -67,15 +68,12 @@ class LocalOperator:
                  input_backend: str | None = None):
         from tars.desktop.capture import ScreenCapture
 
+        super().__init__()
         self.platform = current_platform()
         self.capture = ScreenCapture(monitor, allow_blank=allow_blank)
         self.ctrl_is_cmd_on_mac = ctrl_is_cmd_on_mac
         self.drag_seconds = drag_seconds
         self.click_interval = click_interval
-        #: set by the emergency hotkey or :meth:`stop`; long actions check it between steps.
-        self.stop_event = threading.Event()
-        #: a live screen: repeated observations may differ (the loop waits for it to settle)
-        self.live = True
         self._callbacks: list[Callable[[], None]] = []
         self.geometry: ScreenGeometry | None = None
         backend = input_backend or ("xtest" if self.platform == "linux" else "pynput")

@@ -8,9 +8,10 @@ with a message meant to be fed back to the model.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Callable
 
 from tars.actions.coords import ScreenGeometry
 from tars.actions.space import Action
@@ -66,18 +67,36 @@ class ActionResult:
     detail: str = ""
 
 
-@runtime_checkable
-class Operator(Protocol):
-    """Observe the screen and perform actions given in screen points."""
+class Operator:
+    """Base class of every operator: observe the screen, perform actions given in screen points.
+
+    Subclasses implement :meth:`observe` and :meth:`execute` and call ``super().__init__()``.
+    Every other member has a working default, so the loop and the front ends use them directly:
+
+    * ``live``: True when frames come from a changing screen (the loop waits for it to settle
+      after acting); False for a fixed set of images (a dry run on screenshots).
+    * ``stop_event``: set by :meth:`tars.agent.loop.Agent.stop` to interrupt typing and waits
+      in progress; cleared at the start of each run.
+    * :meth:`on_emergency_stop` registers the callback of the operator's emergency hotkey
+      (none by default).
+    """
+
+    live: bool = True
+
+    def __init__(self) -> None:
+        self.stop_event = threading.Event()
 
     def observe(self) -> Observation:
         """Capture the screen. Raises :class:`OperatorError` when no usable frame comes."""
-        ...
+        raise NotImplementedError(f"{type(self).__name__} does not implement observe()")
 
     def execute(self, action: Action) -> ActionResult:
         """Perform ``action`` (points in screen points). Raises :class:`OperatorError`."""
-        ...
+        raise NotImplementedError(f"{type(self).__name__} does not implement execute()")
+
+    def on_emergency_stop(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (from any thread) when the user presses the emergency hotkey.
+        Default: this operator has no hotkey."""
 
     def close(self) -> None:
         """Release everything held (keys, buttons, listeners, capture handles)."""
-        ...

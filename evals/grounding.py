@@ -202,61 +202,29 @@ def _point_from_text(text: str, policy: "Policy", width: int, height: int) -> tu
     raise NoPointError(f"answer has no point ({names})")
 
 
-def _profile_for(policy: "Policy"):
-    from tars.models.profiles import get_profile
-
-    profile = getattr(policy, "profile", None)
-    return profile if profile is not None else get_profile(getattr(policy, "model", None))
-
-
 def predict_point(policy: "Policy", image: "Image", instruction: str) -> tuple[float, float]:
     """Ask ``policy`` where ``instruction``'s element is; returns image pixels (floats).
 
-    A policy with ``ground(image, instruction) -> (x, y) | None`` grounds by its own means, in
-    image pixels. ``lite`` without it is asked to ``click <instruction>`` (it follows explicit
-    commands, not the grounding template). Any other policy gets the grounding prompt of its model profile
-    (:func:`tars.models.prompts.system_prompt` with ``task="grounding"``) and one screenshot turn;
-    its answer is parsed and the first point (a ``click`` or a bare point) is converted from
-    the policy's coordinate space to pixels with :meth:`CoordSpace.to_pixels`.
+    The request is the policy's own :meth:`~tars.models.base.Policy.grounding_prompt` (a model
+    gets its profile's grounding template and one screenshot turn; ``lite`` is asked to
+    ``click <instruction>``). The answer is parsed and its first point (a ``click`` or a bare
+    point) converted from the policy's coordinate space to pixels with
+    :meth:`CoordSpace.to_pixels`.
 
     Raises:
-        NoPointError: no point could be had from the answer.
+        NoPointError: no point could be had from the answer, or the policy cannot follow the
+            instruction (:class:`~tars.models.base.InstructionError`: a miss, not a stop).
         PolicyError: the policy could not answer at all.
     """
-    width, height = image.size
-    ground = getattr(policy, "ground", None)
-    if callable(ground):
-        point = ground(image, instruction)
-        if point is None:
-            raise NoPointError("the policy found no matching element")
-        return float(point[0]), float(point[1])
-    from tars.models.base import Prompt, Turn
+    from tars.models.base import InstructionError
 
-    if getattr(policy, "name", None) == "lite":
-        # lite follows explicit commands, not the grounding template: ask it to click
-        return _lite_point(policy, image, instruction)
-    from tars.models.prompts import system_prompt
-
-    prompt = Prompt(
-        instruction=instruction,
-        system=system_prompt(_profile_for(policy), instruction, task="grounding"),
-        turns=[Turn(image=image)],
-        space=policy.space,
-        task="grounding",
-    )
-    return _point_from_text(policy.act(prompt), policy, width, height)
-
-
-def _lite_point(policy: "Policy", image: "Image", instruction: str) -> tuple[float, float]:
-    from tars.models.base import Prompt, Turn
-    from tars.models.lite.instructions import InstructionError
-
-    command = f"click {instruction}"
+    prompt = policy.grounding_prompt(image, instruction)
     try:
-        text = policy.act(Prompt(command, command, [Turn(image=image)], policy.space))
-    except InstructionError as exc:  # a phrasing lite cannot read: a miss, not a stop
-        raise NoPointError(f"lite cannot follow {command!r}: {exc}") from None
+        text = policy.act(prompt)
+    except InstructionError as exc:
+        raise NoPointError(f"{policy.name} cannot follow {prompt.instruction!r}: {exc}") from None
     return _point_from_text(text, policy, *image.size)
+
 
 
 # -- scoring --------------------------------------------------------------------------------

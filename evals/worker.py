@@ -39,15 +39,21 @@ def build_policy(spec: dict[str, Any]):
     return load_policy(spec["name"], **(spec.get("settings") or {}))
 
 
-def _public(policy_spec: dict[str, Any]) -> dict[str, Any]:
-    """The policy part of meta.json settings, without secrets."""
-    if "options" in policy_spec:
-        from tars.agent.runbuild import PolicyOptions
-
-        return PolicyOptions(**policy_spec["options"]).public()
+def run_options(spec: dict[str, Any]):
+    """The :class:`tars.agent.runbuild.RunOptions` of a spec (its ``policy`` and ``agent``
+    entries) and the extra meta.json settings of an eval run (task id; a registered policy's
+    own settings, without secrets)."""
+    from tars.agent.runbuild import PolicyOptions, RunOptions
     from tars.agent.trajectory import scrub
 
-    return {"policy": policy_spec.get("name"), **scrub(policy_spec.get("settings") or {})}
+    policy_spec = spec["policy"]
+    extra: dict[str, Any] = {"front_end": "eval", "task_id": spec.get("task_id")}
+    if "options" in policy_spec:
+        policy_options = PolicyOptions(**policy_spec["options"])
+    else:
+        policy_options = PolicyOptions(policy=policy_spec.get("name"))
+        extra.update(scrub(policy_spec.get("settings") or {}))
+    return RunOptions(policy_options, **spec.get("agent", {})), extra
 
 
 def _write_error(folder: Path, message: str, status: str = "error") -> None:
@@ -66,9 +72,9 @@ def main() -> int:
     except (ValueError, KeyError) as exc:
         print(f"worker: bad spec: {exc}", file=sys.stderr)
         return 2
-    from tars.desktop.operator import OperatorError
-    from tars.agent.loop import Agent, AgentConfig
+    from tars.agent.runbuild import build_agent, make_operator
     from tars.agent.trajectory import TrajectoryRecorder
+    from tars.desktop.operator import OperatorError
     from tars.models.base import PolicyError
 
     policy = operator = agent = None
@@ -81,17 +87,15 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, on_sigterm)
     try:
+        options, extra = run_options(spec)
         policy = build_policy(spec["policy"])
-        from tars.desktop.local import LocalOperator
-
         # a task display may legitimately show nothing (the last window closed): no blank check
-        operator = LocalOperator(monitor=1, allow_blank=True)
-        settings = {"task_id": spec.get("task_id"), **_public(spec["policy"])}
-        config = AgentConfig(settings=settings, **spec.get("agent", {}))
+        operator = make_operator(options, allow_blank=True)
         from tars.frontends.console import ConsoleHook
 
         # the console hook's lines go to the task's worker.log, for reading a failure
-        agent = Agent(policy, operator, config, hooks=[TrajectoryRecorder(folder), ConsoleHook()])
+        agent = build_agent(options, policy, operator, [TrajectoryRecorder(folder), ConsoleHook()],
+                            extra=extra)
         result = agent.run(instruction)
     except KeyboardInterrupt:
         if not (folder / "result.json").exists():

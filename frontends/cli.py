@@ -69,44 +69,39 @@ def run_command(
     import json
     import os
 
-    from tars.agent.runbuild import PolicyOptions, make_policy
+    from tars.agent.runbuild import PolicyOptions, RunOptions, build_agent, make_operator, make_policy
     from tars.models.base import PolicyError
 
     options = PolicyOptions(policy, model, adapter, merge_adapter, endpoint, api_key, profile, max_new_tokens, timeout)
+    run_options = RunOptions(options, max_steps=max_steps, max_seconds=max_seconds,
+                             history_images=history_images, language=language, monitor=monitor,
+                             dry_run=dry_run, confirm_risky=confirm_risky)
     try:
         pol = make_policy(options)
     except PolicyError as exc:
         raise fail(str(exc))
-    prepare = getattr(pol, "prepare", None)
-    if callable(prepare):  # an instruction the policy cannot follow fails before anything moves
-        try:
-            prepare(instruction)
-        except PolicyError as exc:
-            raise fail(str(exc))
+    try:  # an instruction the policy cannot follow fails before anything moves
+        pol.prepare(instruction)
+    except PolicyError as exc:
+        raise fail(str(exc))
     if record:
         try:
             _check_record_folder(record)
         except OSError as exc:
             raise fail(str(exc))
     try:
-        op = _make_operator(monitor, dry_run, image)
+        op = make_operator(run_options, image)
     except Exception as exc:  # OperatorError, DisplayError, ImportError: all bad setup
         raise fail(str(exc))
     from tars.frontends.console import ConsoleHook
-    from tars.agent.loop import Agent, AgentConfig
 
-    hooks = [ConsoleHook(quiet=as_json)]
+    hooks: list = [ConsoleHook(quiet=as_json)]
     if record:
         from tars.agent.trajectory import TrajectoryRecorder
 
         hooks.append(TrajectoryRecorder(record))
-    settings = {**options.public(), "max_steps": max_steps, "max_seconds": max_seconds,
-                "history_images": history_images, "language": language, "monitor": monitor,
-                "dry_run": dry_run}
-    config = AgentConfig(max_steps=max_steps, max_seconds=max_seconds, history_images=history_images,
-                         language=language, settings=settings,
-                         confirm=_ask_confirm if confirm_risky else None)
-    agent = Agent(pol, op, config, hooks)
+    agent = build_agent(run_options, pol, op, hooks, confirm=_ask_confirm,
+                        extra={"front_end": "run"})
     if overlay is None:
         overlay = bool(os.environ.get("DISPLAY")) and not dry_run
     try:
@@ -129,31 +124,6 @@ def run_command(
     if as_json:
         print(json.dumps(result.to_json(), ensure_ascii=False))
     raise typer.Exit(result.exit_code)
-
-
-def _make_operator(monitor: int, dry_run: bool, images: list[str] | None):
-    """LocalOperator on ``monitor``, or a DryRunOperator (serving ``images`` when given).
-
-    A screen that cannot be seen (no such monitor, no X server, a blank frame) is found here,
-    with one look, before the policy is asked anything.
-    """
-    if images and not dry_run:
-        raise ValueError("--image works with --dry-run only")
-    if dry_run:
-        from tars.desktop.dryrun import DryRunOperator
-
-        op = DryRunOperator(images=list(images) if images else None, monitor=monitor)
-    else:
-        from tars.desktop.local import LocalOperator
-
-        op = LocalOperator(monitor=monitor)
-    if getattr(op, "live", True):
-        try:
-            op.observe()
-        except Exception:
-            op.close()
-            raise
-    return op
 
 
 def _check_record_folder(folder: str) -> None:

@@ -11,16 +11,23 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 from tars.actions.coords import CoordSpace
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
+    from tars.models.profiles import ModelProfile
+
 
 class PolicyError(RuntimeError):
     """A policy cannot answer: missing model, dead endpoint, bad settings. Message says why."""
+
+
+class InstructionError(PolicyError):
+    """The policy cannot follow this instruction (``lite``'s fixed grammar); raised by
+    :meth:`Policy.prepare` or :meth:`Policy.act`. A grounding evaluation counts it as a miss."""
 
 
 class Interrupted(PolicyError):
@@ -92,29 +99,63 @@ class Prompt:
         return [t.image for t in self.turns if t.image is not None]
 
 
-@runtime_checkable
-class Policy(Protocol):
-    """Writes UI-TARS text (``Thought: ... Action: ...``) for a prompt.
+class Policy:
+    """Base class of every policy: writes answers in its model's action language for a prompt.
 
-    ``name``: registry name. ``space``: the coordinate space its answers use.
+    Subclasses set ``name`` (registry name) and ``space`` (the :class:`CoordSpace` its answers
+    use) and implement :meth:`act`. Every other member has a working default here, so the loop,
+    the run builder and the evals call them directly (no probing for optional members):
+
+    * ``profile``: the model profile (:class:`tars.models.profiles.ModelProfile`) whose prompt
+      template the loop renders; None means the default profile.
+    * ``model_id``: the model recorded in meta.json (Hub id, folder, served name), or None.
+    * :meth:`prepare` is called once before a run touches anything; :meth:`interrupt` (any
+      thread) abandons an answer in progress; :meth:`reset_interrupt` at the start of each run.
+    * :meth:`grounding_prompt` builds the one-screenshot request of a grounding evaluation.
     """
 
-    name: str
-    space: CoordSpace
+    name: str = "policy"
+    space: CoordSpace = CoordSpace()
+    profile: "ModelProfile | None" = None
+    model_id: str | None = None
 
     def act(self, prompt: Prompt) -> str:
-        """Return the raw model text. Raises :class:`PolicyError` when no answer can be had."""
-        ...
+        """Return the raw model text for ``prompt``.
+
+        Raises:
+            PolicyError: no answer can be had (:class:`Interrupted` after :meth:`interrupt`).
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement act()")
+
+    def prepare(self, instruction: str) -> None:
+        """Check ``instruction`` before the run starts; raise :class:`PolicyError` for one the
+        policy cannot follow (``lite`` does). Default: accept everything."""
+
+    def interrupt(self) -> None:
+        """Abandon the answer in progress (Stop button; may be called from any thread); ``act``
+        then raises :class:`Interrupted`. Default: nothing to interrupt."""
+
+    def reset_interrupt(self) -> None:
+        """Clear an earlier :meth:`interrupt` (called at the start of each run)."""
+
+    def grounding_prompt(self, image: "Image", instruction: str) -> Prompt:
+        """The request of a grounding evaluation: one screenshot and the element described by
+        ``instruction``. Default: the grounding template of :attr:`profile` (the
+        ``ScreenSpot`` protocol of the UI-TARS papers), answered in :attr:`space`."""
+        from tars.models.profiles import get_profile
+        from tars.models.prompts import system_prompt
+
+        profile = self.profile if self.profile is not None else get_profile(self.model_id)
+        return Prompt(
+            instruction=instruction,
+            system=system_prompt(profile, instruction, task="grounding"),
+            turns=[Turn(image=image)],
+            space=self.space,
+            task="grounding",
+        )
 
     def close(self) -> None:
-        """Free models, sessions and connections."""
-        ...
-
-    # Optional: ``prepare(instruction) -> None``, called once before a run touches anything;
-    # a policy raises PolicyError there for an instruction it cannot follow (``lite`` does).
-    # Optional: ``interrupt() -> None`` (any thread) abandons an answer in progress, so Stop
-    # takes effect mid-generation; ``act`` then raises PolicyError (:class:`Interrupted`).
-    # ``reset_interrupt()`` is called at the start of each run.
+        """Free models, sessions and connections. Default: nothing held."""
 
 
 #: policy name -> "module:factory"; factories take keyword settings (model, adapter, ...)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from tars.models.base import Interrupted, PolicyError, Prompt
+from tars.models.base import Interrupted, Policy, PolicyError, Prompt
 from tars.models.profiles import ModelProfile, get_profile
 
 log = logging.getLogger(__name__)
@@ -154,7 +154,7 @@ def pick_dtype(device, dtype: Any = None):
     return torch.float32
 
 
-class HFPolicy:
+class HFPolicy(Policy):
     """A local vision-language checkpoint through transformers.
 
     ``model``: Hub id (``ByteDance-Seed/UI-TARS-1.5-7B``) or local folder; a Hub id is looked up

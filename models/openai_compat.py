@@ -41,7 +41,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from tars.models.base import Interrupted, PolicyError, Prompt
+from tars.models.base import Interrupted, Policy, PolicyError, Prompt
 from tars.models.profiles import ModelProfile, get_profile
 from tars.models.vision import ImageFormat, data_url, prepare_image
 
@@ -137,7 +137,7 @@ def _context_numbers(message: str) -> tuple[int | None, int | None]:
     return (int(limit.group(1)) if limit else None), prompt_tokens
 
 
-class OpenAIPolicy:
+class OpenAIPolicy(Policy):
     """A UI-TARS-style model behind an OpenAI-compatible chat-completions endpoint.
 
     ``endpoint``: base URL (``http://localhost:8000/v1``; ``/v1`` is added to a bare host).

@@ -12,14 +12,14 @@ import threading
 from typing import Callable, Iterable
 
 from tars.actions.coords import CoordSpace
-from tars.models.base import PolicyError, Prompt
+from tars.models.base import Policy, PolicyError, Prompt
 
 
 class ScriptExhausted(PolicyError):
     """The policy was asked for more answers than its script holds."""
 
 
-class ScriptedPolicy:
+class ScriptedPolicy(Policy):
     """Replays ``replies`` in order; a reply may be a string or ``callable(prompt) -> str``.
 
     ``space``: the coordinate space the scripted text is written in (default ``absolute``:

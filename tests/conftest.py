@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 from tars.agent.display import VirtualDisplay
+
+# Child processes (`python -m tars ...`, practice apps, task workers) import the tars of this
+# checkout, whatever their working folder and whichever checkout the venv was installed from.
+_ROOT = str(Path(__file__).resolve().parent.parent)
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from tars.agent.runbuild import PolicyOptions
+from tars.agent.runbuild import PolicyOptions, RunOptions
 
 #: policies the app offers, in the order of its menu
 APP_POLICIES = ("lite", "hf", "openai")
@@ -28,7 +28,10 @@ class AppSettings:
     ``max_steps``: step limit. ``language``: language of thoughts. ``record_dir``: parent folder;
     each run records to a new sub-folder. ``overlay``: show the overlay during runs.
     ``keep_overlay_in_captures``: leave the overlay in the model's screenshots (recordings).
-    ``monitor``: mss monitor index the operator captures and acts on.
+    ``monitor``: mss monitor index the operator captures and acts on. ``profile``: model
+    profile name ("" = from the model name). ``max_new_tokens``: tokens per answer (0 = the
+    profile's). ``timeout``: seconds per endpoint request (0 = default). ``max_seconds``:
+    wall-time limit of a run (0 = none). ``history_images``: screenshots per prompt.
     """
 
     policy: str = "lite"
@@ -43,13 +46,29 @@ class AppSettings:
     overlay: bool = True
     keep_overlay_in_captures: bool = False
     monitor: int = 1
+    profile: str = ""
+    max_new_tokens: int = 0
+    timeout: float = 0.0
+    max_seconds: float = 0.0
+    history_images: int = 5
 
     def policy_options(self) -> PolicyOptions:
-        """The options :func:`tars.agent.runbuild.make_policy` takes (empty strings -> None)."""
+        """The options :func:`tars.agent.runbuild.make_policy` takes (empty strings and zeros
+        -> None, the defaults)."""
         return PolicyOptions(
             policy=self.policy or None, model=self.model or None, adapter=self.adapter or None,
             endpoint=self.endpoint or None, api_key=self.api_key or None,
+            profile=self.profile or None, max_new_tokens=self.max_new_tokens or None,
+            timeout=self.timeout or None,
         )
+
+    def run_options(self) -> RunOptions:
+        """The run these settings describe, built by :mod:`tars.agent.runbuild` like every
+        front end's."""
+        return RunOptions(self.policy_options(), max_steps=self.max_steps,
+                          max_seconds=self.max_seconds or None,
+                          history_images=self.history_images, language=self.language,
+                          monitor=self.monitor)
 
     def public(self) -> dict[str, Any]:
         """Settings safe to write anywhere: the API key removed."""
@@ -77,6 +96,8 @@ def load_settings(store: Any) -> AppSettings:
                     value: Any = raw if isinstance(raw, bool) else str(raw).lower() in ("true", "1", "yes")
                 elif isinstance(default, int):
                     value = int(raw)
+                elif isinstance(default, float):
+                    value = float(raw)
                 else:
                     value = "" if raw is None else str(raw)
             except (TypeError, ValueError):

@@ -272,8 +272,6 @@ def _build_window_class():
 
         def start_run(self, instruction: str | None = None) -> bool:
             """Start a run of ``instruction`` (default: the instruction box); False if refused."""
-            from tars.agent.loop import AgentConfig
-
             if self.running:
                 return False
             text = (instruction if isinstance(instruction, str) else None) or self.instruction.toPlainText().strip()
@@ -305,12 +303,10 @@ def _build_window_class():
                 self.trajectory_dir = folder
             if s.overlay:
                 hooks.append(self._overlay_hook(s))
-            settings_public = {**s.policy_options().public(), "max_steps": s.max_steps,
-                               "language": s.language, "monitor": s.monitor, "app": True}
-            config = AgentConfig(max_steps=s.max_steps, language=s.language, settings=settings_public)
+            options = s.run_options()
             self.clear_trace()
             Worker = worker_class()
-            self.worker = Worker(text, config, lambda: self.policy_factory(s),
+            self.worker = Worker(text, options, lambda: self.policy_factory(s),
                                  lambda: self.operator_factory(s), hooks)
             self.thread_ = QtCore.QThread(self)
             self.worker.moveToThread(self.thread_)
@@ -485,14 +481,15 @@ def default_policy(settings: AppSettings):
     """
     from tars.agent.runbuild import make_policy
 
-    return make_policy(settings.policy_options())
+    return make_policy(settings.run_options().policy)
 
 
 def default_operator(settings: AppSettings):
-    """A LocalOperator on ``settings.monitor`` (needs a display)."""
-    from tars.desktop.local import LocalOperator
+    """A LocalOperator on ``settings.monitor`` (needs a display), built by
+    :func:`tars.agent.runbuild.make_operator`."""
+    from tars.agent.runbuild import make_operator
 
-    return LocalOperator(monitor=settings.monitor)
+    return make_operator(settings.run_options())
 
 
 _WINDOW = None

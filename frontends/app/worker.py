@@ -166,7 +166,8 @@ def _qt_worker_class():
 
         ``policy_factory()``/``operator_factory()`` build the policy and operator in the
         worker thread; ``hooks`` are added to the agent's (overlay, recorder, ...);
-        ``config``: an :class:`tars.agent.loop.AgentConfig`.
+        ``options``: the :class:`tars.agent.runbuild.RunOptions` of the run (the agent is built
+        by :func:`tars.agent.runbuild.build_agent`, as ``tars run`` builds its own).
         """
 
         step_done = Signal(object)
@@ -174,11 +175,11 @@ def _qt_worker_class():
         paused_changed = Signal(bool)
         run_finished = Signal(object)
 
-        def __init__(self, instruction: str, config: Any, policy_factory: Callable[[], Any],
+        def __init__(self, instruction: str, options: Any, policy_factory: Callable[[], Any],
                      operator_factory: Callable[[], Any], hooks: list[Hook] | None = None) -> None:
             super().__init__()
             self.instruction = instruction
-            self.config = config
+            self.options = options
             self.policy_factory = policy_factory
             self.operator_factory = operator_factory
             self.hooks = list(hooks or [])
@@ -218,7 +219,7 @@ def _qt_worker_class():
         # -- the run (worker thread) ----------------------------------------------------
         @Slot()
         def run(self) -> None:
-            from tars.agent.loop import Agent
+            from tars.agent.runbuild import build_agent
 
             started = time.time()
             policy = operator = None
@@ -231,7 +232,8 @@ def _qt_worker_class():
                     return
                 self.status.emit("Starting the operator…")
                 operator = self.operator_factory()
-                agent = Agent(policy, operator, self.config, [_TraceHook(self), *self.hooks])
+                agent = build_agent(self.options, policy, operator, [_TraceHook(self), *self.hooks],
+                                    extra={"front_end": "app"})
                 with self._lock:
                     self.agent = agent
                     stop, paused = self._stop, self._paused
@@ -247,11 +249,10 @@ def _qt_worker_class():
                                    error=f"{type(exc).__name__}: {exc}")
             finally:
                 for part in (operator, policy):
-                    close = getattr(part, "close", None)
-                    if callable(close):
+                    if part is not None:
                         try:
-                            close()
-                        except Exception:
+                            part.close()
+                        except Exception:  # closing must not hide the run's outcome
                             pass
                 self.run_finished.emit(result or RunResult("error", error="internal error"))
 

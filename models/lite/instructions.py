@@ -22,10 +22,11 @@ import re
 from dataclasses import dataclass, field
 
 from tars.actions.keys import UnknownKeyError, split_keys
+from tars.models.base import InstructionError as _PolicyInstructionError
 from tars.models.base import PolicyError
 
 
-class InstructionError(PolicyError):
+class InstructionError(_PolicyInstructionError):
     """The instruction (or one of its steps) is not something ``lite`` understands."""
 
 

@@ -29,7 +29,7 @@ from tars.actions.coords import CoordSpace
 from tars.actions.space import (
     Action, CallUser, Click, DoubleClick, Drag, Finished, Hotkey, Press, RightClick, Scroll, Type, Wait,
 )
-from tars.models.base import PolicyError, Prompt
+from tars.models.base import Policy, PolicyError, Prompt, Turn
 from tars.models.lite import controls
 from tars.models.lite.instructions import Command, Target, parse_instruction
 from tars.models.lite.matching import DEFAULT_THRESHOLD, Match, TextBox, find_matches, pick
@@ -128,7 +128,7 @@ def _pt(xy: tuple[float, float]) -> str:
     return f"({round(xy[0])}, {round(xy[1])})"
 
 
-class LitePolicy:
+class LitePolicy(Policy):
     """The offline default policy (see the module docstring).
 
     Settings: ``max_looks`` (answers of ``wait()`` per step while its target is missing,
@@ -179,6 +179,12 @@ class LitePolicy:
         from tars.models.lite.ocr import get_engine
 
         get_engine(self.ocr_scale, self.device, line_cache=self.ocr_line_cache)
+
+    def grounding_prompt(self, image: "Image", instruction: str) -> Prompt:
+        """lite follows explicit commands, not a grounding template: it is asked to
+        ``click <instruction>`` on the one screenshot (answered in screenshot pixels)."""
+        command = f"click {instruction}"
+        return Prompt(command, command, [Turn(image=image)], self.space, task="grounding")
 
     def act(self, prompt: Prompt) -> str:
         """UI-TARS text for the current screenshot and the next step of the instruction.
