@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Callable
 
+from pydantic import SecretStr
+
 from tars.models.base import Policy, PolicyError, load_policy
 
 if TYPE_CHECKING:
@@ -40,10 +42,26 @@ class PolicyOptions:
     adapter: str | None = None
     merge_adapter: bool = False
     endpoint: str | None = None
-    api_key: str | None = None
+    api_key: SecretStr | None = None
     profile: str | None = None
     max_new_tokens: int | None = None
     timeout: float | None = None
+
+    def __post_init__(self) -> None:
+        # the key is held as a secret value: printing, repr() and asdict() show "**********"
+        if isinstance(self.api_key, str):
+            self.api_key = SecretStr(self.api_key) if self.api_key else None
+
+    @property
+    def secret_key(self) -> str | None:
+        """The API key in clear, for the one place that sends it (the endpoint client)."""
+        return self.api_key.get_secret_value() if self.api_key is not None else None
+
+    def to_json(self) -> dict[str, Any]:
+        """Every field with the key in clear: for the pipe to an eval worker, never a file."""
+        data = asdict(self)
+        data["api_key"] = self.secret_key
+        return data
 
     @property
     def resolved(self) -> str:
@@ -95,7 +113,7 @@ def make_policy(options: PolicyOptions) -> Policy:
                     "max_new_tokens": options.max_new_tokens}
     elif name == "openai":
         settings = {"endpoint": options.endpoint, "model": options.model,
-                    "api_key": options.api_key, "profile": options.profile,
+                    "api_key": options.secret_key, "profile": options.profile,
                     "max_tokens": options.max_new_tokens}
         if options.timeout is not None:
             settings["timeout"] = options.timeout
@@ -133,7 +151,7 @@ class RunOptions:
 
     def to_json(self) -> dict[str, Any]:
         """Every field, the API key included: for a pipe to a worker, never for a file."""
-        return {f.name: (asdict(self.policy) if f.name == "policy" else getattr(self, f.name))
+        return {f.name: (self.policy.to_json() if f.name == "policy" else getattr(self, f.name))
                 for f in fields(self)}
 
     def settings(self) -> dict[str, Any]:

@@ -25,6 +25,17 @@ from pathlib import Path
 from typing import Any
 
 from tars.agent.hooks import Hook, RunInfo, RunResult, StepRecord
+from tars.agent.schema import (
+    ActionJSON,
+    CoordsJSON,
+    GeometryJSON,
+    RunResultFile,
+    StepLine,
+    TrajectoryMeta,
+    dumps_line,
+    read_json,
+    read_jsonl,
+)
 
 #: a setting is secret when its name ends in one of these words (``api_key``, ``hf_token``,
 #: ``password``), but not ``max_new_tokens`` or ``keys``
@@ -73,25 +84,23 @@ def _write_json_atomic(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-def step_to_json(record: StepRecord, screenshot_file: str | None) -> dict[str, Any]:
-    """One steps.jsonl line for ``record`` (actions in model space and in screen points)."""
+def step_line(record: StepRecord, screenshot_file: str | None) -> StepLine:
+    """The steps.jsonl line of ``record`` (actions in model space and in screen points)."""
     parsed = record.parsed
-    return {
-        "step_num": record.step_num,
-        "action_timestamp": _iso(record.action_timestamp),
-        "screenshot_file": screenshot_file,
-        "response": record.response,
-        "thought": parsed.thought if parsed else None,
-        "reflection": parsed.reflection if parsed else None,
-        "actions": [
-            {"text": m.to_text(), "model": m.to_json(), "screen": s.to_json()}
-            for m, s in zip(record.actions_model, record.actions_screen)
-        ],
-        "error": record.error,
-        "timings_ms": {k: round(v, 1) for k, v in record.timings_ms.items()},
-        "attempts": record.attempts,
-        "geometry": record.observation.geometry.to_json(),
-    }
+    return StepLine(
+        step_num=record.step_num,
+        action_timestamp=_iso(record.action_timestamp),
+        screenshot_file=screenshot_file,
+        response=record.response,
+        thought=parsed.thought if parsed else None,
+        reflection=parsed.reflection if parsed else None,
+        actions=[ActionJSON(text=m.to_text(), model=m.to_json(), screen=s.to_json())
+                 for m, s in zip(record.actions_model, record.actions_screen)],
+        error=record.error,
+        timings_ms={k: round(v, 1) for k, v in record.timings_ms.items()},
+        attempts=record.attempts,
+        geometry=GeometryJSON(**record.observation.geometry.to_json()),
+    )
 
 
 class TrajectoryRecorder(Hook):
@@ -104,7 +113,7 @@ class TrajectoryRecorder(Hook):
     def __init__(self, folder: str | os.PathLike, save_screenshots: bool = True) -> None:
         self.folder = Path(folder)
         self.save_screenshots = save_screenshots
-        self._meta: dict[str, Any] = {}
+        self._meta: TrajectoryMeta | None = None
         self._steps_file = None
 
     def _fail(self, what: str, exc: OSError) -> TrajectoryError:
@@ -115,18 +124,18 @@ class TrajectoryRecorder(Hook):
             self.folder.mkdir(parents=True, exist_ok=True)
             if (self.folder / "steps.jsonl").exists():
                 raise TrajectoryError(f"{self.folder} already holds a trajectory; choose a new folder")
-            self._meta = {
-                "instruction": info.instruction,
-                "policy": info.policy,
-                "settings": scrub(info.settings),
-                "model": info.model,
-                "coords": {"kind": info.space.kind, "min_pixels": info.space.min_pixels,
-                           "max_pixels": info.space.max_pixels, "factor": info.space.factor},
-                "geometry": info.geometry.to_json() if info.geometry else None,
-                "versions": _versions(),
-                "start_time": _iso(info.started),
-            }
-            _write_json_atomic(self.folder / "meta.json", self._meta)
+            self._meta = TrajectoryMeta(
+                instruction=info.instruction,
+                policy=info.policy,
+                settings=scrub(info.settings),
+                model=info.model,
+                coords=CoordsJSON(kind=info.space.kind, min_pixels=info.space.min_pixels,
+                                  max_pixels=info.space.max_pixels, factor=info.space.factor),
+                geometry=GeometryJSON(**info.geometry.to_json()) if info.geometry else None,
+                versions=_versions(),
+                start_time=_iso(info.started),
+            )
+            _write_json_atomic(self.folder / "meta.json", self._meta.to_json())
             self._steps_file = open(self.folder / "steps.jsonl", "a", encoding="utf-8")
         except TrajectoryError:
             raise
@@ -138,11 +147,10 @@ class TrajectoryRecorder(Hook):
         try:
             if self.save_screenshots:
                 record.observation.image.save(self.folder / name, compress_level=1)
-            if self._meta.get("geometry") is None:
-                self._meta["geometry"] = record.observation.geometry.to_json()
-                _write_json_atomic(self.folder / "meta.json", self._meta)
-            line = json.dumps(step_to_json(record, name if self.save_screenshots else None),
-                              ensure_ascii=False)
+            if self._meta is not None and self._meta.geometry is None:
+                self._meta.geometry = GeometryJSON(**record.observation.geometry.to_json())
+                _write_json_atomic(self.folder / "meta.json", self._meta.to_json())
+            line = dumps_line(step_line(record, name if self.save_screenshots else None))
             self._steps_file.write(line + "\n")
             self._steps_file.flush()
             os.fsync(self._steps_file.fileno())
@@ -154,58 +162,52 @@ class TrajectoryRecorder(Hook):
             if self._steps_file is not None:
                 self._steps_file.close()
                 self._steps_file = None
-            _write_json_atomic(self.folder / "result.json", result.to_json())
+            _write_json_atomic(self.folder / "result.json", RunResultFile(**result.to_json()).to_json())
         except OSError as exc:
             raise self._fail("result.json", exc) from exc
 
 
 @dataclass
 class Trajectory:
-    """A recorded run read back: ``meta`` (dict), ``steps`` (list of step dicts),
-    ``result`` (dict or None when the run never ended cleanly), ``folder``."""
+    """A recorded run read back through :mod:`tars.agent.schema`: ``meta``
+    (:class:`TrajectoryMeta`), ``steps`` (:class:`StepLine` list), ``result``
+    (:class:`RunResultFile`, or None when the run never ended cleanly), ``folder``."""
 
     folder: Path
-    meta: dict[str, Any]
-    steps: list[dict[str, Any]] = field(default_factory=list)
-    result: dict[str, Any] | None = None
+    meta: TrajectoryMeta
+    steps: list[StepLine] = field(default_factory=list)
+    result: RunResultFile | None = None
 
-    def screenshot_path(self, step: dict[str, Any]) -> Path | None:
-        """Path of a step's screenshot, or None when it was not saved or is missing."""
-        name = step.get("screenshot_file")
-        path = self.folder / name if name else None
-        return path if path is not None and path.exists() else None
+    def screenshot_path(self, step: StepLine) -> Path | None:
+        """Path of a step's screenshot inside the folder, or None when it was not saved, is
+        missing, or names a file outside the trajectory folder."""
+        name = step.screenshot_file
+        if not name:
+            return None
+        path = self.folder / name
+        try:
+            path.resolve().relative_to(self.folder.resolve())
+        except ValueError:  # an absolute or ../ name: never read files outside the run
+            return None
+        return path if path.is_file() else None
 
 
 def read_trajectory(folder: str | os.PathLike) -> Trajectory:
-    """Read a trajectory folder. A torn last line of steps.jsonl (a crash mid-write) is skipped.
+    """Read a trajectory folder through :mod:`tars.agent.schema`. A torn last line of
+    steps.jsonl (a crash mid-write) is skipped.
 
     Raises:
         FileNotFoundError: no meta.json in ``folder``.
-        ValueError: meta.json or a complete steps.jsonl line is not valid JSON.
+        tars.agent.schema.SchemaError (a ValueError): meta.json, a complete steps.jsonl line or
+            result.json is not valid JSON or not the declared shape.
     """
     folder = Path(folder)
     meta_path = folder / "meta.json"
     if not meta_path.exists():
         raise FileNotFoundError(f"{folder} is not a trajectory (no meta.json)")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{meta_path}: {exc}") from None
-    steps: list[dict[str, Any]] = []
+    meta = read_json(TrajectoryMeta, meta_path)
     steps_path = folder / "steps.jsonl"
-    if steps_path.exists():
-        lines = steps_path.read_text(encoding="utf-8").split("\n")
-        for i, line in enumerate(lines):
-            if not line.strip():
-                continue
-            try:
-                steps.append(json.loads(line))
-            except json.JSONDecodeError:
-                if i == len(lines) - 1:  # torn final line: the step in flight, lost by design
-                    break
-                raise ValueError(f"{steps_path}:{i + 1}: not valid JSON") from None
-    result = None
+    steps = read_jsonl(StepLine, steps_path) if steps_path.exists() else []
     result_path = folder / "result.json"
-    if result_path.exists():
-        result = json.loads(result_path.read_text(encoding="utf-8"))
+    result = read_json(RunResultFile, result_path) if result_path.exists() else None
     return Trajectory(folder, meta, steps, result)

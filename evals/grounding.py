@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from tars.agent.schema import GroundingResultRow, GroundingSummary, dumps_line
+
 if TYPE_CHECKING:
     from PIL.Image import Image
 
@@ -310,7 +312,7 @@ def evaluate(
             row = score_record(record, point, error, (time.perf_counter() - start) * 1000)
             results.append(row)
             if sink is not None:
-                sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+                sink.write(dumps_line(GroundingResultRow(**row)) + "\n")
                 sink.flush()
             if on_result is not None:
                 on_result(row)
@@ -318,7 +320,8 @@ def evaluate(
         if sink is not None:
             sink.close()
     summary = summarize(results)
-    summary.update(kind="grounding", policy=getattr(policy, "name", "?"), settings=settings or {})
+    summary.update(kind="grounding", policy=policy.name, settings=settings or {})
+    summary = GroundingSummary(**summary).to_json()
     if out is not None:
         (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     return summary

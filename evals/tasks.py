@@ -42,6 +42,7 @@ from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from tars.agent.schema import RunResultFile, TaskResultRow, TaskSummary, dumps_line, read_json
 from tars.evals.evaluators import GETTERS, METRICS, EvalContext, EvaluatorError, evaluate, window_titles
 
 import tars
@@ -493,7 +494,7 @@ def _run_agent(task: Task, session: TaskSession, traj_dir: Path, settings: RunSe
     result_path = traj_dir / "result.json"
     if result_path.exists():
         try:
-            return json.loads(result_path.read_text(encoding="utf-8"))
+            return read_json(RunResultFile, result_path).to_json()
         except ValueError:  # killed while writing it
             pass
     tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
@@ -658,7 +659,7 @@ def run_suite(
                 row = fut.result()
                 if row["id"] in rows:  # already written when a Ctrl+C cut this loop short
                     continue
-                results.write(json.dumps(row, ensure_ascii=False) + "\n")
+                results.write(dumps_line(TaskResultRow(**row)) + "\n")
                 results.flush()
                 rows[row["id"]] = row
             return pending
@@ -681,7 +682,7 @@ def run_suite(
             pool.shutdown(wait=True, cancel_futures=True)
     ordered = [rows[t.id] for t in tasks if t.id in rows]
     not_run = [t.id for t in tasks if t.id not in rows] if stop.is_set() else None
-    summary = summarize(ordered, settings, not_run)
+    summary = TaskSummary(**summarize(ordered, settings, not_run)).to_json()
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     return {**summary, "rows": ordered}
 
@@ -718,7 +719,7 @@ def check_policy(policy: dict[str, Any] | None, timeout: float = 5.0) -> None:
         from tars.models.openai_compat import normalise_endpoint
 
         endpoint = normalise_endpoint(options.endpoint or "")
-        client = openai.OpenAI(base_url=endpoint, api_key=options.api_key or "EMPTY",
+        client = openai.OpenAI(base_url=endpoint, api_key=options.secret_key or "EMPTY",
                                timeout=timeout, max_retries=0)
         try:
             client.models.list()

@@ -58,9 +58,11 @@ def run_options(spec: dict[str, Any]):
 
 def _write_error(folder: Path, message: str, status: str = "error") -> None:
     from tars.agent.hooks import RunResult
+    from tars.agent.schema import RunResultFile
 
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "result.json").write_text(json.dumps(RunResult(status, error=message).to_json()))
+    result = RunResultFile(**RunResult(status, error=message).to_json())
+    (folder / "result.json").write_text(json.dumps(result.to_json()))
 
 
 def main() -> int:
@@ -112,7 +114,9 @@ def main() -> int:
                 except Exception:  # closing must not hide the run's outcome
                     pass
     if not (folder / "result.json").exists():  # the run ended before run_start (e.g. prepare)
-        (folder / "result.json").write_text(json.dumps(result.to_json()))
+        from tars.agent.schema import RunResultFile
+
+        (folder / "result.json").write_text(json.dumps(RunResultFile(**result.to_json()).to_json()))
     print(json.dumps(result.to_json()), flush=True)
     return result.exit_code
 

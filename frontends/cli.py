@@ -168,7 +168,7 @@ def replay_command(
 
     try:
         traj = read_trajectory(folder)
-        steps = [[action_from_json(a["screen"]) for a in s.get("actions", [])] for s in traj.steps]
+        steps = [[action_from_json(a.screen) for a in s.actions] for s in traj.steps]
     except (OSError, ValueError, KeyError) as exc:
         raise fail(f"cannot replay {folder}: {exc}")
     if dry_run:

@@ -21,6 +21,18 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from tars.actions.coords import ScreenGeometry
+from tars.agent.schema import (
+    GroundingResultRow,
+    GroundingSummary,
+    RunResultFile,
+    StepLine,
+    TaskResultRow,
+    TaskSummary,
+    TrajectoryMeta,
+    Record,
+    parse,
+    read_json,
+)
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,DejaVu Sans,sans-serif;margin:24px;color:#1d2330;max-width:1400px}
@@ -43,21 +55,27 @@ def _e(value: Any) -> str:
     return html.escape("" if value is None else str(value))
 
 
-def _read_json(path: Path) -> Any:
+def _read_json(model: "type[Record]", path: Path) -> dict[str, Any] | None:
+    """``path`` read through its schema model (:mod:`tars.agent.schema`) as a JSON object, or
+    None when it is missing or unreadable (a report shows what is there, never fails)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return read_json(model, path).to_json()
     except (OSError, ValueError):
         return None
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
+def _read_jsonl(model: "type[Record]", path: Path) -> list[dict[str, Any]]:
+    """The readable lines of a JSON-lines file, each through its schema model; a line that is
+    torn (a crash) or not of the declared shape is left out, the rest is still worth showing."""
+    rows: list[dict[str, Any]] = []
     if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
             try:
-                rows.append(json.loads(line))
+                rows.append(parse(model, json.loads(line), f"{path}:{n}").to_json())
             except ValueError:
-                continue  # a torn last line from a crash; the rest is still worth showing
+                continue
     return rows
 
 
@@ -165,9 +183,9 @@ def render_trajectory(folder: str | Path, heading: str | None = None, level: int
     from tars.agent.trajectory import scrub
 
     folder = Path(folder)
-    meta = _read_json(folder / "meta.json") or {}
-    steps = _read_jsonl(folder / "steps.jsonl")
-    result = _read_json(folder / "result.json")
+    meta = _read_json(TrajectoryMeta, folder / "meta.json") or {}
+    steps = _read_jsonl(StepLine, folder / "steps.jsonl")
+    result = _read_json(RunResultFile, folder / "result.json")
     h, h2 = f"h{level}", f"h{level + 1}"
     out = [f"<{h}>{_e(heading or meta.get('instruction') or folder.name)}</{h}>"]
     info = {"instruction": meta.get("instruction"), "policy": meta.get("policy"),
@@ -217,7 +235,7 @@ def render_trajectory(folder: str | Path, heading: str | None = None, level: int
 def _render_tasks(folder: Path, summary: dict[str, Any]) -> str:
     from tars.agent.trajectory import scrub
 
-    rows = _read_jsonl(folder / "results.jsonl")
+    rows = _read_jsonl(TaskResultRow, folder / "results.jsonl")
     out = [f"<h1>Task suite: {_e(summary.get('policy') or 'no agent')}</h1>",
            _kv_table({"tasks": summary.get("n_tasks"), "successes": summary.get("n_success"),
                       "success rate": f"{100 * float(summary.get('success_rate') or 0):.1f} %",
@@ -287,7 +305,7 @@ def _miss_figure(row: dict[str, Any]) -> str:
 
 
 def _render_grounding(folder: Path, summary: dict[str, Any]) -> str:
-    rows = _read_jsonl(folder / "results.jsonl")
+    rows = _read_jsonl(GroundingResultRow, folder / "results.jsonl")
     out = [f"<h1>Grounding: {_e(summary.get('policy'))}</h1>",
            _kv_table({"records": summary.get("n"), "hits": summary.get("n_hit"),
                       "accuracy": f"{100 * float(summary.get('accuracy') or 0):.1f} %",
@@ -324,11 +342,12 @@ def render_report(folder: str | Path) -> str:
         FileNotFoundError: the folder holds neither meta.json nor summary.json.
     """
     folder = Path(folder)
-    summary = _read_json(folder / "summary.json")
-    if isinstance(summary, dict) and "n_tasks" in summary:
-        body, title = _render_tasks(folder, summary), f"tars tasks report: {folder.name}"
-    elif isinstance(summary, dict) and "accuracy" in summary:
-        body, title = _render_grounding(folder, summary), f"tars grounding report: {folder.name}"
+    tasks = _read_json(TaskSummary, folder / "summary.json")
+    grounding = None if tasks else _read_json(GroundingSummary, folder / "summary.json")
+    if tasks is not None:
+        body, title = _render_tasks(folder, tasks), f"tars tasks report: {folder.name}"
+    elif grounding is not None:
+        body, title = _render_grounding(folder, grounding), f"tars grounding report: {folder.name}"
     elif (folder / "meta.json").exists():
         body, title = render_trajectory(folder), f"tars run: {folder.name}"
     else:

@@ -88,13 +88,17 @@ def test_trace_rows_from_a_trajectory_line(tmp_path):
                         {"text": "?", "model": {}, "screen": {"action": "nope"}}],
             "timings_ms": {"observe": 1.0, "think": 2.0, "act": 3.0}, "error": None,
             "geometry": {"width": 200, "height": 100, "scale": 2.0, "left": 50, "top": 0, "monitor": 1}}
-    row = TraceRow.from_json(line, tmp_path)
+    from tars.agent.schema import StepLine, TrajectoryMeta
+    from tars.agent.trajectory import Trajectory
+
+    traj = Trajectory(tmp_path, TrajectoryMeta(instruction="x", policy="lite"))
+    row = TraceRow.from_line(StepLine(**line), traj)
     assert row.action_text == "Click at (60, 40)"  # the unreadable action is left out
     assert row.timings_text == "observe 1 ms · think 2 ms · act 3 ms"
     marked = row.marked_image()
     assert marked.getpixel((20, 80)) == MARKER_RGB  # (60-50)*2, 40*2: points -> pixels
     assert row.make_thumbnail().size[0] <= 192
-    missing = TraceRow.from_json({**line, "screenshot_file": "gone.png"}, tmp_path)
+    missing = TraceRow.from_line(StepLine(**{**line, "screenshot_file": "gone.png"}), traj)
     assert missing.marked_image() is None
 
 

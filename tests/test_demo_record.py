@@ -193,12 +193,12 @@ def test_record_with_xdotool_then_replay(virtual_display, tmp_path):
     from tars.agent.trajectory import read_trajectory
 
     traj = read_trajectory(folder)
-    assert traj.meta["policy"] == "human" and traj.result["status"] == "finished"
+    assert traj.meta.policy == "human" and traj.result is not None and traj.result.status == "finished"
     assert len(traj.steps) == 4 and all(traj.screenshot_path(s) for s in traj.steps)
-    first = traj.steps[0]["actions"][0]
-    assert first["screen"] == {"action": "click", "x": 200, "y": 150}
-    assert first["text"].startswith("click(start_box='(") and traj.steps[0]["response"].startswith("Action: click(")
-    assert traj.steps[-1]["actions"][0]["screen"]["action"] == "finished"
+    first = traj.steps[0].actions[0]
+    assert first.screen == {"action": "click", "x": 200, "y": 150}
+    assert first.text.startswith("click(start_box='(") and traj.steps[0].response.startswith("Action: click(")
+    assert traj.steps[-1].actions[0].screen["action"] == "finished"
 
     # replay on a fresh xterm, with the lead's `tars replay`
     xterm.terminate()

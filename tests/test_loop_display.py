@@ -54,8 +54,8 @@ def test_scripted_run_types_into_a_real_window_and_finishes(desk, tmp_path):
     ex, ey, ew, eh = probe.ready["edit"]
     assert abs(clicks[0]["x"] - (ex + ew / 2)) <= 2 and abs(clicks[0]["y"] - (ey + eh / 2)) <= 2
     traj = read_trajectory(tmp_path / "run")
-    assert [s["step_num"] for s in traj.steps] == [1, 2, 3]
-    assert traj.steps[0]["attempts"] == 2
+    assert [s.step_num for s in traj.steps] == [1, 2, 3]
+    assert traj.steps[0].attempts == 2
     # the screenshot of step 3 shows the typed text arrived before the model was asked again:
     # it differs from step 2's (settling waited for the repaint)
     from PIL import Image

@@ -58,7 +58,7 @@ def test_recorded_run_has_the_design_format(tmp_path):
     assert (folder / first["screenshot_file"]).exists()
     assert Image.open(folder / "step-0002.png").tobytes() == noise(2).tobytes()
     traj = read_trajectory(folder)
-    assert len(traj.steps) == 3 and traj.result["status"] == "finished"
+    assert len(traj.steps) == 3 and traj.result.status == "finished"
 
 
 def test_existing_trajectory_is_not_overwritten(tmp_path):
@@ -76,7 +76,7 @@ def test_torn_last_line_is_skipped(tmp_path):
     (tmp_path / "meta.json").write_text('{"instruction": "x"}')
     (tmp_path / "steps.jsonl").write_text('{"step_num": 1}\n{"step_num": 2, "resp')
     traj = read_trajectory(tmp_path)
-    assert [s["step_num"] for s in traj.steps] == [1] and traj.result is None
+    assert [s.step_num for s in traj.steps] == [1] and traj.result is None
 
 
 def test_scrub_nested():
@@ -113,9 +113,9 @@ def test_killed_run_loses_at_most_the_step_in_flight(tmp_path):
     proc.wait()
     traj = read_trajectory(folder)
     assert len(traj.steps) >= 3 and traj.result is None
-    assert [s["step_num"] for s in traj.steps] == list(range(1, len(traj.steps) + 1))
+    assert [s.step_num for s in traj.steps] == list(range(1, len(traj.steps) + 1))
     for s in traj.steps:
-        assert (folder / s["screenshot_file"]).exists()
+        assert (folder / s.screenshot_file).exists()
 
 
 @pytest.fixture

@@ -422,9 +422,8 @@ def _build_window_class():
             for row in rows:
                 self.add_row(row)
             self.trajectory_dir = Path(folder)
-            meta = traj.meta if isinstance(traj.meta, dict) else {}
-            self.instruction.setPlainText(str(meta.get("instruction", "")))
-            status = (traj.result or {}).get("status", "no result")
+            self.instruction.setPlainText(traj.meta.instruction)
+            status = traj.result.status if traj.result is not None else "no result"
             self.set_status(f"Opened {folder}: {len(rows)} steps, {status}")
             self._update_buttons()
             return True

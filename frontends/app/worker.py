@@ -25,6 +25,9 @@ from tars.frontends.markers import actions_to_pixels, describe_action, draw_acti
 if TYPE_CHECKING:
     from PIL.Image import Image
 
+    from tars.agent.schema import StepLine
+    from tars.agent.trajectory import Trajectory
+
 #: thumbnail bounding box in the trace, pixels
 THUMB_SIZE = (192, 120)
 
@@ -101,29 +104,27 @@ class TraceRow:
         )
 
     @classmethod
-    def from_json(cls, step: dict[str, Any], folder: Path,
-                  geometry: dict[str, Any] | None = None) -> "TraceRow":
-        """A recorded step (a steps.jsonl line of a trajectory in ``folder``)."""
-        geo_json = step.get("geometry") or geometry
+    def from_line(cls, step: "StepLine", traj: "Trajectory") -> "TraceRow":
+        """A recorded step (a steps.jsonl line of ``traj``, read through the schema)."""
+        geo_json = step.geometry or traj.meta.geometry
         geo = None
-        if geo_json:
+        if geo_json is not None:
             try:
-                geo = ScreenGeometry.from_json(geo_json)
+                geo = ScreenGeometry.from_json(geo_json.to_json())
             except (TypeError, ValueError):  # a hand-edited or foreign trajectory
                 geo = None
         actions: list[Action] = []
-        for entry in step.get("actions") or []:
+        for entry in step.actions:
             try:
-                actions.append(action_from_json(entry["screen"]))
+                actions.append(action_from_json(entry.screen))
             except (KeyError, TypeError, ValueError):
                 continue  # an unreadable action is left out, the rest of the step is shown
-        name = step.get("screenshot_file")
-        path = folder / name if name else None
+        path = traj.screenshot_path(step)
         return cls(
-            step_num=int(step.get("step_num", 0)), thought=step.get("thought") or "",
-            actions=actions, geometry=geo, timings_ms=dict(step.get("timings_ms") or {}),
-            error=step.get("error"), response=step.get("response") or "",
-            image_path=str(path) if path is not None and path.exists() else None,
+            step_num=step.step_num, thought=step.thought or "",
+            actions=actions, geometry=geo, timings_ms=dict(step.timings_ms),
+            error=step.error, response=step.response,
+            image_path=str(path) if path is not None else None,
         )
 
 
@@ -136,8 +137,7 @@ def load_trace(folder: str | Path) -> tuple[Any, list[TraceRow]]:
     from tars.agent.trajectory import read_trajectory
 
     traj = read_trajectory(folder)
-    geometry = traj.meta.get("geometry") if isinstance(traj.meta, dict) else None
-    return traj, [TraceRow.from_json(s, Path(traj.folder), geometry) for s in traj.steps]
+    return traj, [TraceRow.from_line(s, traj) for s in traj.steps]
 
 
 def _qt_worker_class():
