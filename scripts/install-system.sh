@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages tars needs on Linux: a virtual X server and its tools,
 # the programs the practice tasks drive, clipboard tools for typing non-ASCII text, scrot
-# (pyautogui.screenshot on X11, the reference in benchmarks), and the
-# libraries Qt needs under X. Installs only what is missing, so a second run is quick.
+# (pyautogui.screenshot on X11, the reference in benchmarks), the libraries Qt needs under X,
+# and the programs of the held-out suite (assets/heldout: galculator, l3afpad, yad, Tk).
+# Installs only what is missing, so a second run is quick.
 set -euo pipefail
 packages=(
   xvfb xauth xdotool x11-xserver-utils x11-utils xterm zenity mousepad openbox xclip xsel scrot
   libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-randr0
   libxcb-render-util0 libxcb-image0 libxcb-xinerama0 libxcb-xkb1 libegl1 libgl1 libfontconfig1
   libglib2.0-0 libdbus-1-3 fonts-dejavu-core python3-venv
+  galculator l3afpad yad python3-tk
 )
 if ! command -v apt-get >/dev/null; then
   echo "install-system: no apt-get here; install the equivalents of: ${packages[*]}" >&2
