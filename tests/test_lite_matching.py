@@ -70,3 +70,17 @@ def test_ordinals_count_in_reading_order():
     assert pick("Delete", lines, 2).box[1] == 200
     assert pick("Delete", lines, -1).box[1] == 200
     assert pick("Delete", lines, 3) is None
+
+
+@pytest.mark.parametrize("target,fragment", [
+    ("Submit order", "R"), ("Replace all", "R"), ("Clear history", "e"), ("Print preview", "Pr"),
+    ("Replace all", "Repl"), ("Send", "S"),
+])
+def test_a_short_ocr_fragment_is_never_a_longer_target(target, fragment):
+    # issue 17: an icon read as "R" or a calculator key "e" was clicked for these targets
+    assert find_matches(target, [TextBox(fragment, (0, 0, 12, 12))]) == []
+
+
+def test_a_target_inside_a_longer_run_together_line_still_matches():
+    best = pick("Replace all", [TextBox("FindReplace allClose", (0, 0, 200, 20))])
+    assert best is not None and not best.whole

@@ -14,6 +14,9 @@ Short words suffer most from one misread letter (``Eile`` for ``File``, whose un
 mnemonic confuses the recogniser: ratio 75), so a reading within one edit of a target of 4-9
 characters (two edits from 10) also counts, at a score of 85.
 
+A line shorter than the target never matches as a part of it: an icon read as ``R`` is not
+``Replace all`` (issue 17: such fragments made lite click the wrong thing and claim success).
+
 Where it fails: text drawn as an image, icons without text, very short targets (``OK`` vs
 ``Ok``/``0K`` is fine, but a one-letter target only matches exactly), and two lines that
 are equally good matches — then the first in reading order wins and ``the second X`` picks
@@ -143,11 +146,19 @@ def _substring_match(want: str, line: TextBox, threshold: float) -> "Match | Non
         return None
     from rapidfuzz.distance import Levenshtein
 
+    allowed = _edits_allowed(want)
+    # partial_ratio aligns the *shorter* string inside the longer one: a line shorter than the
+    # target would be looked for inside the target, so a one-letter OCR fragment ("R", "e")
+    # would "contain" any target holding that letter. Only a line at least as long as the
+    # target (less its edit allowance) can hold it.
+    if len(raw.replace(" ", "")) < len(want.replace(" ", "")) - allowed:
+        return None
     align = fuzz.partial_ratio_alignment(want, raw)
     if align is None:
         return None
     text, a, b = line.text, align.dest_start, align.dest_end
-    allowed = _edits_allowed(want)
+    if len(raw[a:b].replace(" ", "")) < len(want.replace(" ", "")) - allowed:
+        return None  # the aligned part is too short to be the whole target
     near = allowed and Levenshtein.distance(want, raw[a:b], score_cutoff=allowed) <= allowed
     if align.score < max(threshold, 90.0) and not near:
         return None
