@@ -7,16 +7,17 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from tars.actions.parse import parse_response
-from tars.actions.space import CallUser, Click, Finished, Hotkey, Press, Type, Wait
+from tars.actions.space import CallUser, Click, Finished, Hotkey, MoveTo, Press, Type, Wait
 from tars.models.base import PolicyError, Prompt, Turn, load_policy
 from tars.models.lite.instructions import InstructionError
-from tars.models.lite.policy import LitePolicy, read_progress
+from tars.models.lite.policy import CHECK_WAIT, FOCUS_SETTLE, LitePolicy, read_progress
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
 
-def draw_form(checked: bool = False, name_value: str = "") -> Image.Image:
-    """A light-grey form: "Name:" label with a field, a check box, two buttons."""
+def draw_form(checked: bool = False, name_value: str = "", note: str = "") -> Image.Image:
+    """A light-grey form: "Name:" label with a field, a check box, two buttons, and ``note``
+    (a line of text low on the form: what a program shows after a click)."""
     img = Image.new("RGB", (640, 400), (239, 239, 239))
     d = ImageDraw.Draw(img)
     font = ImageFont.truetype(FONT, 14)
@@ -31,6 +32,8 @@ def draw_form(checked: bool = False, name_value: str = "") -> Image.Image:
     for x, label in ((300, "Cancel"), (420, "Submit")):
         d.rectangle((x, 300, x + 90, 326), fill=(245, 245, 245), outline=(140, 140, 140))
         d.text((x + 20, 305), label, fill="black", font=font)
+    if note:
+        d.text((20, 360), note, fill="black", font=font)
     return img
 
 
@@ -48,14 +51,19 @@ def run_policy(policy: LitePolicy, instruction: str, images: list[Image.Image]) 
 
 
 def actions_of(text: str):
-    return parse_response(text).actions
+    """The actions of an answer without lite's decorations: the pointer moved out of the way
+    after a click, and the short settle between a focusing click and typing."""
+    return tuple(a for a in parse_response(text).actions
+                 if not isinstance(a, MoveTo) and a != Wait(FOCUS_SETTLE))
 
 
 def test_form_steps_hit_the_controls():
     policy = LitePolicy()
     form = draw_form()
+    screens = [form, draw_form(name_value="Ada"), draw_form(True, "Ada"), draw_form(True, "Ada", "Thank you"),
+               draw_form(True, "Ada", "Thank you, sent")]
     answers = run_policy(policy, 'type "Ada" into Name then check Remember me then click Submit then press enter',
-                         [form] * 5)
+                         screens)
     click, typed = actions_of(answers[0])
     assert isinstance(click, Click) and 90 < click.x < 400 and 24 < click.y < 48  # in the field
     assert typed == Type("Ada")
@@ -66,12 +74,16 @@ def test_form_steps_hit_the_controls():
     assert actions_of(answers[3]) == (Press("enter"),)
     assert isinstance(actions_of(answers[4])[0], Finished)
     assert answers[2].startswith("Thought: Step 3 of 4:")
+    # each step was checked on the next screen before the next one was done
+    assert 'the field "Name" shows "Ada"' in answers[1]
+    assert 'the box "Remember me" is checked' in answers[2]
+    assert "the screen changed" in answers[3] and "the screen changed after enter" in answers[4]
 
 
 def test_field_with_text_is_selected_before_typing():
     policy = LitePolicy()
     (answer,) = run_policy(policy, 'type "Bob" into the Name field', [draw_form(name_value="guest")])
-    assert [type(a) for a in actions_of(answer)] == [Click, Hotkey, Type]
+    assert [type(a) for a in parse_response(answer).actions] == [Click, Wait, Hotkey, Type, MoveTo]
 
 
 def test_check_skips_a_box_already_checked_and_uncheck_clicks_it():
@@ -86,10 +98,12 @@ def test_check_skips_a_box_already_checked_and_uncheck_clicks_it():
 
 def test_missing_target_waits_then_calls_user():
     policy = LitePolicy(max_looks=2)
-    answers = run_policy(policy, "click Submit then click Delete everything", [draw_form()] * 4)
+    answers = run_policy(policy, "click Submit then click Delete everything",
+                         [draw_form()] + [draw_form(note="Sent")] * 3)
     assert isinstance(actions_of(answers[0])[0], Click)
-    assert actions_of(answers[1]) == (Wait(),) and "(looking again)" in answers[1]
-    assert actions_of(answers[2]) == (Wait(),)
+    assert actions_of(answers[1]) == (Wait(2.5),) and "(looking again)" in answers[1]
+    assert isinstance(parse_response(answers[1]).actions[0], MoveTo)  # nothing under the pointer
+    assert actions_of(answers[2]) == (Wait(2.5),)
     assert actions_of(answers[3]) == (CallUser(),)
     assert "Delete everything" in answers[3]
 
@@ -152,7 +166,7 @@ def test_every_verb_answers_in_the_action_language():
     policy = LitePolicy()
     instruction = ("scroll down; scroll up in Remember me; drag Cancel to Submit; double-click Submit; "
                    "right-click Cancel; hotkey ctrl shift t; wait 1 second")
-    answers = run_policy(policy, instruction, [draw_form()] * 8)
+    answers = run_policy(policy, instruction, [draw_form(note=f"screen {i}") for i in range(8)])
     got = [actions_of(a) for a in answers]
     assert got[0] == (Scroll(None, None, "down"),)
     (up,) = got[1]
@@ -170,7 +184,7 @@ def test_looks_stay_bounded_after_a_skipped_step():
     # missing step 2 must still add up to call_user
     policy = LitePolicy(max_looks=2)
     answers = run_policy(policy, "check Remember me then click Launch", [draw_form(checked=True)] * 3)
-    assert [actions_of(a) for a in answers] == [(Wait(),), (Wait(),), (CallUser(),)]
+    assert [actions_of(a) for a in answers] == [(Wait(2.5),), (Wait(2.5),), (CallUser(),)]
 
 
 def test_multi_line_text_area_below_its_label():

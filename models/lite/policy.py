@@ -27,19 +27,31 @@ from typing import TYPE_CHECKING, Any
 
 from tars.actions.coords import CoordSpace
 from tars.actions.space import (
-    Action, CallUser, Click, DoubleClick, Drag, Finished, Hotkey, Press, RightClick, Scroll, Type, Wait,
+    Action, CallUser, Click, DoubleClick, Drag, Finished, Hotkey, MoveTo, Press, RightClick, Scroll, Type,
+    Wait,
 )
 from tars.models.base import Policy, PolicyError, Prompt, Turn
-from tars.models.lite import controls
+from tars.models.lite import controls, verify
 from tars.models.lite.instructions import Command, Target, parse_instruction
-from tars.models.lite.matching import DEFAULT_THRESHOLD, Match, TextBox, find_matches, pick
+from tars.models.lite.matching import _sub_box, DEFAULT_THRESHOLD, Match, TextBox, find_matches, normalize, pick
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
 LOOKING = "looking again"
 OPENING = "opening the list"
-_MARK = re.compile(r"^\s*Thought:\s*Step (\d+) of (\d+)(?: \((%s|%s)\))?:" % (LOOKING, OPENING))
+#: a short wait because the last step's effect was not seen yet
+CHECKING = "checking"
+#: the step done again by another route because its effect was not seen
+RETRYING = "retrying"
+_MARK = re.compile(r"^\s*Thought:\s*Step (\d+) of (\d+)(?: \((%s|%s|%s|%s)\))?:"
+                   % (LOOKING, OPENING, CHECKING, RETRYING))
+#: seconds of the wait before a step's unseen effect is looked for again
+CHECK_WAIT = 1.0
+#: seconds between the click that focuses a field and the typing (the focus must have moved)
+FOCUS_SETTLE = 0.3
+#: keys that may legitimately change nothing on screen (the caret is already there)
+_NAVIGATION = {"home", "end", "up", "down", "left", "right", "pageup", "pagedown", "tab"}
 
 
 @dataclass
@@ -54,6 +66,12 @@ class Progress:
     failures: int = 0
     opened: bool = False
     last_error: str | None = None
+    #: answers that performed the step (the first try and a retry)
+    acts: int = 0
+    #: index in ``turns`` of the last of them (its image is the screen before it)
+    act_turn: int | None = None
+    #: ``checking`` waits since that answer
+    checks: int = 0
 
 
 def read_progress_all(turns: list, n_steps: int) -> tuple[int, dict[int, Progress]]:
@@ -65,7 +83,7 @@ def read_progress_all(turns: list, n_steps: int) -> tuple[int, dict[int, Progres
     """
     done = 0
     per_step: dict[int, Progress] = {}
-    for turn in turns:
+    for index, turn in enumerate(turns):
         if not turn.response:
             continue
         m = _MARK.match(turn.response)
@@ -78,8 +96,13 @@ def read_progress_all(turns: list, n_steps: int) -> tuple[int, dict[int, Progres
             p.failures += 1
             p.last_error = turn.feedback
             continue
-        if tag is None:
+        if tag is None or tag == RETRYING:
             done = max(done, k + 1)
+            p.acts += 1
+            p.act_turn = index
+            p.checks = 0
+        elif tag == CHECKING:
+            p.checks += 1
         elif tag == LOOKING:
             p.looks += 1
         elif tag == OPENING:
@@ -91,6 +114,39 @@ def read_progress(turns: list, n_steps: int) -> Progress:
     """The :class:`Progress` of the step to do now (``step`` = n_steps when all are done)."""
     done, per_step = read_progress_all(turns, n_steps)
     return per_step.get(done, Progress(step=done)) if done < n_steps else Progress(step=done)
+
+
+def _pending(turns: list, n_steps: int, done: int) -> int | None:
+    """The step whose effect must be checked now: the last ``lite`` answer (for ``n_steps``
+    steps) performed step ``done - 1`` (or was a ``checking`` wait after it) and was not refused.
+    None when there is nothing to check (first answer, or the last answer only looked)."""
+    for turn in reversed(turns):
+        if not turn.response:
+            continue
+        m = _MARK.match(turn.response)
+        if not m or int(m.group(2)) != n_steps:
+            continue
+        tag = m.group(3)
+        if tag not in (None, RETRYING, CHECKING) or (turn.feedback and tag != CHECKING):
+            return None
+        if "Action: call_user()" in turn.response or "Action: finished(" in turn.response:
+            return None
+        k = int(m.group(1)) - 1
+        return k if k == done - 1 else None
+    return None
+
+
+@dataclass
+class _Reply:
+    """A finished answer (UI-TARS text) that replaces the step's own."""
+
+    text: str
+
+
+def _away(view: "_View") -> MoveTo:
+    """Where the pointer rests while lite looks: the middle of the screen's right edge, clear
+    of hover highlights and tooltips (issue 17: a tooltip under the pointer hid keys)."""
+    return MoveTo(max(view.image.width - 2, 0), view.image.height // 2)
 
 
 class _NotFound(Exception):
@@ -136,6 +192,7 @@ class LitePolicy(Policy):
     ``ocr_scale`` (resize factor before OCR, 1.0), ``device`` (``auto`` | ``cpu`` | ``cuda``
     for onnxruntime), ``threshold`` (fuzzy match score 0..100, 80), ``ocr_line_cache`` (line
     images whose text is remembered between steps; 0 reads the whole screen at every step). ``model``/``profile``/
+    ``look_wait`` (seconds of each wait while a target is missing, 2.5).
     ``adapter``/``endpoint`` given as None are accepted and ignored (the shared policy
     options); any other setting raises :class:`PolicyError`.
     """
@@ -144,13 +201,16 @@ class LitePolicy(Policy):
 
     def __init__(self, max_looks: int = 2, max_retries: int = 1, ocr_scale: float = 1.0,
                  device: str = "auto", threshold: float = DEFAULT_THRESHOLD, ocr_line_cache: int = 4096,
-                 **settings: Any) -> None:
+                 look_wait: float = 2.5, **settings: Any) -> None:
         unknown = {k: v for k, v in settings.items() if v not in (None, False)}
         if unknown:
             raise PolicyError(f"lite takes no setting {', '.join(sorted(unknown))} "
                               "(it has no model: it reads the screen with OCR)")
         if max_looks < 0 or max_retries < 0:
             raise PolicyError("max_looks and max_retries must be >= 0")
+        if not 0 <= look_wait <= 60:
+            raise PolicyError("look_wait must be 0-60 seconds")
+        self.look_wait = look_wait
         self.space = CoordSpace("absolute")
         self.max_looks = max_looks
         self.max_retries = max_retries
@@ -197,19 +257,28 @@ class LitePolicy(Policy):
         n = len(steps)
         done, per_step = read_progress_all(prompt.turns, n)
         progress = per_step.get(done, Progress(step=done))
-        if progress.step >= n:
-            return self._format(n, n, None, "All steps are done.", [Finished(self._summary(steps))])
         image = prompt.screenshot
         if image is None:
             raise PolicyError("lite needs a screenshot in the prompt")
-        if progress.failures > self.max_retries:
+        if progress.step < n and progress.failures > self.max_retries:
             cmd = steps[progress.step]
             return self._format(progress.step + 1, n, None,
                                 f'The action for "{cmd.source}" failed {progress.failures} times '
                                 f"({progress.last_error}); handing over to the user.", [CallUser()])
         view = self._view(image)
+        notes: list[str] = []
+        pending = _pending(prompt.turns, n, done)
+        if pending is not None:
+            k = pending
+            answer = self._confirm(steps[k], k, n, view, prompt.turns, per_step[k])
+            if isinstance(answer, str):
+                notes.append(answer)
+            else:
+                return answer.text
+        if progress.step >= n:
+            return self._format(n, n, None, " ".join(notes + ["Every step was done and checked."]),
+                                [Finished(self._summary(steps))])
         index, opened, looks = progress.step, progress.opened, progress.looks
-        skipped: list[str] = []
         while index < n:
             cmd = steps[index]
             try:
@@ -217,24 +286,177 @@ class LitePolicy(Policy):
             except _Skip as why:
                 # a skipped step leaves no answer of its own: the next one's mark covers it,
                 # and looks already spent on the next step (answered before) still count
-                skipped.append(str(why))
+                notes.append(str(why))
                 index += 1
                 nxt = per_step.get(index, Progress(step=index))
                 opened, looks = nxt.opened, nxt.looks
                 continue
             except _NotFound as why:
                 if looks < self.max_looks:
-                    thought = (f"{why} Maybe it has not appeared yet; I wait and look again "
-                               f"({looks + 1} of {self.max_looks}).")
-                    return self._format(index + 1, n, LOOKING, " ".join(skipped + [thought]), [Wait()])
+                    thought = (f"{why} Maybe it has not appeared yet, or something covers it; I move "
+                               f"the pointer away, wait and look again ({looks + 1} of {self.max_looks}).")
+                    return self._format(index + 1, n, LOOKING, " ".join(notes + [thought]),
+                                        [_away(view), Wait(self.look_wait)])
                 thought = (f'I cannot do "{cmd.source}": {why} I looked {looks + 1} times; '
                            "handing over to the user.")
-                return self._format(index + 1, n, None, " ".join(skipped + [thought]),
+                return self._format(index + 1, n, None, " ".join(notes + [thought]),
                                     [CallUser()])
-            return self._format(index + 1, n, answer.tag, " ".join(skipped + [answer.thought]),
-                                answer.actions)
-        return self._format(n, n, None, " ".join(skipped + ["All steps are done."]),
+            actions = list(answer.actions)
+            if any(isinstance(a, (Click, DoubleClick, RightClick, Drag)) for a in actions):
+                actions.append(_away(view))  # no hover highlight or tooltip in the next look
+            return self._format(index + 1, n, answer.tag, " ".join(notes + [answer.thought]), actions)
+        return self._format(n, n, None, " ".join(notes + ["Every step was done and checked."]),
                             [Finished(self._summary(steps))])
+
+    # -- checking what a step did -----------------------------------------------------------------
+    def _confirm(self, cmd: Command, k: int, n: int, view: _View, turns: list,
+                 progress: Progress) -> "str | _Reply":
+        """Check the effect of step ``k`` (performed by the answer at ``progress.act_turn``) on
+        the current screenshot. Returns what was checked (a sentence) when it is confirmed, else
+        the reply to give: a short wait and a second look, one retry by another route, then
+        call_user with the reason."""
+        before = turns[progress.act_turn].image if progress.act_turn is not None else None
+        ok, what = self._verify(cmd, view, before)
+        if ok:
+            return f'Checked "{cmd.source}": {what}.'
+        if progress.checks == 0:
+            return _Reply(self._format(k + 1, n, CHECKING, f'I do not see the effect of "{cmd.source}" '
+                                       f"yet ({what}); I wait a moment and look again.",
+                                       [Wait(CHECK_WAIT)]))
+        if progress.acts < 2:
+            retry = self._retry(cmd, view)
+            if retry is not None:
+                actions = list(retry.actions)
+                if any(isinstance(a, (Click, DoubleClick, RightClick, Drag)) for a in actions):
+                    actions.append(_away(view))
+                return _Reply(self._format(k + 1, n, RETRYING, f'"{cmd.source}" did not take effect '
+                                           f"({what}); I try once more another way: {retry.thought}",
+                                           actions))
+        tried = " after a second try" if progress.acts >= 2 else ""
+        return _Reply(self._format(k + 1, n, None, f'I could not confirm "{cmd.source}"{tried}: {what}. '
+                                   "I do not claim it; handing over to the user.", [CallUser()]))
+
+    def _changed(self, view: _View, before: "Image | None") -> list:
+        if before is None:
+            return []
+        key = ("changed", id(before))
+        if key not in view.cache:
+            view.cache[key] = verify.changed_boxes(before, view.image)
+        return view.cache[key]
+
+    def _verify(self, cmd: Command, view: _View, before: "Image | None") -> tuple[bool, str]:
+        """(confirmed, what was checked or what was seen instead) for step ``cmd`` on ``view``;
+        ``before``: the screenshot the step was decided on (None when it left the history)."""
+        verb = cmd.verb
+        if verb == "wait":
+            return True, "waited"
+        if before is None and verb not in ("check", "uncheck", "select"):
+            return False, "no earlier screenshot to compare with (keep at least 2 history images)"
+        changed = self._changed(view, before)
+        if verb == "type":
+            return self._verify_typed(cmd, view, changed)
+        if verb in ("check", "uncheck"):
+            return self._verify_checked(cmd, view, changed)
+        if verb == "select":
+            option = cmd.text or ""
+            try:
+                _, rect, _ = self._field(view, cmd.target)
+            except _NotFound:
+                rect = None
+            if rect is not None:
+                inside = verify.text_in_rect(view.lines, rect)
+                if find_matches(option, [TextBox(inside, (rect.x1, rect.y1, rect.x2, rect.y2))], view.threshold):
+                    return True, f'"{cmd.target.text}" shows "{inside}"'
+                return False, f'"{cmd.target.text}" shows "{inside or "nothing I can read"}", not "{option}"'
+            return (bool(changed), "the list changed" if changed else "nothing changed after choosing")
+        if verb in ("press", "hotkey"):
+            keys = "+".join(cmd.keys)
+            if changed:
+                return True, f"the screen changed after {keys}"
+            if all(k in _NAVIGATION or k in ("ctrl", "shift") for k in cmd.keys):
+                return True, f"{keys} moves the cursor only; nothing else was to be seen"
+            return False, f"nothing on screen changed after pressing {keys}"
+        if verb == "scroll":
+            return True, ("the view moved" if changed else "nothing moved (already at the end)")
+        if verb in ("click", "double_click", "right_click", "drag"):
+            if changed:
+                x1, y1, x2, y2 = changed[0]
+                return True, f"the screen changed (largest change at {_pt(((x1 + x2) / 2, (y1 + y2) / 2))})"
+            return False, "nothing on screen changed after the click"
+        return bool(changed), "the screen changed" if changed else "nothing on screen changed"
+
+    def _verify_typed(self, cmd: Command, view: _View, changed: list) -> tuple[bool, str]:
+        text = (cmd.text or "").rstrip("\n")
+        if cmd.target is not None:
+            try:
+                _, rect, match = self._field(view, cmd.target)
+            except _NotFound:
+                rect, match = None, None  # a placeholder that typing replaced: look where it changed
+            if rect is not None:
+                seen = verify.text_in_rect(view.lines, rect,
+                                           exclude=None if rect.contains(*match.center) else match.line)
+                if verify.reads_back(text, seen):
+                    return True, f'the field "{cmd.target.text}" shows "{seen}"'
+                if "password" in cmd.target.text.lower() and any(
+                        verify.overlaps(c, (rect.x1, rect.y1, rect.x2, rect.y2)) for c in changed):
+                    return True, "the password field filled (its text cannot be read back)"
+                return False, f'the field "{cmd.target.text}" shows "{seen or "nothing I can read"}", not "{text}"'
+        near = [line for line in view.lines if any(verify.overlaps(line.box, c) for c in changed)]
+        seen = " ".join(line.text for line in near)
+        if verify.reads_back(text, seen):
+            return True, f'"{text}" appeared on screen'
+        tail = verify.last_token(text)
+        if tail and tail != text and any(normalize(line.text) == normalize(tail) for line in near):
+            return True, f'the display now shows "{tail}", the end of what I typed'
+        return False, (f'"{text}" does not appear where the screen changed'
+                       + (f' (I read "{seen[:60]}")' if seen else ""))
+
+    def _verify_checked(self, cmd: Command, view: _View, changed: list) -> tuple[bool, str]:
+        want = cmd.verb == "check"
+        try:
+            match = self._find(view, cmd.target)
+        except _NotFound as why:
+            return False, str(why)
+        box = controls.checkbox_near(view.image, match.box)
+        if box is not None:
+            state = controls.is_checked(view.image, box)
+            if state == want:
+                return True, f'the box "{cmd.target.text}" is {"checked" if want else "unchecked"}'
+            return False, f'the box "{cmd.target.text}" is still {"checked" if state else "unchecked"}'
+        x1, y1, x2, y2 = match.box
+        h = y2 - y1
+        row = (x1 - 5 * h, y1 - h / 2, x1 + h, y2 + h / 2)
+        if any(verify.overlaps(c, row) for c in changed):
+            return True, f'the control left of "{cmd.target.text}" changed (no square box to read)'
+        return False, f'nothing changed next to "{cmd.target.text}"'
+
+    def _retry(self, cmd: Command, view: _View) -> "_Answer | None":
+        """The same step by another route, or None when there is none that is safe."""
+        try:
+            if cmd.verb == "type" and cmd.target is not None:
+                xy, rect, _ = self._field(view, cmd.target)
+                text = cmd.text or ""
+                # slower this time: one character per action (a slow program may drop keys)
+                keys: list[Action] = [Type(ch) for ch in text] if len(text) <= 40 else [Type(text)]
+                return _Answer(f"I click the field at {_pt(xy)}, select what it holds and type "
+                               f'"{text}" one character at a time.',
+                               [Click(*xy), Wait(FOCUS_SETTLE), Hotkey(("ctrl", "a")), *keys])
+            if cmd.verb in ("check", "uncheck"):
+                match = self._find(view, cmd.target)
+                return _Answer(f'I click the caption "{_label(match, cmd.target)}" at {_pt(match.center)}.',
+                               [Click(*match.center)])
+            if cmd.verb == "click":
+                match = self._find(view, cmd.target)
+                around = controls.enclosing_box(view.image, match.box)
+                if around is not None:
+                    cx, cy = around.center
+                    mx, my = match.center
+                    if abs(cx - mx) > 4 or abs(cy - my) > 4:
+                        return _Answer(f"I click the middle of the control around it at {_pt(around.center)}.",
+                                       [Click(cx, cy)])
+        except _NotFound:
+            return None
+        return None
 
     def close(self) -> None:
         """Nothing to free: the OCR engine is shared by the process (see :mod:`.ocr`)."""
@@ -257,7 +479,7 @@ class LitePolicy(Policy):
 
     @staticmethod
     def _summary(steps: list[Command]) -> str:
-        return f"Done: {'; '.join(c.source for c in steps)}"
+        return f"Done and checked: {'; '.join(c.source for c in steps)}"
 
     @staticmethod
     def _format(k: int, n: int, tag: str | None, thought: str, actions: list[Action]) -> str:
@@ -280,7 +502,12 @@ class LitePolicy(Policy):
         label, else the control drawn around the text (a field showing its value or
         placeholder), else the text itself."""
         match = self._find(view, target)
-        rect = controls.field_near(view.image, match.box)
+        label = match.box
+        at = match.line.text.lower().find(target.text.lower())
+        if match.whole and at >= 0 and len(match.line.text.strip()) > len(target.text):
+            # OCR joined the label and the value next to it ("Quantity1"): the label is the part
+            label = _sub_box(match.line, at, at + len(target.text))
+        rect = controls.field_near(view.image, label)
         if rect is not None:
             return rect.center, rect, match
         around = controls.enclosing_box(view.image, match.box)
@@ -322,7 +549,9 @@ class LitePolicy(Policy):
             if cmd.target is None:
                 return _Answer(f'I type "{cmd.text}" where the cursor is.', [typed])
             xy, rect, match = self._field(view, cmd.target)
-            actions: list[Action] = [Click(*xy)]
+            # the focus must have moved before the first key (issue 17: the first letters of an
+            # email once landed in the previous field)
+            actions: list[Action] = [Click(*xy), Wait(FOCUS_SETTLE)]
             filled = rect is not None and any(
                 rect.contains(*line.center) and line is not match.line for line in view.lines)
             if rect is not None and rect.contains(*match.center):
