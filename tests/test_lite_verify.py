@@ -23,10 +23,17 @@ def last_action(answer: str):
     return actions_of(answer)[-1]
 
 
+def test_a_click_on_an_exact_button_caption_counts_without_a_visible_change():
+    # an Apply button whose work is not drawn: the exact caption on a drawn control vouches
+    answers = run_policy(LitePolicy(), "click Submit", [draw_form()] * 2)
+    assert isinstance(last_action(answers[1]), Finished) and "reads exactly as asked" in answers[1]
+
+
 def test_a_click_that_changes_nothing_is_looked_at_again_then_handed_over():
     form = draw_form()
-    # the caption is centred on its button: there is no other place to click, so no retry
-    answers = run_policy(LitePolicy(), "click Submit", [form] * 3)
+    # a near reading (the user's typo), and the caption is centred on its button: there is no
+    # other place to click, so no retry
+    answers = run_policy(LitePolicy(), "click Submt", [form] * 3)
     first, look, end = (actions_of(a) for a in answers)
     assert isinstance(first[0], Click) and look == (Wait(CHECK_WAIT),) and "(checking)" in answers[1]
     assert end == (CallUser(),)

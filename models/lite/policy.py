@@ -382,10 +382,28 @@ class LitePolicy(Policy):
             if changed:
                 x1, y1, x2, y2 = changed[0]
                 return True, f"the screen changed (largest change at {_pt(((x1 + x2) / 2, (y1 + y2) / 2))})"
+            if verb == "click" and cmd.target is not None:
+                # a button whose work is not drawn (Apply, Save settings): what vouches for the
+                # click is that it hit a drawn control whose caption reads exactly as asked
+                try:
+                    match = self._find(view, cmd.target)
+                except _NotFound:
+                    match = None
+                if match is not None and match.score >= 95 and \
+                        controls.enclosing_box(view.image, match.box) is not None:
+                    return True, (f'nothing visible changed, but the click hit the control "{_label(match, cmd.target)}" '
+                                  "whose caption reads exactly as asked")
             return False, "nothing on screen changed after the click"
         return bool(changed), "the screen changed" if changed else "nothing on screen changed"
 
     def _verify_typed(self, cmd: Command, view: _View, changed: list) -> tuple[bool, str]:
+        ok, what = self._read_typed(cmd, view, changed)
+        if not ok and self._full_lines(view) is not view.lines:
+            view.lines = self._full_lines(view)
+            ok, what = self._read_typed(cmd, view, changed)
+        return ok, what
+
+    def _read_typed(self, cmd: Command, view: _View, changed: list) -> tuple[bool, str]:
         text = (cmd.text or "").rstrip("\n")
         if cmd.target is not None:
             try:
@@ -477,6 +495,20 @@ class LitePolicy(Policy):
         self.last_ocr = result
         return _View(image, result.lines, self.threshold)
 
+    def _full_lines(self, view: _View) -> list[TextBox]:
+        """The whole screenshot read again without reusing anything from earlier frames (the
+        incremental read can miss a line whose region it did not detect again: issue 17 saw
+        typed text and labels that a full read finds). Cached per view."""
+        if "full" not in view.cache:
+            from tars.models.lite.ocr import get_engine
+
+            if self.ocr_line_cache == 0:
+                view.cache["full"] = view.lines
+            else:
+                engine = get_engine(self.ocr_scale, self.device, line_cache=0)
+                view.cache["full"] = engine.read(view.image).lines
+        return view.cache["full"]
+
     @staticmethod
     def _summary(steps: list[Command]) -> str:
         return f"Done and checked: {'; '.join(c.source for c in steps)}"
@@ -491,6 +523,12 @@ class LitePolicy(Policy):
     def _find(self, view: _View, target: Target) -> Match:
         match = pick(target.text, view.lines, target.ordinal, view.threshold)
         if match is None:
+            full = self._full_lines(view)
+            if full is not view.lines:
+                match = pick(target.text, full, target.ordinal, view.threshold)
+                if match is not None:
+                    view.lines = full  # what the rest of this step reads, too
+                    return match
             seen = find_matches(target.text, view.lines, view.threshold)
             if seen and target.ordinal != 1:
                 raise _NotFound(f'I see only {len(seen)} "{target.text}" on screen, not {target.describe()}.')
