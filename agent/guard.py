@@ -123,6 +123,8 @@ class Guard:
         self.confirm = confirm
         self.started = time.monotonic()
         self.stop_event = threading.Event()
+        #: why :meth:`stop` was called (None: the stop button, the hotkey, no reason given)
+        self.stop_reason: str | None = None
         self._running = threading.Event()
         self._running.set()
 
@@ -130,10 +132,14 @@ class Guard:
         """Reset the clock and the switches for a new run."""
         self.started = time.monotonic()
         self.stop_event.clear()
+        self.stop_reason = None
         self._running.set()
 
-    def stop(self) -> None:
-        """Ask the run to stop (any thread). A paused run stops too."""
+    def stop(self, reason: str | None = None) -> None:
+        """Ask the run to stop (any thread); ``reason`` is kept in :attr:`stop_reason`. A paused
+        run stops too."""
+        if not self.stop_event.is_set():
+            self.stop_reason = reason
         self.stop_event.set()
         self._running.set()
 

@@ -86,9 +86,10 @@ class Agent:
         operator.on_emergency_stop(self.stop)
 
     # -- switches (any thread) -------------------------------------------------------------
-    def stop(self) -> None:
-        """End the run as soon as possible (status ``stopped``); interrupts typing and waits."""
-        self.guard.stop()
+    def stop(self, reason: str | None = None) -> None:
+        """End the run as soon as possible (status ``stopped``; ``reason``, e.g. "stopped by
+        SIGTERM", becomes the result's error); interrupts typing and waits."""
+        self.guard.stop(reason)
         self.operator.stop_event.set()
         # a policy that can abandon an answer in progress (generation, HTTP request) does so
         self.policy.interrupt()
@@ -161,6 +162,8 @@ class Agent:
             result = RunResult(status, "", steps, time.time() - started, f"{type(exc).__name__}: {exc}")
         finally:
             self.running = False
+            if result is not None and result.status == "stopped" and not result.error:
+                result.error = self.guard.stop_reason
             if result is None:  # an unexpected exception is propagating: still end the run
                 result = RunResult("error", "", steps, time.time() - started, "internal error")
             try:

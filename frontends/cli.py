@@ -104,26 +104,30 @@ def run_command(
                         extra={"front_end": "run"})
     if overlay is None:
         overlay = bool(os.environ.get("DISPLAY")) and not dry_run
+    from tars.frontends.signals import run_stoppable
+
+    signalled = None
     try:
         if overlay:
             try:
                 from tars.frontends.overlay import run_with_overlay
             except ImportError as exc:
                 print(f"tars: overlay unavailable ({exc}); running without it", file=sys.stderr)
-                result = agent.run(instruction)
-            else:
-                from tars.frontends.overlay import OverlaySettings
+                overlay = False
+        if overlay:
+            from tars.frontends.overlay import OverlaySettings
 
-                result = run_with_overlay(agent, instruction,
-                                          OverlaySettings(keep_in_captures=overlay_in_captures))
-        else:
-            result = agent.run(instruction)
+            result, signalled = run_with_overlay(
+                agent, instruction, OverlaySettings(keep_in_captures=overlay_in_captures),
+                with_signal=True)
+        else:  # Ctrl+C / SIGTERM / SIGHUP stop the run; they never land inside an X request
+            result, signalled = run_stoppable(lambda: agent.run(instruction), agent.stop)
     finally:
         op.close()
         pol.close()
     if as_json:
         print(json.dumps(result.to_json(), ensure_ascii=False))
-    raise typer.Exit(result.exit_code)
+    raise typer.Exit(signalled or result.exit_code)
 
 
 def _check_record_folder(folder: str) -> None:

@@ -740,17 +740,19 @@ class OverlayHook(Hook):
         self.controller.close()
 
 
-def run_with_overlay(agent: Any, instruction: str, settings: OverlaySettings | None = None) -> RunResult:
+def run_with_overlay(agent: Any, instruction: str, settings: OverlaySettings | None = None,
+                     with_signal: bool = False) -> Any:
     """Run ``agent.run(instruction)`` in a worker thread while this thread runs Qt and shows
     the overlay; returns the :class:`RunResult` (or re-raises what the run raised).
 
     For ``tars run --overlay``. The overlay is added to ``tars.agent.hooks`` and its control strip
     drives ``agent.pause()/resume()/stop()``; Ctrl+C stops the agent. Creates the QApplication
-    when none exists. Must be called on the main thread.
+    when none exists. Must be called on the main thread. ``with_signal``: return (result, exit
+    status asked for by SIGINT/SIGTERM/SIGHUP or None) instead (:mod:`tars.frontends.signals`).
     """
-    import signal as signals
+    from PySide6.QtCore import QEventLoop, QObject, QSocketNotifier, QTimer, Signal
 
-    from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
+    from tars.frontends.signals import StopSignals
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -774,11 +776,21 @@ def run_with_overlay(agent: Any, instruction: str, settings: OverlaySettings | N
         finally:
             notifier.done.emit()
 
-    previous = signals.signal(signals.SIGINT, lambda *_: agent.stop())
-    # Python runs signal handlers only between bytecodes: wake the interpreter now and then
+    stop_signals = StopSignals(agent.stop).__enter__()
+    # Python runs signal handlers only between bytecodes, and Qt sleeps in C: the handler's
+    # wake-up socket wakes the event loop at once (the handler has run when the slot does)
+    woken = None
+    if stop_signals.wakeup is not None:
+        woken = QSocketNotifier(stop_signals.wakeup.fileno(), QSocketNotifier.Type.Read)
+        woken.activated.connect(lambda *_: stop_signals.drain())
+
+    def check_overdue() -> None:
+        if stop_signals.overdue():
+            stop_signals.exit_now("the run did not stop after the signal; exiting")
+
     ticker = QTimer()
-    ticker.timeout.connect(lambda: None)
-    ticker.start(200)
+    ticker.timeout.connect(check_overdue)
+    ticker.start(250)
     thread = threading.Thread(target=work, name="tars-agent", daemon=True)
     thread.start()
     try:
@@ -786,7 +798,9 @@ def run_with_overlay(agent: Any, instruction: str, settings: OverlaySettings | N
         thread.join()
     finally:
         ticker.stop()
-        signals.signal(signals.SIGINT, previous)
+        if woken is not None:
+            woken.setEnabled(False)
+        stop_signals.__exit__(None, None, None)
         try:
             agent.hooks.hooks.remove(hook)
         except ValueError:
@@ -795,4 +809,4 @@ def run_with_overlay(agent: Any, instruction: str, settings: OverlaySettings | N
         app.processEvents()
     if "error" in box:
         raise box["error"]
-    return box["value"]
+    return (box["value"], stop_signals.exit_code) if with_signal else box["value"]

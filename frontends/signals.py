@@ -1,0 +1,129 @@
+"""Stopping a run from outside: Ctrl+C, ``kill`` (SIGTERM), a closed terminal (SIGHUP).
+
+Why the run goes on a worker thread (issue 16, item 2): Python delivers a signal to the main
+thread between two bytecodes, so a KeyboardInterrupt raised while the main thread is inside an
+X request (``Xlib.protocol.display.send_and_recv``) leaves the connection half-read, and every
+later X call spins. Here the main thread only waits; the signal handler calls ``stop(reason)``
+(:meth:`tars.agent.loop.Agent.stop`: the operator's stop event is set, typing ends at the next
+character, every key and button tars holds is released, the model request is abandoned) and the
+worker finishes its own X request normally before it sees the stop.
+
+Exit status of a stopped command: 128 + the signal number (SIGINT 130, SIGTERM 143, SIGHUP
+129), the shell's convention. A second signal, or a run that has not ended ``grace`` seconds
+after the first, ends the process at once with that status; the input watchdog
+(:mod:`tars.desktop.watchdog`) still releases whatever was held.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from typing import Any, Callable
+
+#: the signals that stop a run, and the exit status each gives
+STOP_SIGNALS = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
+
+
+class StopSignals:
+    """While entered (main thread only), SIGINT, SIGTERM and SIGHUP call ``stop(reason)`` once;
+    a second one, or :meth:`overdue` past ``grace`` seconds, exits the process.
+
+    :attr:`received` is the first signal's number (None: none came); :attr:`exit_code` its
+    exit status. :attr:`wakeup` is a socket that becomes readable when a signal arrives, for
+    event loops that sleep in C (Qt: a QSocketNotifier on it lets the handler run at once).
+    """
+
+    def __init__(self, stop: Callable[[str], Any], grace: float = 5.0):
+        self._stop = stop
+        self.grace = grace
+        self.received: int | None = None
+        self._at = 0.0
+        self._previous: dict[int, Any] = {}
+        self._old_wakeup = -1
+        self.wakeup: socket.socket | None = None
+        self._writer: socket.socket | None = None
+
+    @property
+    def exit_code(self) -> int | None:
+        """128 + the first signal's number, or None when no signal came."""
+        return STOP_SIGNALS.get(self.received) if self.received is not None else None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        name = signal.Signals(signum).name
+        if self.received is None:
+            self.received, self._at = signum, time.monotonic()
+            self._stop(f"stopped by {name}")
+            return
+        self.exit_now(f"{name} again; exiting without waiting for the run to stop")
+
+    def exit_now(self, why: str) -> None:
+        """End the process at once with :attr:`exit_code` (the watchdog releases held input)."""
+        try:
+            print(f"tars: {why}", file=sys.stderr, flush=True)
+        finally:
+            os._exit(self.exit_code or 1)
+
+    def overdue(self) -> bool:
+        """True when a signal came more than ``grace`` seconds ago."""
+        return self.received is not None and time.monotonic() - self._at > self.grace
+
+    def __enter__(self) -> "StopSignals":
+        if threading.current_thread() is not threading.main_thread():
+            return self  # signals only reach the main thread; nothing to install here
+        self.wakeup, self._writer = socket.socketpair()
+        for s in (self.wakeup, self._writer):
+            s.setblocking(False)
+        self._old_wakeup = signal.set_wakeup_fd(self._writer.fileno(), warn_on_full_buffer=False)
+        for sig in STOP_SIGNALS:
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+        self._previous.clear()
+        if self._writer is not None:
+            signal.set_wakeup_fd(self._old_wakeup)
+            self._writer.close()
+            self.wakeup.close()
+            self._writer = self.wakeup = None
+
+    def drain(self) -> None:
+        """Empty :attr:`wakeup` (call from the event loop's notifier)."""
+        try:
+            while self.wakeup is not None and self.wakeup.recv(512):
+                pass
+        except OSError:
+            pass
+
+
+def run_stoppable(fn: Callable[[], Any], stop: Callable[[str], Any], grace: float = 5.0) -> tuple[Any, int | None]:
+    """Run ``fn()`` on a worker thread while this (main) thread turns SIGINT, SIGTERM and SIGHUP
+    into ``stop(reason)``; returns (``fn``'s value, the exit status the signal asks for or None).
+
+    Raises what ``fn`` raised. A run still going ``grace`` seconds after a signal, or a second
+    signal, ends the process (see :class:`StopSignals`).
+    """
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - handed back to the caller's thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=work, name="tars-run", daemon=True)
+    with StopSignals(stop, grace) as signals:
+        worker.start()
+        while worker.is_alive():
+            worker.join(0.1)  # a signal interrupts the wait and its handler runs here
+            if signals.overdue():
+                signals.exit_now(f"the run did not stop within {grace:g} s of "
+                                 f"{signal.Signals(signals.received).name}; exiting")
+    if "error" in box:
+        raise box["error"]
+    return box["value"], signals.exit_code
