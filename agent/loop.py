@@ -162,8 +162,8 @@ class Agent:
             result = RunResult(status, "", steps, time.time() - started, f"{type(exc).__name__}: {exc}")
         finally:
             self.running = False
-            if result is not None and result.status == "stopped" and not result.error:
-                result.error = self.guard.stop_reason
+            if result is not None and result.status == "stopped" and self.guard.stop_reason:
+                result.error = self.guard.stop_reason  # "stopped by SIGTERM", not its echo
             if result is None:  # an unexpected exception is propagating: still end the run
                 result = RunResult("error", "", steps, time.time() - started, "internal error")
             try:

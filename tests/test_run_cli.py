@@ -167,8 +167,9 @@ def test_ctrl_c_stops_and_saves_the_state(shot, tmp_path):
     finally:
         proc.kill()
         server.close()
-    assert proc.returncode == 1
+    assert proc.returncode == 130  # 128 + SIGINT
     assert json.loads(stdout)["status"] == "stopped"
+    assert json.loads(stdout)["error"] == "stopped by SIGINT"
     assert json.loads((out / "result.json").read_text())["status"] == "stopped"
     assert len((out / "steps.jsonl").read_text().splitlines()) == 1
 
