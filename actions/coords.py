@@ -37,6 +37,17 @@ SPACE_KINDS: tuple[str, ...] = ("relative", "resized", "absolute")
 RELATIVE_SCALE = 1000.0
 
 
+#: ``int()`` of model coordinate v on a screen side of n pixels and a model side of m, in the
+#: order each reference agent computes it (float rounding differs between the orders):
+#: ``scale`` v * (n / m) (OSWorld Qwen3VLAgent, GTA1 README), ``divide`` v / m * n (OpenCUA
+#: ``qwen25``), ``multiply`` v * n / m (OSWorld Jedi grounder, OwlAgent).
+TRUNCATE_RULES = {
+    "scale": lambda v, n, m: v * (n / m),
+    "divide": lambda v, n, m: v / m * n,
+    "multiply": lambda v, n, m: v * n / m,
+}
+
+
 def smart_resize(
     height: int,
     width: int,
@@ -82,21 +93,32 @@ class CoordSpace:
     ``kind``: ``relative`` | ``resized`` | ``absolute`` (see module docstring).
     ``factor``, ``min_pixels``, ``max_pixels``: the :func:`smart_resize` settings; they matter
     for ``resized`` (where they define the model image) and for image preparation.
+    ``grid``: the side of the ``relative`` grid (1000 for UI-TARS-1.0 / Doubao; 999 for
+    Qwen3-VL, whose OSWorld agent divides by 999; 1 for OpenCUA's 0..1 coordinates).
+    ``truncate``: None rounds to the nearest screen point (tars's rule); otherwise pixels are
+    cut to whole numbers with ``int()`` in the reference agent's own order of operations, so a
+    family lands on exactly the pixel its agent's pyautogui call would (:data:`TRUNCATE_RULES`).
     """
 
     kind: SpaceKind = "resized"
     factor: int = IMAGE_FACTOR
     min_pixels: int = MIN_PIXELS
     max_pixels: int = MAX_PIXELS
+    grid: float = RELATIVE_SCALE
+    truncate: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in SPACE_KINDS:
             raise ValueError(f"unknown coordinate space {self.kind!r}; use one of {SPACE_KINDS}")
+        if self.truncate is not None and self.truncate not in TRUNCATE_RULES:
+            raise ValueError(f"unknown truncation {self.truncate!r}; use one of {', '.join(TRUNCATE_RULES)}")
+        if not self.grid > 0:
+            raise ValueError(f"the relative grid must be positive, got {self.grid}")
 
     def model_size(self, width: int, height: int) -> tuple[float, float]:
         """Extent (width, height) of model space for a screenshot of width x height pixels."""
         if self.kind == "relative":
-            return RELATIVE_SCALE, RELATIVE_SCALE
+            return float(self.grid), float(self.grid)
         if self.kind == "resized":
             h, w = smart_resize(height, width, self.factor, self.min_pixels, self.max_pixels)
             return float(w), float(h)
@@ -111,8 +133,12 @@ class CoordSpace:
         mw, mh = self.model_size(width, height)
         x = min(max(x, 0.0), mw)
         y = min(max(y, 0.0), mh)
-        px = x * width / mw
-        py = y * height / mh
+        if self.truncate is None:
+            px = x * width / mw
+            py = y * height / mh
+        else:
+            rule = TRUNCATE_RULES[self.truncate]
+            px, py = float(int(rule(x, width, mw))), float(int(rule(y, height, mh)))
         return min(px, width - 1.0), min(py, height - 1.0)
 
     def from_pixels(self, px: float, py: float, width: int, height: int) -> tuple[float, float]:

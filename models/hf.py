@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from tars.models.base import Interrupted, Policy, PolicyError, Prompt
+from tars.models.families import render_messages
 from tars.models.profiles import ModelProfile, get_profile
 
 log = logging.getLogger(__name__)
@@ -419,14 +420,16 @@ class HFPolicy(Policy):
         from qwen_vl_utils import fetch_image
 
         space = self.space  # the space the agent converts this policy's answers from
+        # the profile's message layout (UI-TARS, or a family of tars.models.families); the
+        # images go to the processor in the order the messages show them
+        messages = render_messages(prompt, self.profile)
+        shown = [part["image"] for m in messages for part in m["content"] if part.get("type") == "image"]
         images = [
             fetch_image({"image": img, "min_pixels": space.min_pixels, "max_pixels": space.max_pixels},
-                        image_patch_size=space.factor // 2)  # factor = patch 14 x merge 2
-            for img in prompt.images()
+                        image_patch_size=space.factor // 2)  # factor = patch size x merge size 2
+            for img in shown
         ]
-        text = self.processor.apply_chat_template(
-            prompt.messages(), tokenize=False, add_generation_prompt=True
-        )
+        text = self.processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         kwargs: dict[str, Any] = {"text": [text], "return_tensors": "pt"}
         if images:
             # the same budget as fetch_image, so the processor's own smart_resize is the
@@ -478,6 +481,8 @@ class HFPolicy(Policy):
             gen["temperature"] = temperature
             if self.profile.top_p is not None:
                 gen["top_p"] = self.profile.top_p
+        if self.profile.repetition_penalty is not None:
+            gen["repetition_penalty"] = self.profile.repetition_penalty
         pad = self.tokenizer.pad_token_id
         if pad is not None:
             gen["pad_token_id"] = pad

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from tars.models.base import Interrupted, Policy, PolicyError, Prompt
+from tars.models.families import render_messages
 from tars.models.profiles import ModelProfile, get_profile
 from tars.models.vision import ImageFormat, data_url, prepare_image
 
@@ -266,7 +267,7 @@ class OpenAIPolicy(Policy):
         """Chat-completions ``messages`` for ``prompt``: text-only messages as plain strings,
         screenshots as ``image_url`` parts with data URLs."""
         out: list[dict[str, Any]] = []
-        for message in prompt.messages():
+        for message in render_messages(prompt, self.profile):
             parts: list[dict[str, Any]] = []
             for part in message["content"]:
                 if part.get("type") == "image":
@@ -376,6 +377,10 @@ class OpenAIPolicy(Policy):
             }
             if self.profile.top_p is not None:
                 request["top_p"] = self.profile.top_p
+            extra = {k: v for k, v in (("repetition_penalty", self.profile.repetition_penalty),
+                                       ("top_k", self.profile.top_k)) if v is not None}
+            if extra:  # vLLM / SGLang sampling parameters outside the OpenAI schema (GUI-Owl)
+                request["extra_body"] = extra
             try:
                 response = self._call(lambda req=request: self._client.chat.completions.create(**req))
             except (openai.APIConnectionError, openai.InternalServerError, openai.RateLimitError) as exc:

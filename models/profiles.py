@@ -30,8 +30,11 @@ from typing import Literal
 
 from tars.actions.coords import MAX_PIXELS, MIN_PIXELS, CoordSpace
 
-PromptStyle = Literal["uitars-1.0", "uitars-1.5", "doubao"]
-PROMPT_STYLES: tuple[str, ...] = ("uitars-1.0", "uitars-1.5", "doubao")
+PromptStyle = Literal["uitars-1.0", "uitars-1.5", "doubao", "qwen3-vl", "opencua", "gui-owl",
+                      "jedi", "gta1", "holo1.5", "holo3"]
+#: UI-TARS template sets (tars.models.prompts) and the families of tars.models.families
+PROMPT_STYLES: tuple[str, ...] = ("uitars-1.0", "uitars-1.5", "doubao", "qwen3-vl", "opencua", "gui-owl",
+                                  "jedi", "gta1", "holo1.5", "holo3")
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,11 @@ class ModelProfile:
     ``box_tokens``: past assistant turns get their coordinates re-wrapped in
     ``<|box_start|>…<|box_end|>`` before they are shown again (see :func:`tars.models.prompts.add_box_tokens`).
     ``description``: one line for ``--help`` and reports.
+    ``family``: the model family (``ui-tars``, ``qwen3-vl``, ``opencua``, ...) for ``tars models``.
+    ``grounding_only``: the model only grounds (one element -> one point): usable in
+    ``tars eval grounding`` and as the grounder of the planner + grounder mode, not as an agent.
+    ``repetition_penalty``, ``top_k``: extra sampling settings some reference agents send
+    (GUI-Owl: 1.05 and -1); None sends nothing. ``source``: where the profile's facts come from.
     """
 
     name: str
@@ -59,6 +67,11 @@ class ModelProfile:
     top_p: float | None = None
     box_tokens: bool = False
     description: str = ""
+    family: str = "ui-tars"
+    grounding_only: bool = False
+    repetition_penalty: float | None = None
+    top_k: int | None = None
+    source: str = ""
 
     def __post_init__(self) -> None:
         if self.prompt_style not in PROMPT_STYLES:
@@ -177,3 +190,12 @@ def get_profile(name_or_model_id: str | None, override: str | None = None) -> Mo
             )
         return PROFILES[key]
     return PROFILES[guess_profile_name(name_or_model_id)]
+
+
+# The open families beyond UI-TARS (issue 12): their profiles, name rules (consulted first) and
+# model types. Imported here, after ModelProfile exists, so one PROFILES table holds them all.
+from tars.models.family_profiles import FAMILY_MODEL_TYPES, FAMILY_PROFILES, FAMILY_RULES  # noqa: E402
+
+PROFILES.update(FAMILY_PROFILES)
+_RULES = FAMILY_RULES + _RULES
+_MODEL_TYPES.update(FAMILY_MODEL_TYPES)

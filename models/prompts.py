@@ -160,6 +160,10 @@ def system_prompt(
     if not instruction or not instruction.strip():
         raise ValueError("the instruction is empty")
     style = profile.prompt_style
+    from tars.models import families  # the non-UI-TARS families render their own messages
+
+    if families.is_family(profile):
+        return families.first_message(profile, instruction, task)
     if task == "grounding":
         if style == "uitars-1.5":
             return _GROUNDING_1_5.format(instruction=instruction)

@@ -7,6 +7,11 @@
 ``tars.actions.parse.uitars``      UI-TARS text: ``Thought: ... Action: click(start_box=...)``
 ``tars.actions.parse.seed``        Seed / Doubao XML: ``<function=click><parameter=point>...``
 ``tars.actions.parse.toolcall``    JSON tool calls: ``<tool_call>{"name": "computer_use", ...}``
+                                   (Qwen2.5-VL, Qwen3-VL, GUI-Owl with ``<thinking>`` /
+                                   ``<conclusion>``, the Jedi grounder)
+``tars.actions.parse.pyautogui``   pyautogui code (OpenCUA ``## Code:`` blocks, Jedi planner),
+                                   read by the safe call reader ``tars.actions.parse.pycall``
+``tars.actions.parse.point``       bare points of grounding models: GTA1 ``(x,y)``, Holo JSON
 =================================  ===========================================================
 
 No dialect evaluates model text: scanners of our own and :mod:`json` only. Whatever cannot be
@@ -17,11 +22,17 @@ instead of guessing a click. Coordinates come back in **model space**, as writte
 
 from __future__ import annotations
 
-from tars.actions.parse import seed, toolcall, uitars
+import re
+
+from tars.actions.parse import point, pyautogui, seed, toolcall, uitars
 from tars.actions.parse.errors import ParseError, clip
 from tars.actions.space import Step
 
 __all__ = ["ParseError", "parse_response"]
+
+# GUI-Owl wraps its reasoning and its one-line summary around the tool call
+_CONCLUSION_RE = re.compile(r"<conclusion>(.*?)(?:</conclusion>|\Z)", re.S)
+_THINKING_RE = re.compile(r"</?thinking>")
 
 
 def parse_response(text: str) -> Step:
@@ -44,12 +55,24 @@ def parse_response(text: str) -> Step:
     clean = text
     for token in uitars._NOISE:
         clean = clean.replace(token, "")
+    # grounding models answering with a bare point (GTA1, Holo), before fences are removed
+    if point.is_point_answer(clean):
+        return point.parse_point(clean)
+    # pyautogui code (OpenCUA, Jedi planner): the last code block of the answer
+    if pyautogui.looks_like_pyautogui(clean) and not toolcall.is_json_tool_call(clean):
+        return pyautogui.parse_pyautogui(clean)
     clean = uitars._FENCE_RE.sub("", clean)
 
     # Qwen2.5-VL's own computer_use / mobile_use tool calls: JSON in <tool_call> blocks.
     if toolcall.is_json_tool_call(clean):
+        conclusion = _CONCLUSION_RE.search(clean)
+        if conclusion:  # GUI-Owl: <thinking>...</thinking> <tool_call> <conclusion>...</conclusion>
+            clean = clean[: conclusion.start()] + clean[conclusion.end():]
         head, actions = toolcall.parse_tool_calls(clean)
-        head = seed._THINK_TAG_RE.sub("", head)
+        head = _THINKING_RE.sub("", seed._THINK_TAG_RE.sub("", head))
+        if conclusion:
+            thought = head.strip() or conclusion.group(1).strip()
+            return Step(thought or None, actions, summary=conclusion.group(1).strip() or None, raw=text)
         # Qwen3-VL writes "Action: <one-line summary>" before the call: the summary, and the
         # thought when no reasoning comes before it.
         label = next((m for m in uitars._LABEL_RE.finditer(head) if m.group(1).lower() == "action"), None)

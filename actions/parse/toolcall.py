@@ -26,7 +26,10 @@ collide):
                                ``mouse_move``), otherwise :class:`ParseError`.
 ``key``                        :class:`Hotkey` of ``keys`` (a list; items may be combinations
                                like ``"ctrl+c"``), each through :func:`tars.actions.keys.split_keys`.
-``type``                       :class:`Type` of ``text``.
+``type``                       :class:`Type` of ``text``; with GUI-Owl's ``clear``/``enter``
+                               flags: ctrl+a, backspace (clear 1), the stripped text, Enter
+                               (enter 1 or a final newline), as OSWorld's OwlAgent runs it.
+``drag``                       GUI-Owl: :class:`Drag` from ``coordinate`` to ``coordinate2``.
 ``scroll`` / ``hscroll``       :class:`Scroll`; see :func:`scroll_notches` for ``pixels``.
 ``wait``                       :class:`Wait` of ``time`` seconds (5 without it).
 ``terminate``                  ``status`` success -> :class:`Finished`; failure ->
@@ -252,6 +255,25 @@ def _swipe(call: _Call, ctx: _Context) -> Action:
     return space.Drag(*start, *end)
 
 
+def _type(call: _Call, ctx: _Context) -> Action | list[Action]:
+    """``type``; with GUI-Owl's ``clear`` / ``enter`` flags the OwlAgent's sequence: ctrl+a and
+    backspace when ``clear`` is 1, the text stripped, Enter when ``enter`` is 1 or the text
+    ends in a newline (OSWorld ``owl_agent.parsing_response_to_pyautogui_code``)."""
+    content = _text(call)
+    if "clear" not in call.args and "enter" not in call.args:
+        return space.Type(content)
+    clear, enter = (_number(call, f, default=0) for f in ("clear", "enter"))
+    if not content:
+        raise ParseError(f"{call.where}: nothing to type (empty text)")
+    out: list[Action] = []
+    if clear == 1:
+        out += [space.Hotkey(("ctrl", "a")), space.Press("backspace")]
+    out.append(space.Type(content.strip()))
+    if content.endswith("\n") or enter == 1:
+        out.append(space.Press("enter"))
+    return out
+
+
 def _long_press(call: _Call, ctx: _Context) -> Action:
     if "time" in call.args:  # checked so a bad value is reported; LongPress has no duration
         _number(call, "time")
@@ -337,7 +359,7 @@ def _unsupported(why: str) -> Callable[[_Call, _Context], Action]:
     return build
 
 
-_BUILDERS: dict[str, Callable[[_Call, _Context], Action]] = {
+_BUILDERS: dict[str, Callable[[_Call, _Context], "Action | list[Action]"]] = {
     "left_click": _pointer_builder(space.Click, optional=True),
     "click": _pointer_builder(space.Click, optional=True),
     "right_click": _pointer_builder(space.RightClick, optional=True),
@@ -345,7 +367,8 @@ _BUILDERS: dict[str, Callable[[_Call, _Context], Action]] = {
     "mouse_move": _pointer_builder(space.MoveTo, optional=False),
     "left_click_drag": _left_click_drag,
     "key": _key,
-    "type": lambda call, ctx: space.Type(_text(call)),
+    "type": _type,
+    "drag": _swipe,  # GUI-Owl: drag from coordinate to coordinate2
     "scroll": _scroll_builder(vertical=True),
     "hscroll": _scroll_builder(vertical=False),
     "wait": _wait,
@@ -422,5 +445,6 @@ def parse_tool_calls(text: str) -> tuple[str, tuple[Action, ...]]:
         elif i < n and not text.startswith(OPEN_TAG, i):  # a missing </tool_call> is tolerated
             raise ParseError(f"{where}: unexpected text after the JSON: {_clip(text[i:])!r}")
         call = _to_call(obj, where)
-        actions.append(_BUILDERS[call.action](call, ctx))
+        built = _BUILDERS[call.action](call, ctx)
+        actions.extend(built if isinstance(built, list) else [built])
     return head, tuple(actions)
