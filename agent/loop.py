@@ -180,15 +180,18 @@ class Agent:
         try:
             obs = self.operator.observe()
             # Wait for animations to finish instead of a fixed sleep: compare successive frames.
+            # The frame compared against its successor is the one kept when they agree, and
+            # the policy prepares it (resize + encode) while the successor is awaited, so the
+            # settled frame's request is ready when settling ends.
             if settle and self.config.settle and self.operator.live:
                 deadline = time.monotonic() + self.config.settle_timeout
                 while time.monotonic() < deadline and not self.guard.stopped:
+                    self.policy.prefetch(obs.image)
                     self.guard.sleep(self.config.settle_interval)
                     nxt = self.operator.observe()
-                    moving = screen_changed(obs.image, nxt.image)
-                    obs = nxt
-                    if not moving:
+                    if not screen_changed(obs.image, nxt.image):
                         break
+                    obs = nxt
         finally:
             self.hooks.after_observe(step_num, obs)  # type: ignore[arg-type]  (None on failure)
         return obs

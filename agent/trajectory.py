@@ -8,7 +8,11 @@ One folder per run::
     result.json    how the run ended
 
 Written step by step, so a crash or kill loses at most the step in flight and the folder
-stays readable (:func:`read_trajectory` skips a torn last line). Secrets are never written:
+stays readable (:func:`read_trajectory` skips a torn last line). The screenshot's PNG is
+written on a background thread from the moment the frame is taken (it overlaps the model's
+thinking), under a temporary name renamed into place when complete; the step's actions wait
+for it, and its steps.jsonl line is written only after it, so every listed screenshot exists
+whole. Secrets are never written:
 settings whose name ends in key/token/secret/password are replaced by ``"***"``.
 """
 
@@ -20,9 +24,12 @@ import os
 import platform
 import re
 import sys
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tars.agent.hooks import Hook, RunInfo, RunResult, StepRecord
 from tars.agent.schema import (
@@ -36,6 +43,16 @@ from tars.agent.schema import (
     read_json,
     read_jsonl,
 )
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+    from tars.actions.coords import ScreenGeometry
+    from tars.actions.space import Action
+    from tars.desktop.operator import Observation
+
+#: seconds a step waits for its screenshot's PNG before the recorder reports a failed write
+PNG_WAIT_SECONDS = 60.0
 
 #: a setting is secret when its name ends in one of these words (``api_key``, ``hf_token``,
 #: ``password``), but not ``max_new_tokens`` or ``keys``
@@ -106,6 +123,12 @@ def step_line(record: StepRecord, screenshot_file: str | None) -> StepLine:
 class TrajectoryRecorder(Hook):
     """A hook that writes the run to ``folder`` as it happens.
 
+    The PNG of each step's screenshot is written by one background thread, started at
+    ``after_observe``; ``before_action`` and ``step_end`` wait for it (at most
+    :data:`PNG_WAIT_SECONDS`), so the screenshot is on disk before the step acts and before its
+    line is written. :attr:`writes` lists (step, start, end) of each PNG write in
+    time.perf_counter() seconds (tests prove the overlap with them).
+
     Raises :class:`TrajectoryError` (which stops the run with status ``error``) when the
     folder already holds a trajectory or a write fails; what was written stays readable.
     """
@@ -115,9 +138,18 @@ class TrajectoryRecorder(Hook):
         self.save_screenshots = save_screenshots
         self._meta: TrajectoryMeta | None = None
         self._steps_file = None
+        self._writer: ThreadPoolExecutor | None = None
+        self._pngs: dict[int, tuple["Image", Future[None]]] = {}
+        self._lock = threading.Lock()
+        self.writes: list[tuple[int, float, float]] = []
 
     def _fail(self, what: str, exc: OSError) -> TrajectoryError:
         return TrajectoryError(f"cannot write trajectory {what} in {self.folder}: {exc.strerror or exc}")
+
+    @staticmethod
+    def png_name(step_num: int) -> str:
+        """File name of step ``step_num``'s screenshot (``step-0007.png``)."""
+        return f"step-{step_num:04d}.png"
 
     def run_start(self, info: RunInfo) -> None:
         try:
@@ -142,11 +174,65 @@ class TrajectoryRecorder(Hook):
         except OSError as exc:
             raise self._fail("meta.json", exc) from exc
 
+    # -- screenshots, in the background --------------------------------------------------------
+    def _write_png(self, step_num: int, image: "Image") -> None:
+        start = time.perf_counter()
+        final = self.folder / self.png_name(step_num)
+        tmp = final.with_name(final.name + ".tmp")
+        try:
+            image.save(tmp, format="PNG", compress_level=1)
+            os.replace(tmp, final)
+        except BaseException:
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+            raise
+        finally:
+            with self._lock:
+                self.writes.append((step_num, start, time.perf_counter()))
+
+    def after_observe(self, step_num: int, observation: "Observation") -> None:
+        if observation is None or not self.save_screenshots or self._steps_file is None:
+            return
+        with self._lock:
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(1, thread_name_prefix="tars-record")
+            self._pngs[step_num] = (observation.image,
+                                    self._writer.submit(self._write_png, step_num, observation.image))
+
+    def _png_written(self, step_num: int, image: "Image") -> None:
+        """Wait for the background PNG of ``step_num`` (write it now when none was started for
+        this very image, e.g. a step recorded without ``after_observe``)."""
+        with self._lock:
+            job = self._pngs.pop(step_num, None)
+        if job is not None and job[0] is image:
+            try:
+                job[1].result(timeout=PNG_WAIT_SECONDS)
+            except TimeoutError:
+                raise TrajectoryError(f"cannot write trajectory step {step_num} in {self.folder}: the "
+                                      f"screenshot was not written within {PNG_WAIT_SECONDS:g} s") from None
+            return
+        self._write_png(step_num, image)
+
+    def before_action(self, step_num: int, action: "Action", geometry: "ScreenGeometry") -> None:
+        with self._lock:
+            job = self._pngs.get(step_num)
+        if job is None:
+            return
+        try:
+            job[1].result(timeout=PNG_WAIT_SECONDS)
+        except TimeoutError:
+            raise TrajectoryError(f"cannot write trajectory step {step_num} in {self.folder}: the "
+                                  f"screenshot was not written within {PNG_WAIT_SECONDS:g} s") from None
+        except OSError as exc:
+            raise self._fail(f"step {step_num}", exc) from exc
+
     def step_end(self, record: StepRecord) -> None:
-        name = f"step-{record.step_num:04d}.png"
+        name = self.png_name(record.step_num)
         try:
             if self.save_screenshots:
-                record.observation.image.save(self.folder / name, compress_level=1)
+                self._png_written(record.step_num, record.observation.image)
             if self._meta is not None and self._meta.geometry is None:
                 self._meta.geometry = GeometryJSON(**record.observation.geometry.to_json())
                 _write_json_atomic(self.folder / "meta.json", self._meta.to_json())
@@ -157,7 +243,17 @@ class TrajectoryRecorder(Hook):
         except OSError as exc:
             raise self._fail(f"step {record.step_num}", exc) from exc
 
+    def _stop_writer(self) -> None:
+        """Wait for the writes in progress and end the writer thread; PNGs of steps that never
+        ended are left on disk (harmless: no line refers to them)."""
+        with self._lock:
+            writer, self._writer = self._writer, None
+            self._pngs.clear()
+        if writer is not None:
+            writer.shutdown(wait=True)
+
     def run_end(self, result: RunResult) -> None:
+        self._stop_writer()
         try:
             if self._steps_file is not None:
                 self._steps_file.close()

@@ -112,6 +112,8 @@ class Policy:
     * :meth:`prepare` is called once before a run touches anything; :meth:`interrupt` (any
       thread) abandons an answer in progress; :meth:`reset_interrupt` at the start of each run.
     * :meth:`grounding_prompt` builds the one-screenshot request of a grounding evaluation.
+    * :meth:`prefetch` is handed frames that may become the next screenshot while the screen
+      settles, so a policy can prepare them off the critical path.
     """
 
     name: str = "policy"
@@ -137,6 +139,11 @@ class Policy:
 
     def reset_interrupt(self) -> None:
         """Clear an earlier :meth:`interrupt` (called at the start of each run)."""
+
+    def prefetch(self, image: "Image") -> None:
+        """``image`` (RGB screenshot, physical pixels) may be the screenshot of the next
+        :meth:`act`: the loop calls this while it waits to see whether the screen has settled.
+        Must return at once (start work in the background). Default: nothing to prepare."""
 
     def grounding_prompt(self, image: "Image", instruction: str) -> Prompt:
         """The request of a grounding evaluation: one screenshot and the element described by

@@ -44,6 +44,7 @@ from urllib.parse import urlsplit, urlunsplit
 from tars.models.base import Interrupted, Policy, PolicyError, Prompt
 from tars.models.families import render_messages
 from tars.models.profiles import ModelProfile, get_profile
+from tars.models.prefetch import FrameEncoder
 from tars.models.vision import ImageFormat, data_url, prepare_image
 
 if TYPE_CHECKING:
@@ -202,7 +203,9 @@ class OpenAIPolicy(Policy):
         #: per-request image limit learned from the server (None: not known yet)
         self.image_limit: int | None = None
         self._lock = threading.Lock()
-        self._url_cache: dict[int, tuple[Any, str]] = {}
+        #: data URLs of the screenshots in the history window, encoded once each, ahead of
+        #: time for the frames the loop prefetches while the screen settles
+        self.encoder: FrameEncoder[str] = FrameEncoder(self._encode_image)
         log.info("openai policy: %s at %s, profile %s", self.model, self.endpoint, self.profile.name)
 
     def __repr__(self) -> str:  # never show the key
@@ -236,21 +239,21 @@ class OpenAIPolicy(Policy):
 
     # -- request building --------------------------------------------------------------
 
+    def _encode_image(self, image: "Image") -> str:
+        return data_url(prepare_image(image, self.space), self.image_format)
+
     def _image_url(self, image: "Image") -> str:
-        """Data URL of the prepared screenshot; cached while the image object lives, because
-        the same screenshot is re-sent for as long as it stays in the history window."""
-        key = id(image)
-        hit = self._url_cache.get(key)
-        if hit is not None and hit[0] is image:
-            return hit[1]
-        url = data_url(prepare_image(image, self.space), self.image_format)
-        self._url_cache[key] = (image, url)
-        return url
+        """Data URL of the prepared screenshot; encoded once per image object (ahead of time
+        when it was prefetched), because the same screenshot is re-sent for as long as it
+        stays in the history window."""
+        return self.encoder.get(image)
 
     def _trim_cache(self, images: list["Image"]) -> None:
-        live = {id(im) for im in images}
-        for key in [k for k in self._url_cache if k not in live]:
-            del self._url_cache[key]
+        self.encoder.keep(images)
+
+    def prefetch(self, image: "Image") -> None:
+        """Start preparing ``image``'s data URL in the background (smart_resize + encode)."""
+        self.encoder.prefetch(image)
 
     def shrink_prompt(self, prompt: Prompt, keep_images: int) -> Prompt:
         """A copy of ``prompt`` keeping only the newest ``keep_images`` screenshots (at least 1);
@@ -455,5 +458,5 @@ class OpenAIPolicy(Policy):
 
     def close(self) -> None:
         """Close the HTTP connection pool."""
-        self._url_cache.clear()
+        self.encoder.close()
         self._client.close()
