@@ -177,7 +177,7 @@ def test_a_killed_run_loses_at_most_the_step_in_flight(tmp_path, kill_after):
             child.wait()
     last_asked = int(asked.read_text().split()[-1])
     traj = read_trajectory(folder)
-    numbers = [s["step_num"] for s in traj.steps]
+    numbers = [s.step_num for s in traj.steps]
     assert numbers == list(range(1, len(numbers) + 1))  # contiguous, nothing torn in between
     # only the step being answered (or acted on) when the kill came may be missing
     assert len(numbers) >= last_asked - 1, (numbers, last_asked)
