@@ -61,6 +61,9 @@ class StepRecord:
     timings_ms: dict[str, float]
     action_timestamp: float
     attempts: int = 1
+    #: planner + grounder mode: {"planner": raw answer, "grounder": [{element, answer, point}]}
+    #: (:attr:`tars.models.base.Policy.last_exchange`); None for a single model
+    exchange: dict[str, Any] | None = None
 
     @property
     def thought(self) -> str | None:

@@ -244,7 +244,7 @@ class Agent:
         record = StepRecord(
             step_num, obs, text, step, actions_model, actions_screen, error,
             {"observe": (t1 - t0) * 1e3, "think": (t2 - t1) * 1e3, "act": (t3 - t2) * 1e3},
-            action_ts, attempts,
+            action_ts, attempts, self.policy.last_exchange,
         )
         self.hooks.step_end(record)
         if end is not None:

@@ -35,6 +35,13 @@ class PolicyOptions:
     overrides the one picked from the model name. ``max_new_tokens``: generation budget per
     answer (default: the profile's). ``timeout``: seconds per request to the endpoint
     (openai; default 60).
+
+    Planner + grounder mode (:mod:`tars.models.planner`): ``planner_endpoint`` (an
+    OpenAI-compatible URL) or ``planner_model`` alone (a local hf model) turns it on; the
+    planner decides each step in words and the policy above (``lite``, ``hf``, ``openai``:
+    the grounder) finds each element. ``planner_model``: served name / Hub id or folder.
+    ``planner_profile``: the planner's image budget (default ``qwen2.5-vl``; a family profile
+    with its own conversation cannot plan). The API key is shared with the grounder.
     """
 
     policy: str | None = None
@@ -46,6 +53,14 @@ class PolicyOptions:
     profile: str | None = None
     max_new_tokens: int | None = None
     timeout: float | None = None
+    planner_endpoint: str | None = None
+    planner_model: str | None = None
+    planner_profile: str | None = None
+
+    @property
+    def planned(self) -> bool:
+        """True in the planner + grounder mode."""
+        return bool(self.planner_endpoint or self.planner_model)
 
     def __post_init__(self) -> None:
         # the key is held as a secret value: printing, repr() and asdict() show "**********"
@@ -79,12 +94,25 @@ class PolicyOptions:
 
     def check(self) -> None:
         """Raise :class:`PolicyError` for a combination that cannot work, before loading."""
+        if self.planner_profile and not self.planned:
+            raise PolicyError("--planner-profile needs --planner-endpoint or --planner-model")
+        if self.planner_profile:
+            from tars.models.families import is_family
+            from tars.models.profiles import get_profile
+
+            try:
+                planner_profile = get_profile(None, override=self.planner_profile)
+            except ValueError as exc:
+                raise PolicyError(str(exc)) from exc
+            if is_family(planner_profile):
+                raise PolicyError(f"--planner-profile {self.planner_profile} has its own conversation and "
+                                  "cannot speak the planner language; use ui-tars-1.5, qwen2.5-vl or qwen2-vl")
         name = self.resolved
         if name == "hf" and not self.model:
             raise PolicyError("--policy hf needs --model (a Hub id such as ByteDance-Seed/UI-TARS-1.5-7B or a folder)")
         if name == "openai" and not self.endpoint:
             raise PolicyError("--policy openai needs --endpoint (e.g. http://localhost:8000/v1)")
-        if self.timeout is not None and name != "openai":
+        if self.timeout is not None and name != "openai" and not self.planner_endpoint:
             raise PolicyError("--timeout works with --endpoint (the openai policy) only")
         if self.adapter and name != "hf":
             raise PolicyError("--adapter works with --policy hf only")
@@ -98,8 +126,21 @@ class PolicyOptions:
                                   "use --policy hf or --endpoint for a model")
 
 
+def _make_planner(options: PolicyOptions) -> Policy:
+    profile = options.planner_profile or "qwen2.5-vl"
+    if options.planner_endpoint:
+        return load_policy("openai", endpoint=options.planner_endpoint, model=options.planner_model,
+                           api_key=options.secret_key, profile=profile,
+                           **({"timeout": options.timeout} if options.timeout is not None else {}))
+    return load_policy("hf", model=options.planner_model, profile=profile)
+
+
 def make_policy(options: PolicyOptions) -> Policy:
     """Build the policy the options describe.
+
+    In the planner + grounder mode (:attr:`PolicyOptions.planned`) the policy built from the
+    main options is the grounder, wrapped with the planner in a
+    :class:`~tars.models.planner.PlannerGrounderPolicy`.
 
     Raises:
         PolicyError: bad combination, missing model, missing extra, unreachable endpoint.
@@ -117,7 +158,17 @@ def make_policy(options: PolicyOptions) -> Policy:
                     "max_tokens": options.max_new_tokens}
         if options.timeout is not None:
             settings["timeout"] = options.timeout
-    return load_policy(name, **settings)
+    grounder = load_policy(name, **settings)
+    if not options.planned:
+        return grounder
+    from tars.models.planner import PlannerGrounderPolicy
+
+    try:
+        planner = _make_planner(options)
+    except BaseException:
+        grounder.close()
+        raise
+    return PlannerGrounderPolicy(planner, grounder)
 
 
 @dataclass

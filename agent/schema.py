@@ -87,6 +87,17 @@ class ActionJSON(Record):
     screen: dict[str, Any]
 
 
+class GroundingCall(Record):
+    """One element the grounder was asked for in a planner + grounder step: the planner's
+    ``element`` description, the grounder's raw ``answer``, the ``point`` it gave in screenshot
+    pixels (None when it gave none) and the ``error`` when it gave none."""
+
+    element: str
+    answer: str | None = None
+    point: list[float] | None = None
+    error: str | None = None
+
+
 class StepLine(Record):
     """One ``steps.jsonl`` line. ``timings_ms``: ``observe``/``think``/``act`` milliseconds;
     ``attempts``: answers asked for this step (parse retries included); ``geometry``: the
@@ -103,6 +114,10 @@ class StepLine(Record):
     timings_ms: dict[str, float] = Field(default_factory=dict)
     attempts: int = 1
     geometry: GeometryJSON | None = None
+    #: planner + grounder mode: the planner's raw answer and the grounder's calls (``response``
+    #: then holds the combined answer in screenshot pixels)
+    planner: str | None = None
+    grounding: list[GroundingCall] = Field(default_factory=list)
 
 
 class RunResultFile(Record):

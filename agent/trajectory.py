@@ -36,6 +36,7 @@ from tars.agent.schema import (
     ActionJSON,
     CoordsJSON,
     GeometryJSON,
+    GroundingCall,
     RunResultFile,
     StepLine,
     TrajectoryMeta,
@@ -117,6 +118,8 @@ def step_line(record: StepRecord, screenshot_file: str | None) -> StepLine:
         timings_ms={k: round(v, 1) for k, v in record.timings_ms.items()},
         attempts=record.attempts,
         geometry=GeometryJSON(**record.observation.geometry.to_json()),
+        planner=record.exchange.get("planner") if record.exchange else None,
+        grounding=[GroundingCall(**g) for g in record.exchange.get("grounder", [])] if record.exchange else [],
     )
 
 

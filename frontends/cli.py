@@ -37,7 +37,10 @@ EndpointOpt = Annotated[Optional[str], typer.Option("--endpoint", help="OpenAI-c
 ApiKeyOpt = Annotated[Optional[str], typer.Option("--api-key", envvar="TARS_API_KEY", help="API key (or $TARS_API_KEY / $OPENAI_API_KEY); never written anywhere.")]
 MaxTokensOpt = Annotated[Optional[int], typer.Option("--max-new-tokens", min=1, help="Tokens the model may write per answer (default: the profile's).")]
 TimeoutOpt = Annotated[Optional[float], typer.Option("--timeout", min=0.1, help="Seconds per request to the endpoint (default 60).")]
-ProfileOpt = Annotated[Optional[str], typer.Option("--profile", help="Model profile (prompt, coordinates, pixels); default from the model name.")]
+ProfileOpt = Annotated[Optional[str], typer.Option("--profile", help="Model profile (prompt, coordinates, pixels); default from the model name. See `tars models`.")]
+PlannerEndpointOpt = Annotated[Optional[str], typer.Option("--planner-endpoint", help="Planner + grounder mode: OpenAI-compatible URL of the planner; the policy above becomes the grounder.")]
+PlannerModelOpt = Annotated[Optional[str], typer.Option("--planner-model", help="Planner's served model name; alone (no --planner-endpoint): a local hf model.")]
+PlannerProfileOpt = Annotated[Optional[str], typer.Option("--planner-profile", help="Planner's image budget profile (default qwen2.5-vl).")]
 
 
 @app.command("run")
@@ -52,6 +55,9 @@ def run_command(
     profile: ProfileOpt = None,
     max_new_tokens: MaxTokensOpt = None,
     timeout: TimeoutOpt = None,
+    planner_endpoint: PlannerEndpointOpt = None,
+    planner_model: PlannerModelOpt = None,
+    planner_profile: PlannerProfileOpt = None,
     max_steps: int = typer.Option(50, "--max-steps", min=1),
     max_seconds: float = typer.Option(None, "--max-seconds", min=0.001, help="Wall-time limit, seconds."),
     history_images: int = typer.Option(5, "--history-images", min=1, help="Screenshots per prompt."),
@@ -72,7 +78,9 @@ def run_command(
     from tars.agent.runbuild import PolicyOptions, RunOptions, build_agent, make_operator, make_policy
     from tars.models.base import PolicyError
 
-    options = PolicyOptions(policy, model, adapter, merge_adapter, endpoint, api_key, profile, max_new_tokens, timeout)
+    options = PolicyOptions(policy, model, adapter, merge_adapter, endpoint, api_key, profile, max_new_tokens, timeout,
+                            planner_endpoint=planner_endpoint, planner_model=planner_model,
+                            planner_profile=planner_profile)
     run_options = RunOptions(options, max_steps=max_steps, max_seconds=max_seconds,
                              history_images=history_images, language=language, monitor=monitor,
                              dry_run=dry_run, confirm_risky=confirm_risky)
@@ -198,6 +206,47 @@ def replay_command(
         op.close()
 
 
+@app.command("models")
+def models_command(
+    as_json: bool = typer.Option(False, "--json", help="Print the profiles as JSON."),
+) -> None:
+    """List the model profiles: coordinate space, image budget, history, answer dialect, source.
+
+    A profile is picked from the model name (Hub id, folder, served name) or set with --profile.
+    """
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from tars.models.family_profiles import DIALECTS, describe_space
+    from tars.models.profiles import PROFILES
+
+    rows = []
+    for p in PROFILES.values():
+        sp = p.space
+        rows.append({
+            "name": p.name, "family": p.family, "role": "grounder" if p.grounding_only else "agent",
+            "coordinates": describe_space(sp), "truncate": sp.truncate,
+            "image_budget": {"factor": sp.factor, "min_pixels": sp.min_pixels, "max_pixels": sp.max_pixels},
+            "history_images": p.history_images, "dialect": DIALECTS.get(p.prompt_style, p.prompt_style),
+            "sampling": {"temperature": p.temperature, "top_p": p.top_p, "max_new_tokens": p.max_new_tokens},
+            "description": p.description, "source": p.source,
+        })
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title="tars model profiles (--profile NAME)", show_lines=False)
+    for col in ("profile", "role", "coordinates", "image budget (px)", "images", "answers", "source"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        b = r["image_budget"]
+        table.add_row(r["name"], r["role"], r["coordinates"],
+                      f"{b['min_pixels']:,}..{b['max_pixels']:,} /{b['factor']}", str(r["history_images"]),
+                      r["dialect"], r["source"] or r["description"])
+    Console().print(table)
+
+
 @app.command("parse")
 def parse_command(
     image_size: str = typer.Option(
@@ -312,6 +361,9 @@ def eval_grounding_command(
     profile: ProfileOpt = None,
     max_new_tokens: MaxTokensOpt = None,
     timeout: TimeoutOpt = None,
+    planner_endpoint: PlannerEndpointOpt = None,
+    planner_model: PlannerModelOpt = None,
+    planner_profile: PlannerProfileOpt = None,
     out: str = typer.Option(None, "--out", help="Folder for results.jsonl and summary.json."),
     bbox_format: str = typer.Option(None, "--bbox-format", help="xywh | xyxy for every record (default: xyxy when a record has img_size)."),
     images: str = typer.Option(None, "--images", help="Extra folder to look for the screenshots in."),
@@ -329,7 +381,9 @@ def eval_grounding_command(
         records = grounding.load_dataset(dataset, bbox_format, images)[:limit]
     except grounding.DatasetError as exc:
         raise fail(str(exc))
-    options = PolicyOptions(policy, model, adapter, merge_adapter, endpoint, api_key, profile, max_new_tokens, timeout)
+    options = PolicyOptions(policy, model, adapter, merge_adapter, endpoint, api_key, profile, max_new_tokens, timeout,
+                            planner_endpoint=planner_endpoint, planner_model=planner_model,
+                            planner_profile=planner_profile)
     try:
         pol = make_policy(options)
     except PolicyError as exc:
@@ -364,6 +418,9 @@ def eval_tasks_command(
     profile: ProfileOpt = None,
     max_new_tokens: MaxTokensOpt = None,
     timeout: TimeoutOpt = None,
+    planner_endpoint: PlannerEndpointOpt = None,
+    planner_model: PlannerModelOpt = None,
+    planner_profile: PlannerProfileOpt = None,
     out: str = typer.Option(None, "--out", help="Folder for results, summary and one trajectory per task (default: tars-eval-<time>)."),
     jobs: int = typer.Option(1, "--jobs", min=1, help="Tasks run side by side, each on its own virtual display."),
     max_steps: int = typer.Option(None, "--max-steps", min=1, help="Override every task's step limit."),
@@ -395,7 +452,9 @@ def eval_tasks_command(
         if unknown:
             raise fail(f"no task with id {', '.join(unknown)} in {suite}")
         tasks = [t for t in tasks if t.id in set(task)]
-    options = PolicyOptions(policy, model, adapter, merge_adapter, endpoint, api_key, profile, max_new_tokens, timeout)
+    options = PolicyOptions(policy, model, adapter, merge_adapter, endpoint, api_key, profile, max_new_tokens, timeout,
+                            planner_endpoint=planner_endpoint, planner_model=planner_model,
+                            planner_profile=planner_profile)
     try:
         options.check()
     except PolicyError as exc:

@@ -120,6 +120,10 @@ class Policy:
     space: CoordSpace = CoordSpace()
     profile: "ModelProfile | None" = None
     model_id: str | None = None
+    #: what the models said in the last ``act`` when more than one answered (the planner +
+    #: grounder mode: ``{"planner": text, "grounder": [{"element", "answer", "point"}]}``);
+    #: None for a single model. Recorded in the trajectory's step line.
+    last_exchange: dict[str, Any] | None = None
 
     def act(self, prompt: Prompt) -> str:
         """Return the raw model text for ``prompt``.

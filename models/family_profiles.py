@@ -7,15 +7,20 @@ source says nothing, the profile says so in ``source`` instead of guessing.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from tars.actions.coords import CoordSpace
-from tars.models.profiles import ModelProfile
+
+if TYPE_CHECKING:
+    from tars.models.profiles import ModelProfile
 
 _DESKTOP_ENV = "OSWorld desktop-env 1.0.2 mm_agents/"
 
-#: the families' profiles, by name
-FAMILY_PROFILES: dict[str, ModelProfile] = {
-    p.name: p
-    for p in (
+
+def family_profiles(ModelProfile: Any) -> "dict[str, ModelProfile]":  # noqa: N803 - the class
+    """The families' profiles by name, built with ``ModelProfile`` (passed in by
+    :mod:`tars.models.profiles`, which imports this module while it is being defined)."""
+    return {p.name: p for p in (
         ModelProfile(
             "qwen3-vl", "qwen3-vl",
             CoordSpace("relative", factor=32, min_pixels=3136, max_pixels=16 * 16 * 4 * 12800,
@@ -98,8 +103,7 @@ FAMILY_PROFILES: dict[str, ModelProfile] = {
                    "int(x/1000*W), temperature 0, thinking off); image budget not stated (tars sends "
                    "at most 16*16*4*12800 pixels; the grid is relative to the image sent)",
         ),
-    )
-}
+    )}
 
 #: name rules (regular expressions on the lower-cased name), consulted first; first match wins
 FAMILY_RULES: tuple[tuple[str, str], ...] = (
@@ -118,3 +122,27 @@ FAMILY_RULES: tuple[tuple[str, str], ...] = (
 FAMILY_MODEL_TYPES: dict[str, str] = {
     "qwen3_vl": "qwen3-vl", "qwen3_vl_moe": "qwen3-vl", "qwen3_5": "qwen3-vl", "qwen3_5_moe": "qwen3-vl",
 }
+
+#: prompt style -> the action language its answers are parsed from (``tars models``)
+DIALECTS: dict[str, str] = {
+    "uitars-1.0": "UI-TARS text, <|box_start|>(x,y)<|box_end|>",
+    "uitars-1.5": "UI-TARS text, start_box='(x,y)'",
+    "doubao": "UI-TARS text, <point>x y</point>",
+    "qwen3-vl": "<tool_call> JSON (computer_use)",
+    "opencua": "pyautogui code (## Code block)",
+    "gui-owl": "<thinking> <tool_call> JSON <conclusion>",
+    "jedi": "<tool_call> JSON (one point)",
+    "gta1": "(x,y)",
+    "holo1.5": "JSON click_absolute",
+    "holo3": "JSON {x, y}",
+}
+
+
+def describe_space(space: CoordSpace) -> str:
+    """The coordinate space in words: ``0..999 grid``, ``smart_resize pixels``, ..."""
+    if space.kind == "relative":
+        grid = space.grid
+        return "0..1 normalised" if grid == 1 else f"0..{grid:g} grid"
+    if space.kind == "resized":
+        return "smart_resize pixels"
+    return "screenshot pixels"

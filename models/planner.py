@@ -163,15 +163,29 @@ class PlannerGrounderPolicy(Policy):
         for policy in (self.planner, self.grounder):
             policy.close()
 
+    def grounding_prompt(self, image: "Image", instruction: str) -> Prompt:
+        """A grounding request (``tars eval grounding``): one screenshot, one description;
+        :meth:`act` hands it to the grounder alone (there is nothing to plan)."""
+        return Prompt(instruction, instruction, [Turn(image=image)], self.space, "grounding")
+
     def act(self, prompt: Prompt) -> str:
-        """Ask the planner for the next step, ground its elements, answer UI-TARS text."""
+        """Ask the planner for the next step, ground its elements, answer UI-TARS text in
+        screenshot pixels. A ``grounding`` prompt goes to the grounder alone."""
         self.last_exchange = None
+        if prompt.task == "grounding":
+            exchange: dict[str, Any] = {"planner": None, "grounder": []}
+            self.last_exchange = exchange
+            try:
+                x, y = self._ground(prompt.instruction, prompt.screenshot, exchange)
+            except PolicyError:  # no point: an answer without one, which the evaluation counts as a miss
+                return "Action: call_user()"
+            return f"Action: {sp.Click(x, y).to_text()}"
         turns = [Turn(t.image, self._planner_text.get(t.response, t.response) if t.response else t.response,
                       t.feedback) for t in prompt.turns]
         planned = Prompt(prompt.instruction, planner_prompt(prompt.instruction), turns,
                          self.planner.space, prompt.task)
         text = self.planner.act(planned)
-        exchange: dict[str, Any] = {"planner": text, "grounder": []}
+        exchange = {"planner": text, "grounder": []}
         self.last_exchange = exchange
         thought, code = split_answer(text)
         image = prompt.screenshot

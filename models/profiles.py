@@ -194,8 +194,8 @@ def get_profile(name_or_model_id: str | None, override: str | None = None) -> Mo
 
 # The open families beyond UI-TARS (issue 12): their profiles, name rules (consulted first) and
 # model types. Imported here, after ModelProfile exists, so one PROFILES table holds them all.
-from tars.models.family_profiles import FAMILY_MODEL_TYPES, FAMILY_PROFILES, FAMILY_RULES  # noqa: E402
+from tars.models.family_profiles import FAMILY_MODEL_TYPES, FAMILY_RULES, family_profiles  # noqa: E402
 
-PROFILES.update(FAMILY_PROFILES)
+PROFILES.update(family_profiles(ModelProfile))
 _RULES = FAMILY_RULES + _RULES
 _MODEL_TYPES.update(FAMILY_MODEL_TYPES)
