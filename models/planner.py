@@ -33,6 +33,7 @@ from tars.actions.keys import UnknownKeyError, split_keys
 from tars.actions.parse.errors import ParseError, clip
 from tars.actions.parse.pycall import PyCall, read_calls
 from tars.models.base import Policy, PolicyError, Prompt, Turn
+from tars.models.profiles import get_profile
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -135,7 +136,9 @@ class PlannerGrounderPolicy(Policy):
         self.grounder = grounder
         self._grounder = _Recording(grounder)
         self.space = CoordSpace("absolute")
-        self.profile = None
+        # the loop's history keeps the combined answers as written (no box tokens); the planner
+        # gets its own prompt from act(), so only this profile's history rules matter
+        self.profile = get_profile("qwen2.5-vl")
         self.model_id = f"{planner.model_id or planner.name} + {grounder.model_id or grounder.name}"
         #: both answers of the last step: {"planner": str, "grounder": [ {...}, ... ]}
         self.last_exchange: dict[str, Any] | None = None
