@@ -3,8 +3,9 @@
 The loop knows nothing of its front ends: the console, the recorder, the overlay and the app
 subclass :class:`Hook` and receive each event. Events arrive on the loop's thread, in order:
 
-``run_start`` -> per step [``before_observe`` -> ``after_observe`` -> ``model_output`` (once
-per attempt) -> ``before_action`` (per action) -> ``step_end``] -> ``run_end``.
+``run_start`` -> per step [``before_observe`` -> (``before_capture`` -> ``after_capture``, once
+per frame: the first and each settle frame) -> ``after_observe`` -> ``model_output`` (once per
+attempt) -> ``before_action`` (per action) -> ``step_end``] -> ``run_end``.
 
 A hook that raises stops the run with status ``error`` (a recorder that cannot write must not
 let the agent act unrecorded); hooks that only display things catch their own errors.
@@ -102,10 +103,17 @@ class Hook:
         """A run begins (before the first observation)."""
 
     def before_observe(self, step_num: int) -> None:
-        """A screenshot is about to be taken (the X11 overlay hides itself here)."""
+        """A step's observation begins (its frames follow, see ``before_capture``)."""
 
     def after_observe(self, step_num: int, observation: "Observation") -> None:
-        """The screenshot was taken (the overlay shows itself again)."""
+        """The observation is done (``observation`` None when the capture failed)."""
+
+    def before_capture(self, step_num: int) -> None:
+        """One frame is about to be grabbed (the first of the step or a settle frame): the X11
+        overlay hides here, for the grab's milliseconds only."""
+
+    def after_capture(self, step_num: int) -> None:
+        """That frame was grabbed (or the grab failed): the overlay shows itself again."""
 
     def model_output(self, step_num: int, text: str, step: Step | None, error: str | None) -> None:
         """The policy answered; ``step`` is the parse (None and ``error`` set on failure)."""
@@ -141,6 +149,14 @@ class Hooks(Hook):
     def after_observe(self, step_num: int, observation: "Observation") -> None:
         for h in self.hooks:
             h.after_observe(step_num, observation)
+
+    def before_capture(self, step_num: int) -> None:
+        for h in self.hooks:
+            h.before_capture(step_num)
+
+    def after_capture(self, step_num: int) -> None:
+        for h in self.hooks:
+            h.after_capture(step_num)
 
     def model_output(self, step_num: int, text: str, step: Step | None, error: str | None) -> None:
         for h in self.hooks:

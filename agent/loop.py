@@ -178,7 +178,7 @@ class Agent:
         self.hooks.before_observe(step_num)
         obs: Observation | None = None
         try:
-            obs = self.operator.observe()
+            obs = self._capture(step_num)
             # Wait for animations to finish instead of a fixed sleep: compare successive frames.
             # The frame compared against its successor is the one kept when they agree, and
             # the policy prepares it (resize + encode) while the successor is awaited, so the
@@ -188,13 +188,21 @@ class Agent:
                 while time.monotonic() < deadline and not self.guard.stopped:
                     self.policy.prefetch(obs.image)
                     self.guard.sleep(self.config.settle_interval)
-                    nxt = self.operator.observe()
+                    nxt = self._capture(step_num)
                     if not screen_changed(obs.image, nxt.image):
                         break
                     obs = nxt
         finally:
             self.hooks.after_observe(step_num, obs)  # type: ignore[arg-type]  (None on failure)
         return obs
+
+    def _capture(self, step_num: int) -> Observation:
+        """One frame, between the ``before_capture`` and ``after_capture`` events."""
+        self.hooks.before_capture(step_num)
+        try:
+            return self.operator.observe()
+        finally:
+            self.hooks.after_capture(step_num)
 
     def _think(self, step_num: int, history: History, image) -> tuple[str, Step | None, str | None, int]:
         failed: list[tuple[str, str]] = []
