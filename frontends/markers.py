@@ -10,25 +10,90 @@ actions of a step with :func:`actions_to_pixels` first.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tars.actions.coords import ScreenGeometry
 from tars.actions.space import (
-    Action, CallUser, Click, DoubleClick, Drag, Finished, Hotkey, KeyDown, KeyUp, LongPress,
-    MoveTo, Press, RightClick, Scroll, Type, Wait,
+    Action,
+    CallUser,
+    Click,
+    DoubleClick,
+    Drag,
+    Finished,
+    Hotkey,
+    KeyDown,
+    KeyUp,
+    LongPress,
+    MoveTo,
+    Press,
+    RightClick,
+    Scroll,
+    Type,
+    Wait,
 )
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-#: exact colour of a marker's centre dot; tests look for it in captures (nothing else is this)
-MARKER_RGB = (255, 0, 170)
-#: ring and path colour (a saturated orange-red, visible on light and dark UIs)
-RING_RGB = (255, 64, 0)
-#: outline around ring and path, for contrast on busy backgrounds
-OUTLINE_RGB = (255, 255, 255)
-#: colour of the marks of earlier actions (the trail)
-TRAIL_RGB = (0, 160, 255)
+RGB = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class MarkerStyle:
+    """The one look of every marker, whoever draws it: Pillow here, Qt in the overlay
+    (:mod:`tars.frontends.overlay`), SVG in HTML reports (:mod:`tars.frontends.report`).
+
+    Colours are RGB. ``dot``: the exact colour of a marker's centre square (tests look for it
+    in captures; nothing else is this colour). ``ring``: ring, path and arrow. ``outline``:
+    drawn under rings and paths for contrast on busy backgrounds. ``trail``: badges of earlier
+    actions. ``badge_text``: the step number on a badge. ``ring_fraction``/``min_ring``: ring
+    radius as a fraction of the screenshot's larger side, and its least value, in pixels.
+    ``dot_half``: the centre square spans 2 * dot_half + 1 pixels. ``badge_offset``: where a
+    trail badge sits from the point it marks (right, up), so it does not cover the label the
+    action clicked.
+    """
+
+    dot: RGB = (255, 0, 170)
+    ring: RGB = (255, 64, 0)
+    outline: RGB = (255, 255, 255)
+    trail: RGB = (0, 160, 255)
+    badge_text: RGB = (255, 255, 255)
+    ring_fraction: float = 0.015
+    min_ring: float = 8.0
+    dot_half: int = 2
+    badge_offset: tuple[int, int] = (14, -26)
+
+    def radius(self, width: int, height: int) -> float:
+        """Ring radius in pixels for a screenshot (or screen) of ``width`` x ``height``."""
+        return max(self.min_ring, self.ring_fraction * max(width, height))
+
+
+#: the marker style of tars (one table for Pillow, Qt and HTML)
+STYLE = MarkerStyle()
+
+#: how a run ended -> colour of its status, everywhere (overlay panel, app, report)
+STATUS_RGB: dict[str, RGB] = {
+    "success": (19, 115, 51), "finished": (19, 115, 51), "call_user": (176, 96, 0),
+    "partial": (176, 96, 0), "stopped": (95, 102, 114), "max_steps": (179, 38, 30),
+    "timeout": (179, 38, 30), "error": (179, 38, 30), "failure": (179, 38, 30),
+    "unscored": (25, 103, 210), "running": STYLE.ring,
+}
+
+#: background of the overlay's panel
+PANEL_RGB = (24, 24, 28)
+
+# the names the rest of tars and the tests use
+MARKER_RGB = STYLE.dot
+RING_RGB = STYLE.ring
+OUTLINE_RGB = STYLE.outline
+TRAIL_RGB = STYLE.trail
+
+
+def hex_rgb(rgb: RGB) -> str:
+    """(255, 64, 0) -> ``"#ff4000"`` (for SVG/CSS)."""
+    return "#%02x%02x%02x" % rgb
 
 
 def actions_to_pixels(actions: Iterable[Action], geometry: ScreenGeometry) -> list[Action]:
@@ -41,10 +106,10 @@ def _ring(draw, x: float, y: float, r: float, colour, width: int) -> None:
     draw.ellipse((x - r + 1, y - r + 1, x + r - 1, y + r - 1), outline=colour, width=width)
 
 
-def _dot(draw, x: float, y: float, half: int = 2) -> None:
+def _dot(draw, x: float, y: float, half: int = STYLE.dot_half) -> None:
     # Not anti-aliased, exact colour: the target pixel is the centre of this square.
     xi, yi = round(x), round(y)
-    draw.rectangle((xi - half, yi - half, xi + half, yi + half), fill=MARKER_RGB)
+    draw.rectangle((xi - half, yi - half, xi + half, yi + half), fill=STYLE.dot)
 
 
 def _arrow(draw, x1: float, y1: float, x2: float, y2: float, colour, width: int) -> None:
@@ -63,11 +128,11 @@ _SCROLL_VECTORS = {"up": (0, -1), "down": (0, 1), "left": (-1, 0), "right": (1, 
 
 
 def draw_actions(
-    image: "Image",
+    image: Image,
     actions: Sequence[Action],
     radius: float | None = None,
     trail: Sequence[Action] = (),
-) -> "Image":
+) -> Image:
     """Return a copy of ``image`` (RGB) with each action's target marked.
 
     ``actions``: points in screenshot pixels of ``image``. A point action gets a ring and a
@@ -81,7 +146,7 @@ def draw_actions(
 
     out = image.convert("RGB").copy()
     draw = ImageDraw.Draw(out)
-    r = radius if radius is not None else max(8.0, 0.015 * max(out.size))
+    r = radius if radius is not None else STYLE.radius(*out.size)
     width = max(2, round(r / 6))
     for a in trail:
         for x, y in a.points():

@@ -122,12 +122,14 @@ def scenario_hidden_for_capture() -> dict:
             time.sleep(0.2)
             shown = grab()
             out["state_shown"] = _map_state(hook.window)
-            hook.before_observe(2)  # must return only once the overlay is off screen
+            hook.before_capture(2)  # must return only once the overlay is off screen
             hidden = grab()
             out["state_hidden"] = _map_state(hook.window)
-            hook.after_observe(2, Observation(None, geo))
-            time.sleep(0.3)
+            out["panel_hidden"] = _map_state(hook.panel)
+            hook.after_capture(2)  # must return only once it is back
             out["state_again"] = _map_state(hook.window)
+            out["panel_again"] = _map_state(hook.panel)
+            time.sleep(0.3)
             x, y = CLICK
             again = grab()
             out["marker_visible_again"] = bool((np.abs(again[y - 2:y + 3, x - 2:x + 3].astype(int)
@@ -164,7 +166,7 @@ def scenario_kept_in_captures() -> dict:
 
         def agent_side():
             hook.run_start(_info(geo))
-            hook.before_observe(1)  # kept in captures: does not hide
+            hook.before_capture(1)  # kept in captures: does not hide
             hook.before_action(1, Drag(100, 500, 300, 650), geo)
             hook.before_action(2, Click(*CLICK), geo)  # the drag moves to the trail
             time.sleep(0.2)
@@ -177,7 +179,7 @@ def scenario_kept_in_captures() -> dict:
         alpha = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine() // 4, 4)[:, :img.width(), 3]
         wx, wy = hook.window.x(), hook.window.y()
         allowed[wy:wy + alpha.shape[0], wx:wx + alpha.shape[1]] = alpha >= 128
-        s = hook.strip.geometry()
+        s = hook.panel.geometry()
         allowed[s.y():s.y() + s.height(), s.x():s.x() + s.width()] = True
         changed = (shot != base).any(axis=2)
         black = (shot == 0).all(axis=2) & ~(base == 0).all(axis=2)
@@ -237,7 +239,7 @@ def scenario_marker_positions() -> dict:
 def _visible_tars_windows() -> list[str]:
     import subprocess
 
-    out = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "^tars (overlay|controls)$"],
+    out = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "^tars (overlay|panel)$"],
                          capture_output=True, text=True).stdout
     return out.split()
 
@@ -250,7 +252,7 @@ def scenario_run_with_overlay() -> dict:
     from tars.desktop.dryrun import DryRunOperator
     from tars.agent.hooks import Hook
     from tars.agent.loop import Agent, AgentConfig
-    from tars.frontends.overlay import run_with_overlay
+    from tars.frontends.overlay import OverlaySettings, run_with_overlay
     from tars.models.scripted import ScriptedPolicy
 
     app = QApplication([])
@@ -273,7 +275,7 @@ def scenario_run_with_overlay() -> dict:
     ])
     op = WatchedOperator(images=[Image.new("RGB", (W, H), (90, 120, 150))])
     agent = Agent(policy, op, AgentConfig(max_steps=5, settle=False), [StepWatcher()])
-    result = run_with_overlay(agent, "do it")
+    result = run_with_overlay(agent, "do it", OverlaySettings(hold_s=0.3))
     return {"status": result.status, "content": result.content, "steps": result.steps,
             "executed": [a.to_text() for a in op.executed], "hooks_after": len(agent.hooks.hooks),
             "at_capture": at_capture, "at_step_end": at_step_end}
@@ -289,7 +291,7 @@ def scenario_strip_buttons() -> dict:
 
     from tars.desktop.dryrun import DryRunOperator
     from tars.agent.loop import Agent, AgentConfig
-    from tars.frontends.overlay import run_with_overlay
+    from tars.frontends.overlay import OverlaySettings, run_with_overlay
     from tars.models.scripted import ScriptedPolicy
     from gui_helpers import wait_until
 
@@ -304,7 +306,7 @@ def scenario_strip_buttons() -> dict:
     def click_button(name: str, done) -> bool:
         # the strip hides for each capture: click, and click again if it had no effect
         for _ in range(10):
-            strip = box["hook"].strip if "hook" in box else None
+            strip = box["hook"].panel if "hook" in box else None
             if strip is None or not _visible_tars_windows():
                 time.sleep(0.05)
                 continue
@@ -330,12 +332,174 @@ def scenario_strip_buttons() -> dict:
 
     clicker = threading.Thread(target=user, daemon=True)
     clicker.start()
-    result = run_with_overlay(agent, "keep clicking")
+    result = run_with_overlay(agent, "keep clicking", OverlaySettings(hold_s=0))
     ended = time.monotonic()
     clicker.join(5)  # the run can end before the clicker has noted that its Stop click worked
     return {"status": result.status, "paused": box.get("paused"), "held": box.get("held"),
             "resumed": box.get("resumed"), "stop_clicked": box.get("stop_clicked"),
             "stop_seconds": ended - box.get("t_stop", ended), "steps": result.steps}
+
+
+#: the practice app the sampled run works on, and where (x, y, w, h in screen pixels)
+PRACTICE_RECT = (30, 40, 560, 400)
+REASON = "the Apply button asks for an administrator password"
+
+
+def _bbox(mask) -> list[int] | None:
+    import numpy as np
+
+    ys, xs = np.nonzero(mask)
+    if not len(xs):
+        return None
+    return [int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())]
+
+
+def scenario_sampled_run() -> dict:
+    """A real run (LocalOperator, settle frames on) on the practice settings app, photographed
+    every 0.1 s from outside: where the panel is, whether it is there, the model's frames."""
+    import subprocess
+    import tempfile
+    import threading
+
+    import numpy as np
+    from PySide6.QtWidgets import QApplication
+
+    from tars.agent.hooks import Hook
+    from tars.agent.loop import Agent, AgentConfig
+    from tars.assets.apps import app_command
+    from tars.desktop.local import LocalOperator
+    from tars.frontends import windows
+    from tars.frontends.markers import MARKER_RGB, PANEL_RGB, STATUS_RGB, STYLE
+    from tars.frontends.overlay import OverlaySettings, run_with_overlay
+    from tars.models.scripted import ScriptedPolicy
+    from gui_helpers import grab, wait_until
+
+    x, y, w, h = PRACTICE_RECT
+    state = tempfile.mktemp(suffix=".json")
+    app_proc = subprocess.Popen(app_command("settings", state, "--geometry", f"{w}x{h}+{x}+{y}"),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: windows.target_window() is not None, 20)
+        time.sleep(0.5)
+        target = windows.target_window()
+        app = QApplication([])
+        captures: list[list[float]] = []
+        frames_with_overlay: list[int] = []
+
+        class TimedOperator(LocalOperator):
+            def observe(self):
+                t0 = time.monotonic()
+                obs = super().observe()
+                captures.append([t0, time.monotonic()])
+                arr = np.asarray(obs.image)
+                frames_with_overlay.append(int((arr == PANEL_RGB).all(axis=2).sum()
+                                               + (arr == MARKER_RGB).all(axis=2).sum()))
+                return obs
+
+        # points inside the practice window's empty tab page: nothing changes, nothing opens
+        points = [(x + 300, y + 250), (x + 340, y + 270), (x + 260, y + 290), (x + 380, y + 240)]
+        replies = [f"Thought: I click the empty page ({i}).\nAction: click(start_box='({px},{py})')"
+                   for i, (px, py) in enumerate(points, 1)]
+        replies.append(f"Thought: {REASON}; I hand over.\nAction: call_user()")
+        trails: list[list] = []
+        step_actions: dict[str, int] = {}
+        ends: list[float] = []
+        box: dict = {}
+
+        class Watcher(Hook):
+            def step_end(self, record):
+                for a in record.actions_screen:
+                    step_actions[a.to_text()] = record.step_num
+                overlay = box.get("hook")
+                if overlay is not None:
+                    trails.append([[n, a.to_text()] for n, a in list(overlay.window.trail)])
+
+            def run_end(self, result):
+                ends.append(time.monotonic())
+
+        op = TimedOperator(estop_hotkey=None)
+        agent = Agent(ScriptedPolicy(replies, delay=0.5), op,
+                      AgentConfig(max_steps=10, settle=True, settle_interval=0.15), [Watcher()])
+        samples: list[dict] = []
+        stop = threading.Event()
+
+        def sampler():
+            while not stop.is_set():
+                t0 = time.monotonic()
+                shot = grab()
+                t1 = time.monotonic()
+                panel = _bbox((shot == PANEL_RGB).all(axis=2))
+                accent = None
+                if panel is not None:
+                    accent = [int(v) for v in shot[(panel[1] + panel[3]) // 2, max(0, panel[0] - 2)]]
+                trail_px = int((shot == STYLE.trail).all(axis=2).sum())
+                samples.append({"t": [t0, t1], "panel": panel, "accent": accent, "trail_px": trail_px})
+                time.sleep(0.1)
+
+        th = threading.Thread(target=sampler, daemon=True)
+        started = time.monotonic()
+        th.start()
+        original_add = agent.hooks.add
+
+        def add(hook):  # run_with_overlay subscribes its OverlayHook: keep a handle on it
+            box["hook"] = hook
+            original_add(hook)
+
+        agent.hooks.add = add
+        settings = OverlaySettings(hold_s=2.0)
+        result = run_with_overlay(agent, "click around, then ask", settings)
+        returned = time.monotonic()
+        time.sleep(0.3)
+        stop.set()
+        th.join(5)
+        return {
+            "status": result.status, "steps": result.steps, "captures": captures,
+            "frames_with_overlay": frames_with_overlay, "samples": samples, "started": started,
+            "run_end": ends[0] if ends else None, "returned": returned, "hold_s": settings.hold_s,
+            "settle_s": settings.settle_s, "target": list(target.rect) if target else None,
+            "trails": trails, "step_actions": step_actions,
+            "call_user_rgb": list(STATUS_RGB["call_user"]), "running_rgb": list(STATUS_RGB["running"]),
+            "final_texts": list(box["hook"].panel.texts) if "hook" in box else None,
+        }
+    finally:
+        app_proc.terminate()
+        app_proc.wait(5)
+
+
+@pytest.mark.display
+def test_overlay_stays_up_between_captures_in_one_place_off_the_target_and_holds_the_end(virtual_display):
+    d = virtual_display(W, H)
+    r = run_scenario(__file__, "sampled_run", d.env(), timeout=120)
+    assert (r["status"], r["steps"]) == ("call_user", 5)
+    # never in what the model saw (first frames and settle frames alike)
+    assert len(r["captures"]) >= 5 and r["frames_with_overlay"] == [0] * len(r["captures"])
+    margin = r["settle_s"] + 0.25  # hide -> grab -> show, on a loaded machine
+    hidden = [(a - margin, b + 0.25) for a, b in r["captures"]]
+    first_show = r["captures"][0][1] + 0.3
+    during = [s for s in r["samples"] if first_show < s["t"][0] and s["t"][1] < r["run_end"]
+              and not any(s["t"][0] < b and s["t"][1] > a for a, b in hidden)]
+    assert len(during) >= 5, "too few samples between captures to judge"
+    missing = [s["t"] for s in during if s["panel"] is None]
+    assert missing == [], f"overlay absent between captures at {missing}"
+    # one place for the whole run, and not over the practice window
+    places = {tuple(s["panel"]) for s in r["samples"] if s["panel"] is not None}
+    assert len(places) == 1, places
+    (px0, py0, px1, py1), = places
+    tx, ty, tw, th = r["target"]
+    assert px1 < tx or px0 >= tx + tw or py1 < ty or py0 >= ty + th, (places, r["target"])
+    # the end stays on screen (call_user's colour) for the hold, then goes
+    held = [s for s in r["samples"] if r["run_end"] + 0.4 < s["t"][0] and s["t"][1] < r["run_end"] + r["hold_s"] - 0.3]
+    assert held and all(s["panel"] is not None and s["accent"] == r["call_user_rgb"] for s in held)
+    assert r["final_texts"][0] == "tars needs you" and REASON in r["final_texts"][1]
+    after = [s for s in r["samples"] if s["t"][0] > r["returned"]]
+    assert after and all(s["panel"] is None for s in after)
+    assert r["returned"] - r["run_end"] >= r["hold_s"] - 0.2
+    # trail badges carry the step number of the action they mark
+    seen = [tuple(t) for trail in r["trails"] for t in trail]
+    assert seen, "no trail was drawn"
+    assert all(r["step_actions"][text] == num for num, text in seen), (seen, r["step_actions"])
+    assert {num for num, _ in seen} >= {1, 2, 3}
+    assert any(s["trail_px"] > 50 for s in during), "no trail badge on screen"
 
 
 @pytest.mark.display
@@ -357,7 +521,7 @@ def test_run_with_overlay_runs_the_agent_and_hides_for_every_capture(virtual_dis
                              "drag(start_box='(200,150)', end_box='(400,300)')"]
     assert r["hooks_after"] == 1  # the overlay unsubscribed itself
     assert len(r["at_capture"]) == 3 and all(v == [] for v in r["at_capture"])
-    assert len(r["at_step_end"][0]) == 2  # marker window and control strip were up between captures
+    assert len(r["at_step_end"][0]) == 2  # marker window and panel were up between captures
 
 
 @pytest.mark.display
@@ -369,7 +533,9 @@ def test_overlay_is_never_in_the_capture_and_clicks_pass_through(virtual_display
     assert r["shown_diff"] > r["marker_diff"]  # panel and control strip too
     assert r["state_hidden"] == "IsUnMapped"
     assert r["hidden_diff"] == 0, "the captured frame differs from the frame without overlay"
-    assert r["state_again"] == "IsViewable" and r["marker_visible_again"]
+    assert r["panel_hidden"] == "IsUnMapped"
+    assert r["state_again"] == "IsViewable" and r["panel_again"] == "IsViewable"
+    assert r["marker_visible_again"]
     assert r["click"] == f"click {CLICK[0]} {CLICK[1]}", "the click did not reach the window below"
 
 
