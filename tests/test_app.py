@@ -69,7 +69,7 @@ def test_settings_round_trip_and_the_key_is_kept_only_when_remembered():
     s.remember_key = False
     save_settings(s, store)  # un-ticking erases the stored key
     assert "sk-1" not in store.data.values() and load_settings(store).api_key == ""
-    assert "api_key" not in s.public() and s.policy_options().api_key == "sk-1"
+    assert "api_key" not in s.public() and s.policy_options().api_key.get_secret_value() == "sk-1"
     store.data["app/max_steps"] = "lots"  # unreadable values keep their default
     store.data["app/policy"] = "nonsense"
     assert load_settings(store).max_steps == 50 and load_settings(store).policy == "lite"
