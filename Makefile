@@ -23,6 +23,7 @@ $(VENV)/.demo: pyproject.toml | $(VENV)/bin/python
 $(VENV)/.test: pyproject.toml | $(VENV)/bin/python
 	$(PIP) install $(TORCH)
 	$(PIP) install -e ".[all,dev]"
+	$(PIP) install --no-deps "desktop-env==1.0.2"
 	@touch $@ $(VENV)/.demo
 
 demo: system $(VENV)/.demo

@@ -86,6 +86,24 @@ def smart_resize(
     return h_bar, w_bar
 
 
+def linear_prescale(height: int, width: int, min_pixels: int = MIN_PIXELS,
+                    max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
+    """Size (height, width) OSWorld's UI-TARS agents shrink a screenshot to before upload.
+
+    Over ``max_pixels``, both sides are scaled by ``sqrt(max_pixels / (w*h))`` and truncated
+    (``int``); under ``min_pixels`` they are scaled up and rounded up (``ceil``); the server's
+    processor then applies :func:`smart_resize` to that. Source: OSWorld desktop-env
+    ``mm_agents/uitars15_v1.py`` (``linear_resize`` and ``UITARSAgent.predict``).
+    """
+    if width * height > max_pixels:
+        f = math.sqrt(max_pixels / (width * height))
+        width, height = int(width * f), int(height * f)
+    if width * height < min_pixels:
+        f = math.sqrt(min_pixels / (width * height))
+        width, height = math.ceil(width * f), math.ceil(height * f)
+    return height, width
+
+
 @dataclass(frozen=True)
 class CoordSpace:
     """The coordinate space a model writes in, and the pixel budget of its image processor.
@@ -98,6 +116,8 @@ class CoordSpace:
     ``truncate``: None rounds to the nearest screen point (tars's rule); otherwise pixels are
     cut to whole numbers with ``int()`` in the reference agent's own order of operations, so a
     family lands on exactly the pixel its agent's pyautogui call would (:data:`TRUNCATE_RULES`).
+    ``prescale``: the model image is ``smart_resize`` of :func:`linear_prescale` (what OSWorld's
+    agent and a vLLM server produce together) instead of ``smart_resize`` of the screenshot.
     """
 
     kind: SpaceKind = "resized"
@@ -106,6 +126,7 @@ class CoordSpace:
     max_pixels: int = MAX_PIXELS
     grid: float = RELATIVE_SCALE
     truncate: str | None = None
+    prescale: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in SPACE_KINDS:
@@ -115,12 +136,26 @@ class CoordSpace:
         if not self.grid > 0:
             raise ValueError(f"the relative grid must be positive, got {self.grid}")
 
+    def image_size(self, width: int, height: int) -> tuple[int, int]:
+        """(width, height) in pixels of the image the model sees for a width x height
+        screenshot (``absolute`` spaces: the screenshot itself).
+
+        Raises:
+            ValueError: a side is not positive or the aspect ratio exceeds 200 (smart_resize).
+        """
+        if self.kind == "absolute":
+            return width, height
+        if self.prescale:
+            height, width = linear_prescale(height, width, self.min_pixels, self.max_pixels)
+        h, w = smart_resize(height, width, self.factor, self.min_pixels, self.max_pixels)
+        return w, h
+
     def model_size(self, width: int, height: int) -> tuple[float, float]:
         """Extent (width, height) of model space for a screenshot of width x height pixels."""
         if self.kind == "relative":
             return float(self.grid), float(self.grid)
         if self.kind == "resized":
-            h, w = smart_resize(height, width, self.factor, self.min_pixels, self.max_pixels)
+            w, h = self.image_size(width, height)
             return float(w), float(h)
         return float(width), float(height)
 

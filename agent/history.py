@@ -11,7 +11,7 @@ are re-wrapped that way for profiles that ask for it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tars.actions.coords import CoordSpace
 from tars.models.base import Prompt, Turn
@@ -32,6 +32,7 @@ class History:
 
     ``max_images``: screenshots sent per prompt, the current one included (>= 1).
     ``box_tokens``: re-wrap past answers' boxes in box tokens (UI-TARS-1.0 profiles).
+    ``layout``, ``sampling``: passed on to every :class:`~tars.models.base.Prompt`.
     """
 
     def __init__(
@@ -42,11 +43,14 @@ class History:
         max_images: int = 5,
         box_tokens: bool = False,
         task: str = "computer",
+        layout: str = "agent",
+        sampling: dict[str, Any] | None = None,
     ) -> None:
         if max_images < 1:
             raise ValueError("history must keep at least the current screenshot (max_images >= 1)")
         self.instruction, self.system, self.space = instruction, system, space
         self.max_images, self.box_tokens, self.task = max_images, box_tokens, task
+        self.layout, self.sampling = layout, dict(sampling or {})
         self.entries: list[_Entry] = []
 
     def __len__(self) -> int:
@@ -87,4 +91,5 @@ class History:
             turns.append(Turn(None))
         else:
             turns.append(Turn(image))
-        return Prompt(self.instruction, self.system, turns, self.space, self.task)
+        return Prompt(self.instruction, self.system, turns, self.space, self.task, self.layout,
+                      dict(self.sampling))

@@ -74,7 +74,9 @@ class StepRecord:
 
 @dataclass
 class RunResult:
-    """How a run ended. ``status`` is one of :data:`RUN_STATUSES`; ``seconds`` wall time."""
+    """How a run ended. ``status`` is one of :data:`RUN_STATUSES`; ``seconds`` wall time.
+    ``final_action``: OSWorld's word for the last step (``DONE``, ``FAIL``, ``WAIT``, or None
+    for an ordinary action), what :func:`tars.agent.harness.score_task` scores by."""
 
     status: str
     content: str = ""
@@ -82,6 +84,7 @@ class RunResult:
     seconds: float = 0.0
     error: str | None = None
     score: float | None = None
+    final_action: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -93,6 +96,7 @@ class RunResult:
         return {
             "status": self.status, "content": self.content, "steps": self.steps,
             "seconds": round(self.seconds, 3), "error": self.error, "score": self.score,
+            "final_action": self.final_action,
         }
 
 

@@ -4,6 +4,10 @@ One :class:`Agent` runs one instruction at a time on one operator with one polic
 reports every event to its hooks (console, recorder, overlay, app). It stops on
 ``finished``, ``call_user``, the step limit, the time limit, a repeated-action loop, a
 policy error, or :meth:`Agent.stop` (stop button, emergency hotkey, Ctrl+C).
+
+The episode rules (``call_user`` tolerance, last-step FAIL, parse retries, settling or a fixed
+sleep, the loop breaker, error feedback) are those of the run's harness
+(:class:`tars.agent.harness.Harness`, ``AgentConfig.harness``); the loop has no rule of its own.
 """
 
 from __future__ import annotations
@@ -13,12 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from tars.actions.coords import action_to_screen
-from tars.desktop.operator import Observation, Operator, OperatorError
 from tars.actions.parse import ParseError, parse_response
 from tars.actions.space import Action, CallUser, Finished, Step, Wait
 from tars.agent.guard import Guard, LoopDetector, screen_changed
+from tars.agent.harness import TARS, Harness
 from tars.agent.history import History
 from tars.agent.hooks import Hook, Hooks, RunInfo, RunResult, StepRecord
+from tars.desktop.operator import Observation, Operator, OperatorError
 from tars.models.base import Policy, PolicyError
 
 
@@ -29,19 +34,23 @@ class AgentConfig:
     ``max_steps``: steps before the run ends with ``max_steps`` (UI-TARS-desktop: 100; OSWorld
     evaluations use 15-100; 50 here). ``max_seconds``: wall-time limit, None for none.
     ``history_images``: screenshots per prompt, the current one included (UI-TARS: 5).
-    ``parse_retries``: extra attempts after an answer that does not parse (3).
+    ``language``: the Thought language (None: the harness's, English for tars, Chinese for
+    osworld as OSWorld's runner hard-codes it).
+    ``parse_retries``: extra attempts after an answer that does not parse (None: the harness's).
     ``loop_limit``: same action on an unchanged screen this many times is a loop (3).
     ``settle``: after acting, wait until two frames ``settle_interval`` s apart are equal,
     at most ``settle_timeout`` s, instead of a fixed sleep.
     ``confirm``: asked (action, reason) -> bool before a risky action; None allows all.
     ``task``: prompt template, ``computer`` | ``mobile``.
+    ``harness``: the episode rules (:mod:`tars.agent.harness`); its ``settle`` and
+    ``loop_breaker`` switch settling and the loop breaker off when False.
     """
 
     max_steps: int = 50
     max_seconds: float | None = None
     history_images: int = 5
-    language: str = "English"
-    parse_retries: int = 3
+    language: str | None = None
+    parse_retries: int | None = None
     loop_limit: int = 3
     settle: bool = True
     settle_interval: float = 0.15
@@ -49,12 +58,15 @@ class AgentConfig:
     confirm: Callable[[Action, str], bool] | None = None
     task: str = "computer"
     settings: dict[str, Any] = field(default_factory=dict)
+    harness: Harness = TARS
 
 
 class _EndRun(Exception):
-    def __init__(self, status: str, content: str = "", error: str | None = None) -> None:
+    def __init__(self, status: str, content: str = "", error: str | None = None,
+                 final_action: str | None = None) -> None:
         super().__init__(error or status)
         self.status, self.content, self.error = status, content, error
+        self.final_action = final_action
 
 
 class Agent:
@@ -82,6 +94,10 @@ class Agent:
         self.profile = profile if profile is not None else policy.profile
         self.guard = Guard(self.config.max_steps, self.config.max_seconds, self.config.confirm)
         self.running = False
+        #: the space answers are converted from in the current run (the prompt's)
+        self.space = policy.space
+        self._final_action: str | None = None  # OSWorld action word of the latest step
+        self._call_users = 0  # call_user answers tolerated so far in this run
         # The operator's emergency hotkey ends the run like the stop button.
         operator.on_emergency_stop(self.stop)
 
@@ -108,15 +124,29 @@ class Agent:
         return self.guard.paused
 
     # -- the loop --------------------------------------------------------------------------
-    def _system_prompt(self, instruction: str) -> tuple[str, bool]:
+    def _history(self, instruction: str) -> History:
+        """The empty history of a run: the harness's version of the profile, its template for
+        the task filled in, its sampling, and the policy's space with the harness's pixel
+        budget (the policy's space says how its answers read; the harness only changes the
+        budget)."""
+        from dataclasses import replace
+
         from tars.models.profiles import get_profile
-        from tars.models.prompts import system_prompt
+        from tars.models.prompts import template_for
 
         if self.profile is None:
             self.profile = get_profile(None)
-        text = system_prompt(self.profile, instruction, language=self.config.language,
-                             task=self.config.task)
-        return text, self.profile.box_tokens
+        harness = self.config.harness
+        profile = harness.apply(self.profile)
+        template = template_for(profile, self.config.task)
+        if not instruction or not instruction.strip():
+            raise ValueError("the instruction is empty")
+        language = self.config.language or harness.language
+        sampling = {k: v for k, v in harness.sampling if k != "history_images"}
+        space = replace(self.policy.space, **dict(harness.space)) if harness.space else self.policy.space
+        return History(instruction, template.render(instruction, language), space,
+                       max_images=self.config.history_images, box_tokens=profile.box_tokens,
+                       task=self.config.task, layout=template.layout, sampling=sampling)
 
     def run(self, instruction: str) -> RunResult:
         """Run ``instruction`` to its end and return how it ended (never raises for a
@@ -128,18 +158,20 @@ class Agent:
         steps = 0
         result: RunResult | None = None
         self.running = True
-        info = RunInfo(instruction, self.policy.name, self.policy.space,
-                       settings=dict(self.config.settings),
+        harness = self.config.harness
+        settings = {**self.config.settings, "harness": harness.name}
+        info = RunInfo(instruction, self.policy.name, self.policy.space, settings=settings,
                        model=self.policy.model_id, started=started)
+        self._call_users = 0
         try:
             self.policy.reset_interrupt()
             self.policy.prepare(instruction)
-            system, box_tokens = self._system_prompt(instruction)
-            history = History(instruction, system, self.policy.space,
-                              max_images=self.config.history_images, box_tokens=box_tokens,
-                              task=self.config.task)
+            history = self._history(instruction)
+            # the answers are read in the space the prompt asked for (the harness's budget)
+            self.space = info.space = history.space
+            settings["harness_rules"] = harness.public()
             self.hooks.run_start(info)
-            detector = LoopDetector(self.config.loop_limit)
+            detector = LoopDetector(self.config.loop_limit) if harness.loop_breaker else None
             acted = False
             while True:
                 self.guard.wait_if_paused()
@@ -148,12 +180,14 @@ class Agent:
                 if self.guard.timed_out():
                     raise _EndRun("timeout", error=f"time limit of {self.config.max_seconds} s reached")
                 if steps >= self.config.max_steps:
-                    raise _EndRun("max_steps", error=f"step limit of {self.config.max_steps} reached")
+                    raise _EndRun("max_steps", error=f"step limit of {self.config.max_steps} reached",
+                                  final_action=self._final_action)
                 steps += 1
                 self._step(steps, history, detector, settle=acted)
                 acted = True
         except _EndRun as end:
-            result = RunResult(end.status, end.content, steps, time.time() - started, end.error)
+            result = RunResult(end.status, end.content, steps, time.time() - started, end.error,
+                               final_action=end.final_action)
         except KeyboardInterrupt:
             result = RunResult("stopped", "", steps, time.time() - started, "interrupted (Ctrl+C)")
         except (PolicyError, OperatorError, OSError, ValueError) as exc:
@@ -183,7 +217,7 @@ class Agent:
             # The frame compared against its successor is the one kept when they agree, and
             # the policy prepares it (resize + encode) while the successor is awaited, so the
             # settled frame's request is ready when settling ends.
-            if settle and self.config.settle and self.operator.live:
+            if settle and self.config.settle and self.config.harness.settle and self.operator.live:
                 deadline = time.monotonic() + self.config.settle_timeout
                 while time.monotonic() < deadline and not self.guard.stopped:
                     self.policy.prefetch(obs.image)
@@ -205,11 +239,19 @@ class Agent:
             self.hooks.after_capture(step_num)
 
     def _think(self, step_num: int, history: History, image) -> tuple[str, Step | None, str | None, int]:
+        harness = self.config.harness
+        retries = self.config.parse_retries if self.config.parse_retries is not None else harness.parse_retries
         failed: list[tuple[str, str]] = []
-        for attempt in range(1, self.config.parse_retries + 2):
+        for attempt in range(1, retries + 2):
             if self.guard.stopped:
                 raise _EndRun("stopped")
-            text = self.policy.act(history.prompt(image, failed))
+            if harness.retry_feedback or not failed:
+                prompt = history.prompt(image, failed)
+            else:  # OSWorld: the same messages again, sampled at the retry temperature
+                prompt = history.prompt(image)
+                if harness.retry_temperature is not None:
+                    prompt.sampling = {**prompt.sampling, "temperature": harness.retry_temperature}
+            text = self.policy.act(prompt)
             try:
                 step = parse_response(text)
             except ParseError as exc:
@@ -222,30 +264,40 @@ class Agent:
         last_text = failed[-1][0] if failed else ""
         return last_text, None, f"model output did not parse after {len(failed)} attempts: {failed[-1][1]}", len(failed)
 
-    def _step(self, step_num: int, history: History, detector: LoopDetector, settle: bool) -> None:
+    def _step(self, step_num: int, history: History, detector: LoopDetector | None, settle: bool) -> None:
+        harness = self.config.harness
         t0 = time.perf_counter()
         obs = self._observe(step_num, settle)
         t1 = time.perf_counter()
         text, step, error, attempts = self._think(step_num, history, obs.image)
         t2 = time.perf_counter()
         actions_model: list[Action] = list(step.actions) if step else []
-        actions_screen = [action_to_screen(a, self.policy.space, obs.geometry) for a in actions_model]
+        actions_screen = [action_to_screen(a, self.space, obs.geometry) for a in actions_model]
         action_ts = time.time()
         feedback: str | None = None
         end: _EndRun | None = None
+        self._final_action = None
         if step is None:
-            end = _EndRun("error", error=error)
+            self._final_action = harness.parse_exhausted
+            end = _EndRun("error", error=error, final_action=harness.parse_exhausted)
         else:
-            verdict = detector.check(" ".join(a.to_text() for a in actions_screen), obs.image)
-            if verdict.end:
+            verdict = detector.check(" ".join(a.to_text() for a in actions_screen), obs.image) if detector else None
+            if verdict is not None and verdict.end:
                 end = _EndRun("error", error=f"repeated-action loop: {verdict.end}")
             else:
-                feedback, end = self._act(step_num, actions_screen, obs)
-                if verdict.warn:
+                last = harness.last_step_fail and step_num >= self.config.max_steps
+                if harness.name == "osworld":
+                    feedback, end, note = self._act_osworld(step_num, actions_screen, obs, last)
+                    error = error or note
+                else:
+                    feedback, end = self._act(step_num, actions_screen, obs)
+                if verdict is not None and verdict.warn:
                     feedback = f"{feedback}\n{verdict.warn}" if feedback else verdict.warn
                     error = error or "repeated action on an unchanged screen (reported to the model)"
                 if feedback and error is None:
                     error = feedback
+                if not harness.error_feedback:
+                    feedback = None
         t3 = time.perf_counter()
         if step is not None:
             history.add(obs.image, text, feedback)
@@ -259,22 +311,27 @@ class Agent:
             raise end
 
     def _act(self, step_num: int, actions: list[Action], obs: Observation) -> tuple[str | None, _EndRun | None]:
-        """Perform the actions in order; returns (feedback for the model, end of run)."""
+        """Perform the actions in order (tars harness); returns (feedback for the model, end
+        of run)."""
         for action in actions:
             if self.guard.stopped:
                 return None, _EndRun("stopped")
             if isinstance(action, Finished):
-                return None, _EndRun("finished", action.content)
+                self._final_action = "DONE"
+                return None, _EndRun("finished", action.content, final_action="DONE")
             if isinstance(action, CallUser):
-                return None, _EndRun("call_user", action.content)
+                self._final_action = "FAIL"
+                return None, _EndRun("call_user", action.content, final_action="FAIL")
             refusal = self.guard.allow(action)
             if refusal:
                 return refusal, None
             self.hooks.before_action(step_num, action, obs.geometry)
             if isinstance(action, Wait):
+                self._final_action = "WAIT"
                 if self.guard.sleep(min(action.seconds, self.guard.remaining())):
                     return None, _EndRun("stopped")
                 continue
+            self._final_action = None
             try:
                 self.operator.execute(action)
             except OperatorError as exc:
@@ -283,3 +340,61 @@ class Agent:
             if self.guard.stopped:
                 return None, _EndRun("stopped")
         return None, None
+
+    def _sleep_after(self, times: int = 1) -> bool:
+        """The harness's fixed sleep after an action (``times`` of it); True when stopped."""
+        seconds = self.config.harness.sleep_after_action * times
+        return bool(seconds) and self.guard.sleep(min(seconds, self.guard.remaining()))
+
+    def _act_osworld(self, step_num: int, actions: list[Action], obs: Observation,
+                     last: bool) -> tuple[str | None, _EndRun | None, str | None]:
+        """One step by OSWorld's rules (uitars15_v1 ``UITARSAgent.predict`` and
+        ``DesktopEnv.step``); returns (feedback, end of run, a note for the step record).
+
+        The first ``finished`` / ``wait`` / ``call_user`` of the answer decides the step alone
+        (the answer's other actions are dropped, as there); ``call_user`` is a wait while the
+        tolerance lasts, then FAIL. Otherwise, on the last allowed step (``last``) nothing is
+        performed and the run ends with FAIL; else every action is performed, each followed by
+        the fixed sleep. ``wait`` sleeps twice the fixed sleep (``DesktopEnv.step`` on WAIT).
+        """
+        harness = self.config.harness
+        for action in actions:
+            if isinstance(action, Finished):
+                self._final_action = "DONE"
+                return None, _EndRun("finished", action.content, final_action="DONE"), None
+            if isinstance(action, Wait) or (isinstance(action, CallUser)
+                                            and harness.call_user_tolerance is not None
+                                            and self._call_users < harness.call_user_tolerance):
+                note = None
+                if isinstance(action, CallUser):
+                    self._call_users += 1
+                    note = f"call_user {self._call_users} of {harness.call_user_tolerance} tolerated as wait"
+                self._final_action = "WAIT"
+                self.hooks.before_action(step_num, Wait(), obs.geometry)
+                if self._sleep_after(2):
+                    return None, _EndRun("stopped"), note
+                return None, None, note
+            if isinstance(action, CallUser):
+                self._final_action = "FAIL"
+                return None, _EndRun("call_user", action.content, final_action="FAIL"), None
+        if last:
+            self._final_action = "FAIL"
+            note = "last allowed step: the answer is replaced by FAIL (osworld harness)"
+            return None, _EndRun("max_steps", error=f"step limit of {self.config.max_steps} reached",
+                                 final_action="FAIL"), note
+        note = None
+        for action in actions:
+            if self.guard.stopped:
+                return None, _EndRun("stopped"), note
+            refusal = self.guard.allow(action)
+            if refusal:
+                note = refusal
+                continue
+            self.hooks.before_action(step_num, action, obs.geometry)
+            try:
+                self.operator.execute(action)
+            except OperatorError as exc:  # OSWorld runs the code and reports nothing back
+                note = f"The action {action.to_text()} failed: {exc}"
+            if self._sleep_after():
+                return None, _EndRun("stopped"), note
+        return None, None, note

@@ -57,7 +57,12 @@ class Prompt:
     ``instruction``: the user's task. ``system``: the first user message (the UI-TARS prompt
     template with the instruction filled in). ``turns``: oldest first; the last has
     ``response=None``. ``space``: the coordinate space and pixel budget the answer must use.
-    ``task``: ``computer`` | ``mobile`` | ``grounding``.
+    ``task``: ``computer`` | ``mobile`` | ``grounding``. ``layout``: how :meth:`messages` lays
+    the request out (``agent``, ``agent-nosystem``, ``image-first``; see
+    :mod:`tars.models.prompts`). ``sampling``: settings for this one request that override the
+    policy's profile: ``temperature``, ``top_p``, ``frequency_penalty``, ``max_new_tokens``
+    (the harness's numbers, OSWorld's temperature-1 retry); an explicit user setting such as
+    ``--max-new-tokens`` still wins.
     """
 
     instruction: str
@@ -65,6 +70,8 @@ class Prompt:
     turns: list[Turn]
     space: CoordSpace = field(default_factory=CoordSpace)
     task: str = "computer"
+    layout: str = "agent"
+    sampling: dict[str, Any] = field(default_factory=dict)
 
     @property
     def screenshot(self) -> "Image | None":
@@ -77,15 +84,27 @@ class Prompt:
     def messages(self) -> list[dict[str, Any]]:
         """Chat messages: ``[{"role", "content": [{"type": "text"|"image", ...}]}]``.
 
-        Shape (UI-TARS reference agents): a system message, the template as the first user
-        message, then per turn a user message with the screenshot (when kept), the assistant's
-        answer, and the feedback as a user message when there is one.
+        Shape of the ``agent`` layout (OSWorld uitars15_v1): a system message, the template as
+        the first user message, then per turn a user message with the screenshot (when kept),
+        the assistant's answer, and the feedback as a user message when there is one.
+        ``agent-nosystem`` leaves out the system message (OSWorld uitars15_v2);
+        ``image-first`` puts the first screenshot before the template in one user message
+        (UI-TARS README_v1 grounding).
         """
-        msgs: list[dict[str, Any]] = [
-            {"role": "system", "content": [{"type": "text", "text": "You are a helpful assistant."}]},
-            {"role": "user", "content": [{"type": "text", "text": self.system}]},
-        ]
-        for turn in self.turns:
+        from tars.models.prompts import SYSTEM_MESSAGE
+
+        msgs: list[dict[str, Any]] = []
+        if self.layout == "agent":
+            msgs.append({"role": "system", "content": [{"type": "text", "text": SYSTEM_MESSAGE}]})
+        turns = list(self.turns)
+        if self.layout == "image-first" and turns and turns[0].image is not None:
+            first = turns.pop(0)
+            msgs.append({"role": "user", "content": [{"type": "image", "image": first.image},
+                                                     {"type": "text", "text": self.system}]})
+            turns.insert(0, Turn(None, first.response, first.feedback))
+        else:
+            msgs.append({"role": "user", "content": [{"type": "text", "text": self.system}]})
+        for turn in turns:
             if turn.image is not None:
                 msgs.append({"role": "user", "content": [{"type": "image", "image": turn.image}]})
             if turn.response is not None:
@@ -154,7 +173,7 @@ class Policy:
         ``instruction``. Default: the grounding template of :attr:`profile` (the
         ``ScreenSpot`` protocol of the UI-TARS papers), answered in :attr:`space`."""
         from tars.models.profiles import get_profile
-        from tars.models.prompts import system_prompt
+        from tars.models.prompts import system_prompt, template_for
 
         profile = self.profile if self.profile is not None else get_profile(self.model_id)
         return Prompt(
@@ -163,6 +182,7 @@ class Policy:
             turns=[Turn(image=image)],
             space=self.space,
             task="grounding",
+            layout=template_for(profile, "grounding").layout,
         )
 
     def close(self) -> None:

@@ -197,6 +197,7 @@ class HFPolicy(Policy):
         self.space = self.profile.space
         self.model_id = model
         self.adapter = adapter
+        self._user_max_new_tokens = max_new_tokens  # an explicit budget wins over the harness's
         self.max_new_tokens = max_new_tokens or self.profile.max_new_tokens
         self._lock = threading.Lock()
         # set by interrupt() from any thread; checked once per generated token
@@ -419,16 +420,21 @@ class HFPolicy(Policy):
         ``tars.models.vision.prepare_image``, used where torch is absent, gives the same pixels)."""
         from qwen_vl_utils import fetch_image
 
-        space = self.space  # the space the agent converts this policy's answers from
+        from tars.actions.coords import linear_prescale
+
+        space = prompt.space  # the space the agent converts this prompt's answer from
         # the profile's message layout (UI-TARS, or a family of tars.models.families); the
         # images go to the processor in the order the messages show them
         messages = render_messages(prompt, self.profile)
         shown = [part["image"] for m in messages for part in m["content"] if part.get("type") == "image"]
-        images = [
-            fetch_image({"image": img, "min_pixels": space.min_pixels, "max_pixels": space.max_pixels},
-                        image_patch_size=space.factor // 2)  # factor = patch size x merge size 2
-            for img in shown
-        ]
+        images = []
+        for img in shown:
+            if space.prescale:  # OSWorld's client-side shrink before the processor's smart_resize
+                h, w = linear_prescale(img.height, img.width, space.min_pixels, space.max_pixels)
+                if (w, h) != img.size:
+                    img = img.convert("RGB").resize((w, h))
+            images.append(fetch_image({"image": img, "min_pixels": space.min_pixels, "max_pixels": space.max_pixels},
+                                      image_patch_size=space.factor // 2))  # factor = patch size x merge size 2
         text = self.processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         kwargs: dict[str, Any] = {"text": [text], "return_tensors": "pt"}
         if images:
@@ -475,12 +481,17 @@ class HFPolicy(Policy):
             raise PolicyError("the prompt has no screenshot")
         if self._interrupt.is_set():
             raise Interrupted("the hf policy was interrupted before generating")
-        temperature = self.profile.temperature
-        gen: dict[str, Any] = {"max_new_tokens": self.max_new_tokens, "do_sample": temperature > 0}
+        # the prompt's sampling (harness numbers, a temperature-1 retry) over the profile's;
+        # transformers has no OpenAI-style frequency_penalty, so that one is not applied here
+        temperature = prompt.sampling.get("temperature", self.profile.temperature)
+        top_p = prompt.sampling.get("top_p", self.profile.top_p)
+        budget = (self.max_new_tokens if self._user_max_new_tokens
+                  else prompt.sampling.get("max_new_tokens") or self.max_new_tokens)
+        gen: dict[str, Any] = {"max_new_tokens": int(budget), "do_sample": temperature > 0}
         if temperature > 0:
             gen["temperature"] = temperature
-            if self.profile.top_p is not None:
-                gen["top_p"] = self.profile.top_p
+            if top_p is not None:
+                gen["top_p"] = top_p
         if self.profile.repetition_penalty is not None:
             gen["repetition_penalty"] = self.profile.repetition_penalty
         pad = self.tokenizer.pad_token_id

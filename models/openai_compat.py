@@ -41,6 +41,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from tars.actions.coords import CoordSpace
 from tars.models.base import Interrupted, Policy, PolicyError, Prompt
 from tars.models.families import render_messages
 from tars.models.profiles import ModelProfile, get_profile
@@ -199,12 +200,14 @@ class OpenAIPolicy(Policy):
         except ValueError as exc:
             raise PolicyError(str(exc)) from exc
         self.space = self.profile.space
+        self._max_tokens = int(max_tokens) if max_tokens else None  # the user's, wins over all
         self.max_tokens = int(max_tokens or self.profile.max_new_tokens)
         #: per-request image limit learned from the server (None: not known yet)
         self.image_limit: int | None = None
         self._lock = threading.Lock()
         #: data URLs of the screenshots in the history window, encoded once each, ahead of
         #: time for the frames the loop prefetches while the screen settles
+        self._run_space: CoordSpace = self.space  # the space images are prepared for
         self.encoder: FrameEncoder[str] = FrameEncoder(self._encode_image)
         log.info("openai policy: %s at %s, profile %s", self.model, self.endpoint, self.profile.name)
 
@@ -240,12 +243,18 @@ class OpenAIPolicy(Policy):
     # -- request building --------------------------------------------------------------
 
     def _encode_image(self, image: "Image") -> str:
-        return data_url(prepare_image(image, self.space), self.image_format)
+        return data_url(prepare_image(image, self._run_space), self.image_format)
 
-    def _image_url(self, image: "Image") -> str:
-        """Data URL of the prepared screenshot; encoded once per image object (ahead of time
-        when it was prefetched), because the same screenshot is re-sent for as long as it
-        stays in the history window."""
+    def _image_url(self, image: "Image", space: CoordSpace | None = None) -> str:
+        """Data URL of the screenshot prepared for ``space`` (the prompt's; default the
+        policy's); encoded once per image object (ahead of time when it was prefetched),
+        because the same screenshot is re-sent for as long as it stays in the history window.
+        A prompt in another space than the last one (a harness's pixel budget) starts the
+        encoder afresh, so prefetches that follow prepare for that space."""
+        space = space or self.space
+        if space != self._run_space:
+            self._run_space = space
+            self.encoder.keep([])
         return self.encoder.get(image)
 
     def _trim_cache(self, images: list["Image"]) -> None:
@@ -267,20 +276,37 @@ class OpenAIPolicy(Policy):
         return dataclasses.replace(prompt, turns=turns)
 
     def build_messages(self, prompt: Prompt) -> list[dict[str, Any]]:
-        """Chat-completions ``messages`` for ``prompt``: text-only messages as plain strings,
-        screenshots as ``image_url`` parts with data URLs."""
+        """Chat-completions ``messages`` for ``prompt``: every content a list of parts, text as
+        ``text`` parts and screenshots as ``image_url`` parts with data URLs, the shape OSWorld's
+        UI-TARS agent (uitars15_v1) sends."""
         out: list[dict[str, Any]] = []
         for message in render_messages(prompt, self.profile):
             parts: list[dict[str, Any]] = []
             for part in message["content"]:
                 if part.get("type") == "image":
-                    parts.append({"type": "image_url", "image_url": {"url": self._image_url(part["image"])}})
+                    url = self._image_url(part["image"], prompt.space)
+                    parts.append({"type": "image_url", "image_url": {"url": url}})
                 else:
                     parts.append({"type": "text", "text": part.get("text", "")})
-            if all(p["type"] == "text" for p in parts):
-                out.append({"role": message["role"], "content": "".join(p["text"] for p in parts)})
-            else:
-                out.append({"role": message["role"], "content": parts})
+            out.append({"role": message["role"], "content": parts})
+        return out
+
+    def sampling(self, prompt: Prompt) -> dict[str, Any]:
+        """The request's generation settings: the profile's, then the prompt's
+        :attr:`~tars.models.base.Prompt.sampling` (harness numbers, a temperature-1 retry),
+        then an explicit ``max_tokens`` given to the policy. ``top_p`` and
+        ``frequency_penalty`` are sent only when set."""
+        settings: dict[str, Any] = {
+            "temperature": self.profile.temperature, "top_p": self.profile.top_p,
+            "frequency_penalty": self.profile.frequency_penalty, "max_new_tokens": self.profile.max_new_tokens,
+        }
+        settings.update(prompt.sampling)
+        budget = self.max_tokens if self._max_tokens else settings["max_new_tokens"] or self.max_tokens
+        out = {"max_tokens": int(budget),
+               "temperature": settings["temperature"]}
+        for key in ("top_p", "frequency_penalty"):
+            if settings.get(key) is not None:
+                out[key] = settings[key]
         return out
 
     # -- the call ------------------------------------------------------------------------
@@ -365,7 +391,8 @@ class OpenAIPolicy(Policy):
         openai = self._openai
         n_images = len(prompt.images())
         keep = min(n_images, self.image_limit) if self.image_limit else n_images
-        max_tokens = self.max_tokens
+        sampling = self.sampling(prompt)
+        max_tokens = sampling.pop("max_tokens")
         failures = 0
         # every refusal strictly shrinks images or max_tokens, so this bound is never reached
         # in practice; it guards against a server that answers inconsistently
@@ -376,10 +403,8 @@ class OpenAIPolicy(Policy):
                 "model": self.model,
                 "messages": self.build_messages(sent),
                 "max_tokens": max_tokens,
-                "temperature": self.profile.temperature,
+                **sampling,
             }
-            if self.profile.top_p is not None:
-                request["top_p"] = self.profile.top_p
             extra = {k: v for k, v in (("repetition_penalty", self.profile.repetition_penalty),
                                        ("top_k", self.profile.top_k)) if v is not None}
             if extra:  # vLLM / SGLang sampling parameters outside the OpenAI schema (GUI-Owl)

@@ -18,7 +18,7 @@ import base64
 import io
 from typing import TYPE_CHECKING, Literal
 
-from tars.actions.coords import CoordSpace, smart_resize
+from tars.actions.coords import CoordSpace
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -51,27 +51,34 @@ def model_image_size(width: int, height: int, space: CoordSpace) -> tuple[int, i
     """(width, height) in pixels of the image the model sees for a width x height screenshot.
 
     ``absolute`` spaces send the screenshot as it is; the others use :func:`smart_resize`
-    with ``space.factor``, ``space.min_pixels`` and ``space.max_pixels``.
+    with ``space.factor``, ``space.min_pixels`` and ``space.max_pixels`` (after OSWorld's
+    linear pre-scale when ``space.prescale``): :meth:`CoordSpace.image_size`.
 
     Raises:
         ValueError: a side is not positive or the aspect ratio exceeds 200 (smart_resize).
     """
-    if space.kind == "absolute":
-        return width, height
-    h, w = smart_resize(height, width, space.factor, space.min_pixels, space.max_pixels)
-    return w, h
+    return space.image_size(width, height)
 
 
 def prepare_image(image: "Image", space: CoordSpace) -> "Image":
     """The screenshot as the model sees it: RGB, resized to :func:`model_image_size` (bicubic).
 
-    Returns the same object when no change is needed. Raises ValueError like
-    :func:`model_image_size`.
+    With ``space.prescale`` the image is first shrunk as OSWorld's agent shrinks its upload
+    (:func:`tars.actions.coords.linear_prescale`, Pillow's default resampling), then resized
+    to the model size as the server's processor would; so the result is this module's
+    smart_resize of exactly the image OSWorld would send. Returns the same object when no
+    change is needed. Raises ValueError like :func:`model_image_size`.
     """
     from PIL import Image as PILImage
 
+    from tars.actions.coords import linear_prescale
+
     rgb = to_rgb(image)
-    size = model_image_size(rgb.width, rgb.height, space)
+    if space.prescale and space.kind != "absolute":
+        h, w = linear_prescale(rgb.height, rgb.width, space.min_pixels, space.max_pixels)
+        if (w, h) != rgb.size:
+            rgb = rgb.resize((w, h))
+    size = model_image_size(image.width, image.height, space)
     if size == rgb.size:
         return rgb
     return rgb.resize(size, PILImage.Resampling.BICUBIC)

@@ -95,9 +95,10 @@ def test_request_carries_images_prompt_model_and_budget(server, monkeypatch):
     assert sent.size == model_image_size(320, 200, policy.space)
     assert sent.tobytes() == prepare_image(prompt.images()[-1], policy.space).tobytes()
     msgs = body["messages"]
-    assert msgs[0] == {"role": "system", "content": "You are a helpful assistant."}
-    assert msgs[1]["role"] == "user" and "## User Instruction\nClose the dialog" in msgs[1]["content"]
-    answers = [m["content"] for m in msgs if m["role"] == "assistant"]
+    # every content a list of parts, as OSWorld's uitars15_v1 sends it
+    assert msgs[0] == {"role": "system", "content": [{"type": "text", "text": "You are a helpful assistant."}]}
+    assert msgs[1]["role"] == "user" and "## User Instruction\nClose the dialog" in msgs[1]["content"][0]["text"]
+    answers = [m["content"][0]["text"] for m in msgs if m["role"] == "assistant"]
     assert len(answers) == 7 and answers[0].startswith("Thought: step 0")  # all text kept
     assert "sk-test-secret-123" not in repr(policy)
 
