@@ -22,7 +22,7 @@ from reference_agents import load_reference
 
 from tars.agent.harness import OSWORLD, get_harness
 from tars.models.base import Prompt, Turn
-from tars.models.profiles import PROFILES
+from tars.models.profiles import PROFILES, STYLE_PROMPTS
 from tars.models.prompts import (
     TASKS,
     TEMPLATES,
@@ -91,7 +91,16 @@ def test_template_equals_reference(name, language, instruction):
     assert get_template(name).render(instruction, language) == reference(name, instruction, language)
 
 
-@pytest.mark.parametrize("profile", sorted(PROFILES))
+#: profiles rendered by tars.models.prompts (the other families render their own messages,
+#: tested against their references in the families' tests)
+UITARS_PROFILES = sorted(n for n, p in PROFILES.items() if p.prompt_style in STYLE_PROMPTS)
+
+
+def test_uitars_profiles_are_covered():
+    assert {"ui-tars-1.5", "ui-tars-1.0", "doubao", "qwen2.5-vl", "qwen2-vl"} <= set(UITARS_PROFILES)
+
+
+@pytest.mark.parametrize("profile", UITARS_PROFILES)
 @pytest.mark.parametrize("task", TASKS)
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("harness", ["tars", "osworld"])
