@@ -103,7 +103,9 @@ def _token_ids(tokenizer) -> dict[str, int]:
 
 
 def build_tiny_vl(folder: Path, family: str = "qwen2_vl", layers: int = 1, seed: int = 0) -> Path:
-    """Write a tiny random-weight ``family`` checkpoint (``qwen2_vl`` | ``qwen2_5_vl``) to ``folder``.
+    """Write a tiny random-weight ``family`` checkpoint (``qwen2_vl`` | ``qwen2_5_vl`` |
+    ``qwen3_vl`` | ``qwen3_5``) to ``folder``. Qwen3-VL and Qwen3.5 use 16-pixel patches (the
+    image processor's patch_size 16, merge 2: images in multiples of 32).
 
     Returns ``folder``. Takes about a second on CPU; the weights are a few MB.
     """
@@ -139,6 +141,23 @@ def build_tiny_vl(folder: Path, family: str = "qwen2_vl", layers: int = 1, seed:
         config_cls, model_cls, proc_cls = (
             tf.Qwen2_5_VLConfig, tf.Qwen2_5_VLForConditionalGeneration, tf.Qwen2_5_VLProcessor,
         )
+    elif family in ("qwen3_vl", "qwen3_5"):
+        vision = dict(depth=layers, hidden_size=32, intermediate_size=64, out_hidden_size=64, num_heads=2,
+                      patch_size=16, spatial_merge_size=2, temporal_patch_size=2, num_position_embeddings=64)
+        if family == "qwen3_vl":
+            vision["deepstack_visual_indexes"] = [0]
+            text.update(head_dim=16)
+            config_cls, model_cls = tf.Qwen3VLConfig, tf.Qwen3VLForConditionalGeneration
+        else:
+            # Qwen3.5: linear-attention (gated delta net) layers with one full-attention layer
+            text.update(head_dim=16, linear_key_head_dim=16, linear_value_head_dim=16,
+                        linear_num_key_heads=2, linear_num_value_heads=4, num_hidden_layers=max(layers, 2),
+                        layer_types=["linear_attention"] * (max(layers, 2) - 1) + ["full_attention"])
+            text["rope_parameters"] = {"rope_type": "default", "rope_theta": 10000.0,
+                                       "mrope_section": [1, 1, 0], "mrope_interleaved": True,
+                                       "partial_rotary_factor": 0.25}
+            config_cls, model_cls = tf.Qwen3_5Config, tf.Qwen3_5ForConditionalGeneration
+        proc_cls = tf.Qwen3VLProcessor
     else:
         raise ValueError(f"unknown family {family!r}")
     config = config_cls(
@@ -154,11 +173,17 @@ def build_tiny_vl(folder: Path, family: str = "qwen2_vl", layers: int = 1, seed:
     model.generation_config.eos_token_id = ids["<|im_end|>"]
     model.generation_config.pad_token_id = ids["<|endoftext|>"]
     model.save_pretrained(folder)
-    image_processor = tf.Qwen2VLImageProcessor(min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS)
+    if family in ("qwen3_vl", "qwen3_5"):
+        image_processor = tf.Qwen2VLImageProcessor(min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS,
+                                                   patch_size=16, merge_size=2)
+        video = tf.Qwen3VLVideoProcessor(patch_size=16, merge_size=2)
+    else:
+        image_processor = tf.Qwen2VLImageProcessor(min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS)
+        video = tf.Qwen2VLVideoProcessor()
     processor = proc_cls(
         image_processor=image_processor,
         tokenizer=tokenizer,
-        video_processor=tf.Qwen2VLVideoProcessor(),
+        video_processor=video,
         chat_template=CHAT_TEMPLATE,
     )
     processor.save_pretrained(folder)
