@@ -126,3 +126,34 @@ def test_reads_back_forgives_ocr_not_lost_characters():
 def test_text_in_rect_takes_the_part_of_a_joined_line_inside_the_field():
     line = TextBox("Quantity1", (0, 0, 90, 20))  # label and value joined by OCR
     assert verify.text_in_rect([line], Rect(80, 0, 120, 20)) == "1"
+
+
+def with_message(img: Image.Image, text: str) -> Image.Image:
+    """``img`` with a message box over it: ``text`` and an OK button."""
+    img = img.copy()
+    d = ImageDraw.Draw(img)
+    font = ImageFont.truetype(FONT, 14)
+    d.rectangle((180, 120, 460, 240), fill=(246, 246, 246), outline=(90, 90, 90))
+    d.text((200, 140), text, fill="black", font=font)
+    d.rectangle((280, 190, 360, 218), fill=(235, 235, 235), outline=(120, 120, 120))
+    d.text((308, 196), "OK", fill="black", font=font)
+    return img
+
+
+def test_an_information_box_that_appears_mid_task_is_closed():
+    # issue 17: l3afpad's "2 strings replaced" and the Tk form's note stood in the next step's way
+    form = draw_form()
+    screens = [form, with_message(form, "2 strings replaced"), draw_form(note="Sent"), draw_form(note="Sent!")]
+    answers = run_policy(LitePolicy(), "click Submit then click Cancel", screens)
+    assert "(dismissing a message)" in answers[1] and "2 strings replaced" in answers[1]
+    (ok,) = actions_of(answers[1])
+    assert 280 < ok.x < 360 and 190 < ok.y < 218
+    (cancel,) = actions_of(answers[2])
+    assert 300 < cancel.x < 390  # then the task goes on
+
+
+def test_an_error_box_stops_the_run_with_its_message():
+    form = draw_form()
+    answers = run_policy(LitePolicy(), "click Submit then click Cancel",
+                         [form, with_message(form, "Please enter a name.")])
+    assert last_action(answers[1]) == CallUser() and "Please enter a name." in answers[1]

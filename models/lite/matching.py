@@ -185,7 +185,11 @@ def find_matches(target: str, lines: list[TextBox], threshold: float = DEFAULT_T
     """
     want = normalize(target)
     if not want:
-        return []
+        # a symbol key ("+", "=", "*"): only the same symbols, drawn alone, count
+        sym = "".join(target.split())
+        if not sym:
+            return []
+        return [Match(line, line.box, 100.0, True) for line in lines if "".join(line.text.split()) == sym]
     n_words = len(want.split())
     strict = len(want.replace(" ", "")) <= 2
     found: list[Match] = []

@@ -269,6 +269,17 @@ class OcrEngine:
         return lines, len(todo)
 
 
+    def recognize(self, crops: list) -> list[tuple[str, float]]:
+        """Recognise already-cut line images (BGR arrays, one line of text each) without
+        detection: ``(text, confidence 0..1)`` per crop. lite uses it for keys whose lone glyph
+        the detector does not find (issue 17: a calculator's "7")."""
+        if not crops:
+            return []
+        with self._lock:
+            texts, _ = self._ocr.text_rec(list(crops))
+        return [(str(t), float(c)) for t, c in texts]
+
+
 def _overlaps(a, b) -> bool:
     """True when boxes ``a`` and ``b`` (x1, y1, x2, y2; ends exclusive) share a pixel."""
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]

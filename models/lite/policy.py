@@ -31,7 +31,7 @@ from tars.actions.space import (
     Wait,
 )
 from tars.models.base import Policy, PolicyError, Prompt, Turn
-from tars.models.lite import controls, verify
+from tars.models.lite import controls, glyphs, symbols, verify
 from tars.models.lite.instructions import Command, Target, parse_instruction
 from tars.models.lite.matching import _sub_box, DEFAULT_THRESHOLD, Match, TextBox, find_matches, normalize, pick
 
@@ -44,8 +44,15 @@ OPENING = "opening the list"
 CHECKING = "checking"
 #: the step done again by another route because its effect was not seen
 RETRYING = "retrying"
-_MARK = re.compile(r"^\s*Thought:\s*Step (\d+) of (\d+)(?: \((%s|%s|%s|%s)\))?:"
-                   % (LOOKING, OPENING, CHECKING, RETRYING))
+#: a message box that appeared after a step, closed because the task does not mention it
+DISMISSING = "dismissing a message"
+_MARK = re.compile(r"^\s*Thought:\s*Step (\d+) of (\d+)(?: \((%s|%s|%s|%s|%s)\))?:"
+                   % (LOOKING, OPENING, CHECKING, RETRYING, DISMISSING))
+#: words that make a message box an error lite cannot fix by closing it
+_ERROR_WORDS = re.compile(r"\b(error|invalid|cannot|can't|could not|failed|failure|not allowed|missing|"
+                          r"required|must|please enter|denied|unable)\b", re.IGNORECASE)
+#: captions of the one button that closes an information box
+_CLOSE_CAPTIONS = ("ok", "close")
 #: seconds of the wait before a step's unseen effect is looked for again
 CHECK_WAIT = 1.0
 #: seconds between the click that focuses a field and the typing (the focus must have moved)
@@ -273,6 +280,9 @@ class LitePolicy(Policy):
             answer = self._confirm(steps[k], k, n, view, prompt.turns, per_step[k])
             if isinstance(answer, str):
                 notes.append(answer)
+                reply = self._message_box(view, steps[done] if done < n else None, done, n, notes)
+                if reply is not None:
+                    return reply
             else:
                 return answer.text
         if progress.step >= n:
@@ -342,7 +352,33 @@ class LitePolicy(Policy):
         key = ("changed", id(before))
         if key not in view.cache:
             view.cache[key] = verify.changed_boxes(before, view.image)
+        view.cache["last_changed"] = view.cache[key]
         return view.cache[key]
+
+    def _message_box(self, view: _View, nxt: Command | None, k: int, n: int, notes: list[str]) -> str | None:
+        """A message box that the last step brought up and the task does not mention: an
+        information box (one OK/Close button) is closed; one that reports an error stops the
+        run with call_user quoting it. None when there is none, or when the next step acts on
+        it (its target is in the box)."""
+        changed = view.cache.get("last_changed") or []
+        inside = [line for line in view.lines
+                  if any(c[0] <= line.center[0] < c[2] and c[1] <= line.center[1] < c[3] for c in changed)]
+        buttons = [line for line in inside if normalize(line.text) in _CLOSE_CAPTIONS
+                   and controls.enclosing_box(view.image, line.box) is not None]
+        if not buttons:
+            return None
+        if nxt is not None and nxt.target is not None and find_matches(nxt.target.text, inside, view.threshold):
+            return None
+        message = " ".join(line.text.strip() for line in inside if line not in buttons)[:200]
+        step = min(k, n - 1) + 1
+        if _ERROR_WORDS.search(message):
+            return self._format(step, n, None, " ".join(notes + [
+                f'A message appeared that reports a problem: "{message}". Closing it would not fix it; '
+                "handing over to the user."]), [CallUser()])
+        ok = buttons[0]
+        return self._format(step, n, DISMISSING, " ".join(notes + [
+            f'A message appeared ("{message}"); the task does not mention it, so I close it with '
+            f'"{ok.text.strip()}" at {_pt(ok.center)}.']), [Click(*ok.center), _away(view)])
 
     def _verify(self, cmd: Command, view: _View, before: "Image | None") -> tuple[bool, str]:
         """(confirmed, what was checked or what was seen instead) for step ``cmd`` on ``view``;
@@ -419,6 +455,19 @@ class LitePolicy(Policy):
                         verify.overlaps(c, (rect.x1, rect.y1, rect.x2, rect.y2)) for c in changed):
                     return True, "the password field filled (its text cannot be read back)"
                 return False, f'the field "{cmd.target.text}" shows "{seen or "nothing I can read"}", not "{text}"'
+            if match is not None:
+                # no frame around the field: the reading on the label's row, less the label,
+                # must be what was typed and nothing more ("Quantity13" is not "3")
+                row = [line for line in view.lines
+                       if abs(line.center[1] - match.center[1]) < match.height * 0.6]
+                rest = " ".join(line.text for line in sorted(row, key=lambda ln: ln.box[0]))
+                at = rest.lower().find(cmd.target.text.lower())
+                if at >= 0:
+                    rest = rest[:at] + rest[at + len(cmd.target.text):]
+                rest = rest.strip(" :")
+                if verify.reads_back(text, rest) and len(verify._fold(rest)) <= len(verify._fold(text)) + 1:
+                    return True, f'"{cmd.target.text}" now reads "{rest}"'
+                return False, f'next to "{cmd.target.text}" I read "{rest or "nothing"}", not "{text}"'
         near = [line for line in view.lines if any(verify.overlaps(line.box, c) for c in changed)]
         seen = " ".join(line.text for line in near)
         if verify.reads_back(text, seen):
@@ -456,9 +505,11 @@ class LitePolicy(Policy):
                 text = cmd.text or ""
                 # slower this time: one character per action (a slow program may drop keys)
                 keys: list[Action] = [Type(ch) for ch in text] if len(text) <= 40 else [Type(text)]
-                return _Answer(f"I click the field at {_pt(xy)}, select what it holds and type "
-                               f'"{text}" one character at a time.',
-                               [Click(*xy), Wait(FOCUS_SETTLE), Hotkey(("ctrl", "a")), *keys])
+                # End then Shift+Home selects the line in every toolkit (Ctrl+A is "line start"
+                # in Tk's Emacs bindings)
+                return _Answer(f"I click the field at {_pt(xy)}, select its line with End and Shift+Home "
+                               f'and type "{text}" one character at a time.',
+                               [Click(*xy), Wait(FOCUS_SETTLE), Press("end"), Hotkey(("shift", "home")), *keys])
             if cmd.verb in ("check", "uncheck"):
                 match = self._find(view, cmd.target)
                 return _Answer(f'I click the caption "{_label(match, cmd.target)}" at {_pt(match.center)}.',
@@ -521,19 +572,34 @@ class LitePolicy(Policy):
 
     # -- finding things -------------------------------------------------------------------------
     def _find(self, view: _View, target: Target) -> Match:
-        match = pick(target.text, view.lines, target.ordinal, view.threshold)
-        if match is None:
-            full = self._full_lines(view)
-            if full is not view.lines:
-                match = pick(target.text, full, target.ordinal, view.threshold)
+        """Where ``target`` is: in the incremental OCR lines, else in a full read of the screen,
+        else (for short captions) among the glyphs read off unlabelled keys; each time under
+        its own text first, then the other captions of a symbol key (:mod:`.symbols`)."""
+        names = symbols.alternatives(target.text)
+        for lines in self._readings(view, short=min(len(n) for n in names) <= 4):
+            for name in names:
+                match = pick(name, lines, target.ordinal, view.threshold)
                 if match is not None:
-                    view.lines = full  # what the rest of this step reads, too
+                    view.lines = lines  # what the rest of this step reads, too
                     return match
-            seen = find_matches(target.text, view.lines, view.threshold)
-            if seen and target.ordinal != 1:
-                raise _NotFound(f'I see only {len(seen)} "{target.text}" on screen, not {target.describe()}.')
-            raise _NotFound(f'I do not see {target.describe()} on the screen.')
-        return match
+        seen = find_matches(target.text, view.lines, view.threshold)
+        if seen and target.ordinal != 1:
+            raise _NotFound(f'I see only {len(seen)} "{target.text}" on screen, not {target.describe()}.')
+        raise _NotFound(f'I do not see {target.describe()} on the screen.')
+
+    def _readings(self, view: _View, short: bool):
+        """The readings of the screen, cheapest first (see :meth:`_find`)."""
+        yield view.lines
+        full = self._full_lines(view)
+        if full is not view.lines:
+            yield full
+        if short:
+            if "glyphs" not in view.cache:
+                from tars.models.lite.ocr import get_engine
+
+                engine = get_engine(self.ocr_scale, self.device, line_cache=self.ocr_line_cache)
+                view.cache["glyphs"] = full + glyphs.read_glyphs(view.image, full, engine)
+            yield view.cache["glyphs"]
 
     def _field(self, view: _View, target: Target) -> tuple[tuple[float, float], "controls.Rect | None", Match]:
         """Where to click to focus the field named by ``target``: the box right of/below the
@@ -592,8 +658,10 @@ class LitePolicy(Policy):
             actions: list[Action] = [Click(*xy), Wait(FOCUS_SETTLE)]
             filled = rect is not None and any(
                 rect.contains(*line.center) and line is not match.line for line in view.lines)
-            if rect is not None and rect.contains(*match.center):
-                filled = True  # the text we matched is the field's own content
+            if rect is None or rect.contains(*match.center):
+                # the text we matched is the field's own content, or no frame was found to
+                # tell (a spin box drawn flat: "Quantity1"): what it holds is replaced
+                filled = True
             thought = f'The field for "{_label(match, cmd.target)}" is at {_pt(xy)}; I click it'
             if filled:
                 actions.append(Hotkey(("ctrl", "a")))
