@@ -38,6 +38,40 @@ CASES = [
 ]
 
 
+# how people write steps (issue 17)
+CASES += [
+    ("tick Milk and Eggs and press OK", [("check", "Milk and Eggs", 1, None, None, ()),
+                                         ("click", "OK", 1, None, None, ())]),
+    ("hit the Send button", [("click", "Send", 1, "button", None, ())]),
+    ("press OK", [("click", "OK", 1, None, None, ())]),
+    ("press Enter", [("press", None, None, None, None, ("enter",))]),
+    ("set Age to 85 and press OK", [("set", "Age", 1, None, "85", ()), ("click", "OK", 1, None, None, ())]),
+    ("Name: Grace, Quantity: 3, then place the order",
+     [("set", "Name", 1, None, "Grace", ()), ("set", "Quantity", 1, None, "3", ()),
+      ("click", "place order", 1, "button", None, ())]),
+    ("change the Country to France", [("set", "Country", 1, None, "France", ())]),
+    ("set Newsletter to off", [("uncheck", "Newsletter", 1, None, None, ())]),
+    ("turn on Dark mode", [("check", "Dark mode", 1, None, None, ())]),
+    ("agree to the terms", [("check", "agree to the terms", 1, None, None, ())]),
+    ("type Ada into the name field and check Mushrooms",
+     [("type", "name", 1, "field", "Ada", ()), ("check", "Mushrooms", 1, None, None, ())]),
+    ("press 8 and 1", [("press", None, None, None, None, ("8", "1"))]),
+    ('write "hi" and save the file', [("type", None, None, None, "hi", ()),
+                                      ("hotkey", None, None, None, None, ("ctrl", "s"))]),
+    ("open the Replace dialog with ctrl+r", [("hotkey", None, None, None, None, ("ctrl", "r"))]),
+    ("set the start date to 2026-12-25 and confirm with OK",
+     [("set", "start date", 1, None, "2026-12-25", ()), ("click", "OK", 1, None, None, ())]),
+    ("open File > Save As", [("click", "File", 1, None, None, ()), ("click", "Save As", 1, None, None, ())]),
+    ("choose Large", [("click", "Large", 1, None, None, ())]),
+    ("click the Volume slider", [("click", "Volume", 1, "slider", None, ())]),
+    ("compute 7 + 5", [("compute", None, None, None, "7+5", ("enter",))]),
+    ("multiply 12 by 3", [("compute", None, None, None, "12*3", ("enter",))]),
+    ("calculate the square root of 81", [("compute", "square root", 1, None, "81", ())]),
+    ("check I agree to the terms and conditions",
+     [("check", "I agree to the terms and conditions", 1, None, None, ())]),
+]
+
+
 @pytest.mark.parametrize("text,expected", CASES, ids=[c[0][:40] for c in CASES])
 def test_instruction_table(text, expected):
     commands = parse_instruction(text)
@@ -74,3 +108,22 @@ def test_bad_instructions_raise_clear_errors(bad, words):
         parse_instruction(bad)
     assert words in str(info.value)
     assert isinstance(info.value, PolicyError)  # tars run reports it as bad input (exit 2)
+
+
+def test_check_of_several_captions_keeps_the_whole_phrase_and_its_parts():
+    (tick,) = parse_instruction("tick Milk, Bread and Eggs")
+    assert tick.target.text == "Milk, Bread and Eggs"
+    assert [p.text for p in tick.parts] == ["Milk", "Bread", "Eggs"]
+
+
+def test_a_calculation_knows_the_result_to_check():
+    (calc,) = parse_instruction("calculate the square root of 81")
+    assert calc.expect == "9"
+    (calc,) = parse_instruction("divide 10 by 4")
+    assert (calc.text, calc.expect) == ("10/4", "2.5")
+
+
+def test_a_step_not_understood_names_its_words_and_suggests_a_form():
+    with pytest.raises(InstructionError) as info:
+        parse_instruction("click OK, then Register Ada Lovelace from France")
+    assert "'Register'" in str(info.value) and "set X to VALUE" in str(info.value)

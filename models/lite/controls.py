@@ -191,3 +191,18 @@ def is_checked(image: "Image | np.ndarray", box: Rect) -> bool:
     background = float(np.percentile(inner, 90))
     marked = np.count_nonzero(inner < background - 60) / inner.size
     return marked > 0.06
+
+
+def slider_near(image: "Image | np.ndarray", label: Box) -> Rect | None:
+    """The track of a horizontal slider (scale) belonging to the label at ``label``: a closed
+    or open bar at least 5 label heights long and at most 1.2 tall, right of the label (its left
+    end within 12 heights) and level with it (its middle within 1.5 heights of the label's).
+    Returns the longest such bar, or None."""
+    gray = _gray(image)
+    lx1, ly1, lx2, ly2 = (int(round(v)) for v in label)
+    h = max(ly2 - ly1, 8)
+    cy = (ly1 + ly2) / 2
+    found = [r for r in _rects(gray, lx2, int(cy - 2 * h), lx2 + 45 * h, int(cy + 2 * h))
+             if r.width >= 5 * h and 2 <= r.height <= 1.2 * h and lx2 - h <= r.x1 <= lx2 + 12 * h
+             and abs(r.center[1] - cy) <= 1.5 * h]
+    return max(found, key=lambda r: r.width) if found else None

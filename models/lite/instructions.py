@@ -32,7 +32,15 @@ class InstructionError(_PolicyInstructionError):
 
 #: verbs of :class:`Command`
 VERBS = ("click", "double_click", "right_click", "type", "press", "hotkey", "scroll", "drag",
-         "wait", "check", "uncheck", "select")
+         "wait", "check", "uncheck", "select", "set", "compute")
+
+#: words that start a step: "and" / a comma before one of them ends the step before it
+STEP_VERBS = ("click", "double-click", "double click", "right-click", "right click", "tap", "hit",
+              "press", "push", "type", "write", "enter", "fill", "put", "set", "change", "select",
+              "choose", "pick", "check", "uncheck", "tick", "untick", "agree", "enable", "disable",
+              "turn", "switch", "open", "go", "scroll", "drag", "wait", "save", "close", "clear",
+              "confirm", "submit", "place", "compute", "calculate", "multiply", "divide", "add",
+              "subtract", "hotkey", "replace", "then")
 
 #: trailing words that say what kind of control the target is -> role
 ROLE_WORDS = {
@@ -40,7 +48,10 @@ ROLE_WORDS = {
     "menu item": "button", "option": "button", "icon": "button",
     "field": "field", "text field": "field", "box": "field", "text box": "field",
     "input": "field", "entry": "field", "input field": "field", "textbox": "field",
-    "checkbox": "checkbox", "check box": "checkbox", "toggle": "checkbox",
+    "checkbox": "checkbox", "check box": "checkbox", "toggle": "checkbox", "switch": "checkbox",
+    "radio button": "button", "radio": "button", "key": "button",
+    "slider": "slider", "scale": "slider", "spin box": "field", "spinbox": "field", "spinner": "field",
+
     "dropdown": "dropdown", "drop-down": "dropdown", "drop down": "dropdown",
     "combo box": "dropdown", "combobox": "dropdown", "list": "dropdown", "dropdown menu": "dropdown",
 }
@@ -72,7 +83,9 @@ class Target:
 class Command:
     """One step: ``verb`` (see :data:`VERBS`) and its arguments.
 
-    ``target``: what to act on (click, type into, check, select from, scroll in, drag from).
+    ``target``: what to act on (click, type into, check, select from, set, scroll in, drag from).
+    ``parts``: for check/uncheck of "X and Y" the separate captions, used when the whole
+    phrase is not on screen.
     ``text``: what to type, or the option to select. ``keys``: canonical key names for
     ``press``/``hotkey``. ``direction``: for scroll. ``seconds``: for wait. ``dest``: drag end.
     ``source``: the step as the user wrote it.
@@ -86,13 +99,22 @@ class Command:
     direction: str | None = None
     seconds: float | None = None
     dest: Target | None = None
+    parts: tuple[Target, ...] = field(default=())
+    #: compute: the value the program should show when done (see :mod:`.arithmetic`)
+    expect: str | None = None
 
 
 # -- splitting into steps -----------------------------------------------------------------
 
 _QUOTES = re.compile(r'"([^"]*)"|“([^”]*)”|‘([^’]*)’|(?<!\w)\'([^\']*)\'(?!\w)')
-_SPLIT = re.compile(r"\s*(?:\n+|;|,\s*and\s+then\b|,\s*then\b|\band\s+then\b|\bthen\b|\.\s+(?=[A-Za-z]))\s*",
-                    re.IGNORECASE)
+_VERB_AHEAD = r"(?=(?:%s)\b)" % "|".join(re.escape(v) for v in sorted(STEP_VERBS, key=len, reverse=True))
+_SPLIT = re.compile(
+    r"\s*(?:\n+|;|,\s*and\s+then\b|,\s*then\b|\band\s+then\b|\bthen\b|\.\s+(?=[A-Za-z])"
+    # "and" or a comma before a verb: "type Ada into Name and check Mushrooms", "Name Ada, click OK"
+    r"|,?\s*\band\s+" + _VERB_AHEAD + r"|,\s*" + _VERB_AHEAD +
+    # a comma before the next "Label: value" of a list ("Name: Ada, Quantity: 3")
+    r"|,\s*(?=[A-Za-z][\w ]{0,30}:\s))\s*",
+    re.IGNORECASE)
 
 
 def _protect(text: str) -> tuple[str, list[str]]:
@@ -170,6 +192,24 @@ def _keys(spec: str, source: str) -> tuple[str, ...]:
         raise InstructionError(f"{exc} in step {source!r}") from None
 
 
+#: key names that stay keys even when capitalised ("press Enter", "press Tab")
+_KEY_WORDS_PEOPLE_PRESS = {"enter", "tab", "escape", "esc", "space", "backspace", "delete", "return",
+                           "up", "down", "left", "right", "pageup", "pagedown", "f1", "f2", "f3", "f4",
+                           "f5", "f6", "f7", "f8", "f9", "f10", "f11", "f12", "insert"}
+#: values that mean "on" / "off" for a check box or switch set to them
+_ON = {"on", "yes", "true", "checked", "ticked", "enabled", "1"}
+_OFF = {"off", "no", "false", "unchecked", "unticked", "disabled", "0"}
+#: "save the file" and friends: the save shortcut
+_SAVE = re.compile(r"^save(?:\s+(?:it|the\s+file|the\s+document|the\s+changes|changes|my\s+changes|the\s+note|the\s+text))?$", re.I)
+
+
+def _check_parts(phrase: str) -> tuple[Target, ...]:
+    """``Milk and Eggs`` / ``Milk, Eggs and Butter`` -> the separate captions (empty when the
+    phrase names one thing)."""
+    parts = [p for p in re.split(r"\s*,\s*|\s+and\s+", phrase.strip()) if p.strip()]
+    return tuple(parse_target(p) for p in parts) if len(parts) > 1 else ()
+
+
 def parse_step(step: str) -> Command:
     """One step phrase -> :class:`Command`. Raises :class:`InstructionError`."""
     s = step.strip()
@@ -191,10 +231,29 @@ def parse_step(step: str) -> Command:
     if m:  # unquoted text: everything up to " into "
         target = parse_target(m.group("t")) if m.group("t") else None
         return Command("type", step, target=target, text=m.group("x"))
-    m = re.match(r"^(?:press|hit|push)\s+(?:the\s+)?(.+?)(?:\s+keys?)?$", s, re.I)
+    m = re.match(r"^(?:press|hit|push|tap)\s+(?:on\s+)?(?:the\s+)?(.+?)\s+(?:button|link|tab|icon|item)$", s, re.I)
+    if m:  # "hit the Send button": a control, never a key named Send
+        return Command("click", step, target=parse_target(m.group(1) + " button"))
+    m = re.match(r"^(?:press|hit|push|tap)\s+(?:the\s+)?(.+?)(?:\s+keys?)?$", s, re.I)
     if m:
-        keys = _keys(m.group(1), step)
-        return Command("press" if len(keys) == 1 else "hotkey", step, keys=keys)
+        words = [w for w in m.group(1).split() if w.lower() not in ("and",)]
+        if re.search(r"\band\b", m.group(1), re.I) and all(len(w) == 1 for w in words):
+            # "press 8 and 1": one key after the other
+            keys = tuple(k for w in words for k in _keys(w, step))
+            return Command("press", step, keys=keys)
+        try:
+            keys = _keys(m.group(1), step)
+        except InstructionError:
+            name = m.group(1).strip()
+            if not (name[:1].isupper() or name.startswith('"') or len(name.split()) > 1):
+                raise  # "press hyperkey": neither a key nor written as a caption
+            keys = ()
+        if keys and not (len(keys) == 1 and len(m.group(1).strip()) > 1 and m.group(1).strip()[0].isupper()
+                         and keys[0] not in _KEY_WORDS_PEOPLE_PRESS):
+            return Command("press" if len(keys) == 1 else "hotkey", step, keys=keys)
+        # not a key name (or a capitalised word such as "Send"/"Home" that reads as a caption):
+        # the control with that caption
+        return Command("click", step, target=parse_target(m.group(1)))
     m = re.match(r"^(?:hotkey|shortcut|key combination)\s+(.+)$", s, re.I)
     if m:
         return Command("hotkey", step, keys=_keys(m.group(1), step))
@@ -209,10 +268,12 @@ def parse_step(step: str) -> Command:
     if m:
         seconds = float(m.group("n")) if m.group("n") else None
         return Command("wait", step, seconds=seconds)
-    m = re.match(r"^(check|tick|uncheck|untick|clear|enable|disable)\s+(.+)$", s, re.I)
-    if m and not (m.group(1).lower() == "clear" and "box" not in low and "check" not in low):
-        on = m.group(1).lower() in ("check", "tick", "enable")
-        return Command("check" if on else "uncheck", step, target=parse_target(m.group(2)))
+    m = re.match(r"^(check|tick|uncheck|untick|clear|enable|disable|select the)\s+(.+)$", s, re.I)
+    if m and not (m.group(1).lower() == "clear" and "box" not in low and "check" not in low) \
+            and not (m.group(1).lower() == "select the" and not re.search(r"check ?box", low)):
+        on = m.group(1).lower() in ("check", "tick", "enable", "select the")
+        return Command("check" if on else "uncheck", step, target=parse_target(m.group(2)),
+                       parts=_check_parts(m.group(2)))
     m = re.match(rf"^(?:select|choose|pick)\s+(?:{_Q}|(?P<u>.+?))\s+(?:from|in|on)\s+(?P<t>.+)$", s, re.I)
     if m:
         option = m.group("q") if m.group("q") is not None else m.group("u")
@@ -220,10 +281,73 @@ def parse_step(step: str) -> Command:
     m = re.match(r"^(?:enter|return|submit)$", s, re.I)
     if m:
         return Command("press", step, keys=("enter",))
+    return _natural_step(step, s)
+
+
+def _natural_step(step: str, s: str) -> Command:
+    """The phrasings people write beyond lite's recipe words (issue 17)."""
+    from tars.models.lite.arithmetic import parse_calculation
+
+    m = re.match(r"^(?:compute|calculate|work out|evaluate|what\s+is|what's)\s+(.+)$", s, re.I)
+    calc = parse_calculation(m.group(1)) if m else parse_calculation(s)
+    if calc is not None and (m or re.match(r"^(?:multiply|divide|add|subtract)\b", s, re.I)):
+        return Command("compute", step, text=calc.keys, keys=("enter",) if calc.equals else (),
+                       target=Target(calc.function) if calc.function else None, expect=calc.result)
+    if _SAVE.match(s):
+        return Command("hotkey", step, keys=("ctrl", "s"))
+    m = re.match(r"^(?P<what>.+?)\s+(?:with|using|by pressing)\s+(?:the\s+)?(?P<k>.+?)(?:\s+keys?)?$", s, re.I)
+    if m:
+        try:
+            keys = _keys(m.group("k"), step)
+        except InstructionError:
+            keys = ()
+        if keys and ("+" in m.group("k") or len(keys) > 1 or keys[0] in _KEY_WORDS_PEOPLE_PRESS):
+            # "open the Replace dialog with ctrl+r", "save with ctrl+s"
+            return Command("press" if len(keys) == 1 else "hotkey", step, keys=keys)
+        if re.match(r"^(?:confirm|finish|close|submit|accept|continue|apply)\b", m.group("what"), re.I):
+            return Command("click", step, target=parse_target(m.group("k")))  # "confirm with OK"
+    m = re.match(r"^(?:turn|switch|toggle)\s+(on|off)\s+(?P<t>.+)$", s, re.I) or \
+        re.match(r"^(?:turn|switch|toggle)\s+(?P<t>.+?)\s+(on|off)$", s, re.I)
+    if m:
+        on = "on" in (m.group(1).lower(), m.group(2).lower())
+        t = m.group("t")
+        return Command("check" if on else "uncheck", step, target=parse_target(t), parts=_check_parts(t))
+    m = re.match(r"^(?:turn|set|move|slide|drag)\s+(?:the\s+)?(?P<t>.+?)\s+(?:all\s+the\s+way\s+)?(?P<d>up|down)"
+                 r"(?:\s+all\s+the\s+way|\s+to\s+the\s+(?:max(?:imum)?|min(?:imum)?))?$", s, re.I)
+    if m and ("all the way" in s.lower() or "max" in s.lower() or "min" in s.lower()):
+        return Command("hotkey", step, target=parse_target(m.group("t") + " slider"),
+                       keys=("end",) if m.group("d").lower() == "up" else ("home",))
+    m = re.match(r"^agree\s+to\s+(?P<t>.+)$", s, re.I)
+    if m:  # "agree to the terms": the check box whose caption says so
+        return Command("check", step, target=parse_target(s))
+    m = re.match(r"^(?:set|change|make|switch)\s+(?:the\s+)?(?P<t>.+?)\s+(?:to|as|=)\s+(?P<v>.+)$", s, re.I) or \
+        re.match(r"^(?:enter|put|input|write|type)\s+(?P<v>[^\"]+?)\s+(?:in|into|as|for)\s+(?:the\s+)?(?P<t>.+)$", s, re.I) or \
+        re.match(r"^(?P<t>[A-Za-z][\w ]{0,40}?)\s*[:=]\s*(?P<v>.+)$", s)
+    if m:
+        value, _ = _unquote(m.group("v"))
+        target = parse_target(m.group("t"))
+        low = value.strip().lower()
+        if low in _ON | _OFF:
+            return Command("check" if low in _ON else "uncheck", step, target=target)
+        return Command("set", step, target=target, text=value.strip())
+    m = re.match(r"^(?:choose|pick|select|open|go\s+to|switch\s+to|navigate\s+to)\s+(?:the\s+)?(?P<t>.+)$", s, re.I)
+    if m:  # a radio button, list row, tab, menu, calendar day
+        t = m.group("t")
+        if re.search(r"\s>\s", t):
+            raise InstructionError(f"menu paths are split before this point: {step!r}")
+        return Command("click", step, target=parse_target(t))
+    m = re.match(r"^(?P<v>[A-Za-z]+)\s+(?:the|a|an|my|this)\s+(?P<t>[\w' -]{1,40})$", s, re.I)
+    if m:
+        # "place the order", "clear the history", "run the spell checker": a control whose
+        # caption is the verb and the thing ("Place order"); not on screen -> call_user
+        return Command("click", step, target=Target(f"{m.group('v')} {m.group('t')}".strip(), role="button"))
+    first = s.split()[0] if s.split() else s
     raise InstructionError(
-        f"lite cannot follow the step {step!r}: it understands click/double-click/right-click X, "
-        'type "TEXT" [into X], press KEY, hotkey KEYS, scroll up|down [in X], drag X to Y, '
-        'wait N seconds, check/uncheck X, select "OPTION" from X'
+        f"lite cannot follow the step {step!r} (it does not know what to do with {first!r}): it "
+        'understands click/press/hit X, type "TEXT" [into X], set X to VALUE, X: VALUE, press KEY, '
+        "hotkey KEYS, check/tick/uncheck X, select OPTION from X, choose X, open A > B, "
+        "compute 7 + 5, scroll up|down [in X], drag X to Y, wait N seconds; e.g. "
+        f'"click {" ".join(s.split()[1:]) or first}"'
     )
 
 
@@ -239,4 +363,14 @@ def parse_instruction(text: str) -> list[Command]:
     steps = split_steps(text)
     if not steps:
         raise InstructionError("empty instruction")
-    return [parse_step(s) for s in steps]
+    commands: list[Command] = []
+    for step in steps:
+        m = re.match(r"^(?:(?:open|go\s+to|choose|select|click(?:\s+on)?|use)\s+)?(?:the\s+)?(.+?\s>\s.+?)"
+                     r"(?:\s+menu(?:\s+item)?)?$", step, re.I)
+        if m and '"' not in step:
+            # a menu path, "File > Save As": each part clicked in turn
+            commands.extend(Command("click", step, target=parse_target(part))
+                            for part in re.split(r"\s+>\s+", m.group(1)) if part.strip())
+            continue
+        commands.append(parse_step(step))
+    return commands

@@ -405,6 +405,15 @@ class LitePolicy(Policy):
                     return True, f'"{cmd.target.text}" shows "{inside}"'
                 return False, f'"{cmd.target.text}" shows "{inside or "nothing I can read"}", not "{option}"'
             return (bool(changed), "the list changed" if changed else "nothing changed after choosing")
+        if verb == "set":
+            return self._verify_set(cmd, view, changed)
+        if verb == "compute":
+            near = [line for line in view.lines if any(verify.overlaps(line.box, c) for c in changed)]
+            for line in near:
+                if verify._fold(line.text.strip().rstrip(".")) == verify._fold(cmd.expect or ""):
+                    return True, f'the display shows {cmd.expect}'
+            return False, (f"the display does not show {cmd.expect}"
+                           + (f' (I read "{" ".join(ln.text for ln in near)[:60]}")' if near else ""))
         if verb in ("press", "hotkey"):
             keys = "+".join(cmd.keys)
             if changed:
@@ -478,7 +487,34 @@ class LitePolicy(Policy):
         return False, (f'"{text}" does not appear where the screen changed'
                        + (f' (I read "{seen[:60]}")' if seen else ""))
 
+    def _verify_set(self, cmd: Command, view: _View, changed: list) -> tuple[bool, str]:
+        typed = Command("type", cmd.source, target=cmd.target, text=cmd.text)
+        ok, what = self._verify_typed(typed, view, changed)
+        if ok:
+            return ok, what
+        # a list choice shows in the closed control: the option as the control's own text
+        try:
+            _, rect, match = self._field(view, cmd.target)
+        except _NotFound:
+            return ok, what
+        if rect is not None and find_matches(cmd.text or "", [
+                TextBox(verify.text_in_rect(view.lines, rect), (rect.x1, rect.y1, rect.x2, rect.y2))], view.threshold):
+            return True, f'"{cmd.target.text}" shows "{cmd.text}"'
+        return ok, what
+
     def _verify_checked(self, cmd: Command, view: _View, changed: list) -> tuple[bool, str]:
+        if cmd.parts:
+            try:
+                self._find(view, cmd.target)
+            except _NotFound:
+                seen = []
+                for part in cmd.parts:
+                    one = Command(cmd.verb, cmd.source, target=part)
+                    ok, what = self._verify_checked(one, view, changed)
+                    if not ok:
+                        return ok, what
+                    seen.append(what)
+                return True, "; ".join(seen)
         want = cmd.verb == "check"
         try:
             match = self._find(view, cmd.target)
@@ -606,14 +642,21 @@ class LitePolicy(Policy):
         label, else the control drawn around the text (a field showing its value or
         placeholder), else the text itself."""
         match = self._find(view, target)
-        label = match.box
-        at = match.line.text.lower().find(target.text.lower())
-        if match.whole and at >= 0 and len(match.line.text.strip()) > len(target.text):
-            # OCR joined the label and the value next to it ("Quantity1"): the label is the part
-            label = _sub_box(match.line, at, at + len(target.text))
-        rect = controls.field_near(view.image, label)
-        if rect is not None:
-            return rect.center, rect, match
+        candidates = [match]
+        if target.ordinal == 1:
+            # equal readings elsewhere (a window title "Age" above the form's "Age" label): the
+            # one with a field next to it is the label
+            candidates += [m for m in find_matches(target.text, view.lines, view.threshold)
+                           if m.line is not match.line and m.score >= match.score - 1]
+        for cand in candidates:
+            label = cand.box
+            at = cand.line.text.lower().find(target.text.lower())
+            if cand.whole and at >= 0 and len(cand.line.text.strip()) > len(target.text):
+                # OCR joined the label and the value next to it ("Quantity1"): the label is the part
+                label = _sub_box(cand.line, at, at + len(target.text))
+            rect = controls.field_near(view.image, label)
+            if rect is not None:
+                return rect.center, rect, cand
         around = controls.enclosing_box(view.image, match.box)
         if around is not None:
             return match.center, around, match
@@ -626,6 +669,12 @@ class LitePolicy(Policy):
             what = "field" if target.role == "field" else "dropdown"
             where = "next to" if rect is not None and not rect.contains(*match.center) else "at"
             return xy, f'the {what} {where} "{_label(match, target)}" at {_pt(xy)}'
+        if target.role == "slider":
+            match = self._find(view, target)
+            track = controls.slider_near(view.image, match.box)
+            if track is None:
+                raise _NotFound(f'I see "{_label(match, target)}" but no slider next to it.')
+            return track.center, f'the slider "{_label(match, target)}" at {_pt(track.center)}'
         if target.role == "checkbox":
             match = self._find(view, target)
             box = controls.checkbox_near(view.image, match.box)
@@ -668,10 +717,29 @@ class LitePolicy(Policy):
                 thought += ", select what it holds"
             actions.append(typed)
             return _Answer(f'{thought} and type "{cmd.text}".', actions)
+        if verb in ("press", "hotkey") and cmd.target is not None:
+            xy, words = self._point(view, cmd.target)
+            return _Answer(f"I click {words} to give it the keyboard and press {'+'.join(cmd.keys)}.",
+                           [Click(*xy), Wait(FOCUS_SETTLE), Hotkey(cmd.keys) if len(cmd.keys) > 1 else Press(cmd.keys[0])])
         if verb == "press":
+            if len(cmd.keys) > 1:  # "press 8 and 1": one key after the other
+                return _Answer(f"I press {', then '.join(cmd.keys)}.", [Press(k) for k in cmd.keys])
             return _Answer(f"I press {cmd.keys[0]}.", [Press(cmd.keys[0])])
         if verb == "hotkey":
             return _Answer(f"I press {'+'.join(cmd.keys)}.", [Hotkey(cmd.keys)])
+        if verb == "set":
+            return self._set(cmd, view, opened)
+        if verb == "compute":
+            actions: list[Action] = [Type(cmd.text or "")]
+            what = f'I type "{cmd.text}"'
+            if cmd.keys:
+                actions.append(Press(cmd.keys[0]))
+                what += f" and press {cmd.keys[0]} for the result"
+            if cmd.target is not None:
+                xy, words = self._point(view, cmd.target)
+                actions.append(Click(*xy))
+                what += f", then click {words}"
+            return _Answer(f"{what}; the display should then show {cmd.expect}.", actions)
         if verb == "wait":
             if not cmd.seconds:
                 return _Answer("I wait for the screen to change.", [Wait()])
@@ -694,6 +762,11 @@ class LitePolicy(Policy):
         raise PolicyError(f"lite has no rule for {verb!r}")  # parse_step only makes known verbs
 
     def _check(self, cmd: Command, view: _View) -> _Answer:
+        if cmd.parts:
+            try:
+                self._find(view, cmd.target)
+            except _NotFound:
+                return self._check_parts(cmd, view)
         match = self._find(view, cmd.target)
         box = controls.checkbox_near(view.image, match.box)
         caption = _label(match, cmd.target)
@@ -705,6 +778,50 @@ class LitePolicy(Policy):
         return _Answer(f'The check box "{caption}" at {_pt(box.center)} is '
                        f'{"unchecked" if want else "checked"}; I click it to {cmd.verb} it.',
                        [Click(*box.center)])
+
+    def _check_parts(self, cmd: Command, view: _View) -> _Answer:
+        """``tick Milk and Eggs``: every caption that is not yet in the asked state, clicked in
+        one answer (each is checked on the next screen)."""
+        want = cmd.verb == "check"
+        clicks, said = [], []
+        for part in cmd.parts:
+            match = self._find(view, part)
+            box = controls.checkbox_near(view.image, match.box)
+            if box is not None and controls.is_checked(view.image, box) == want:
+                continue
+            xy = box.center if box is not None else match.center
+            clicks.append(Click(*xy))
+            said.append(f'"{_label(match, part)}" at {_pt(xy)}')
+        if not clicks:
+            raise _Skip(f'{", ".join(p.text for p in cmd.parts)} are already {"checked" if want else "unchecked"}.')
+        return _Answer(f"I click {' and '.join(said)} to {cmd.verb} them.", clicks)
+
+    def _set(self, cmd: Command, view: _View, opened: bool) -> _Answer:
+        """``set X to V``: focus the control next to X (first answer, tagged like opening a
+        list), then on the next screen choose V from the list it opened, or replace what the
+        field holds with V."""
+        value = cmd.text or ""
+        try:
+            xy, rect, match = self._field(view, cmd.target)
+        except _NotFound:
+            if not opened:
+                raise
+            xy, rect, match = None, None, None
+        if not opened:
+            if rect is not None:
+                inside = verify.text_in_rect(view.lines, rect, exclude=match.line if not rect.contains(*match.center) else None)
+                if normalize(inside) == normalize(value):
+                    raise _Skip(f'"{cmd.target.text}" already shows "{value}".')
+            return _Answer(f'The control for "{cmd.target.text}" is at {_pt(xy)}; I click it to set it to "{value}".',
+                           [Click(*xy)], tag=OPENING)
+        # a list that opened: the option outside the control's own box
+        options = [m for m in find_matches(value, view.lines, view.threshold)
+                   if m.whole and (rect is None or not rect.contains(*m.center))]
+        if options:
+            m = options[0]
+            return _Answer(f'A list opened; I click "{m.line.text.strip()}" at {_pt(m.center)}.', [Click(*m.center)])
+        return _Answer(f'The field "{cmd.target.text}" has the keyboard; I select what it holds and type "{value}".',
+                       [Hotkey(("ctrl", "a")), Type(value)])
 
     def _select(self, cmd: Command, view: _View, opened: bool) -> _Answer:
         option = cmd.text or ""
