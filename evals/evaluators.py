@@ -42,12 +42,19 @@ class EvaluatorError(ValueError):
 
 @dataclass
 class EvalContext:
-    """What getters need: the task's environment (DISPLAY set), its working folder, and the
-    agent's final status (``finished``, ``call_user``, ... or None when no agent ran)."""
+    """What getters need: the task's environment (DISPLAY set), its working folder, the
+    agent's final status (``finished``, ``call_user``, ... or None when no agent ran), and
+    ``touched``: whether any of its actions acted on the desktop (see :data:`UNTOUCHING`)."""
 
     env: dict[str, str]
     workdir: Path
     status: str | None = None
+    touched: bool = False
+
+
+#: actions that leave the desktop as it was: an infeasible task still counts as declined
+#: after them (moving the pointer away, waiting, giving up or finishing)
+UNTOUCHING = frozenset({"wait", "mouse_move", "call_user", "finished"})
 
 
 # -- getters -------------------------------------------------------------------------------
@@ -313,7 +320,8 @@ def evaluate(evaluator: dict[str, Any], ctx: EvalContext, infeasible_task: bool 
     """Score a finished task in 0..1 from its ``evaluator`` entry.
 
     ``infeasible_task`` (or ``func == "infeasible"``): 1 exactly when the agent ended with
-    ``call_user`` (OSWorld's rule for infeasible tasks), whatever the metrics say.
+    ``call_user`` (OSWorld's rule for infeasible tasks) without having acted on the desktop
+    (``ctx.touched`` False: only waits and pointer moves before), whatever the metrics say.
     With a list of funcs, ``result``/``expected``/``options`` are lists of the same length
     (or one value shared by all) and ``conj`` (``and`` default, ``or``) combines the scores.
 
@@ -323,7 +331,9 @@ def evaluate(evaluator: dict[str, Any], ctx: EvalContext, infeasible_task: bool 
     funcs = evaluator.get("func")
     names = funcs if isinstance(funcs, list) else [funcs]
     if infeasible_task or "infeasible" in names:
-        return float(ctx.status == "call_user")
+        # declined without acting: a run that clicked or typed before giving up may have
+        # changed what it was asked not to be able to do (issue 17)
+        return float(ctx.status == "call_user" and not ctx.touched)
     unknown = [f for f in names if f not in METRICS]
     if unknown:
         raise EvaluatorError(f"unknown evaluator func {unknown[0]!r}; known: {', '.join(METRICS)}")

@@ -367,14 +367,15 @@ class TaskSession:
         if self.stop is not None and self.stop.is_set():
             raise Interrupted(f"task {self.task.id}: interrupted during setup")
 
-    def evaluate(self, status: str | None) -> float:
-        """Score the task now (0..1), given the agent's final ``status`` (None: no agent).
+    def evaluate(self, status: str | None, touched: bool = False) -> float:
+        """Score the task now (0..1), given the agent's final ``status`` (None: no agent) and
+        whether it acted on the desktop (``touched``, see :func:`touched_desktop`).
 
         Raises:
             EvaluatorError: the task's evaluator is malformed.
         """
         spec = substitute(self.task.evaluator.model_dump(), self.variables)
-        ctx = EvalContext(self.env, self.workdir, status)
+        ctx = EvalContext(self.env, self.workdir, status, touched)
         return evaluate(spec, ctx, infeasible_task=self.task.is_infeasible)
 
     def close(self) -> None:
@@ -502,6 +503,28 @@ def _run_agent(task: Task, session: TaskSession, traj_dir: Path, settings: RunSe
             "error": f"worker exited {proc.returncode}: {' | '.join(tail)}"}
 
 
+def touched_desktop(traj_dir: Path) -> bool:
+    """True when a step in ``traj_dir/steps.jsonl`` performed an action that acts on the
+    desktop (anything but :data:`~tars.evals.evaluators.UNTOUCHING`); unreadable lines count
+    as touching (the score must not be credited on a record it cannot read)."""
+    from tars.evals.evaluators import UNTOUCHING
+
+    steps = traj_dir / "steps.jsonl"
+    if not steps.exists():
+        return False
+    for line in steps.read_text(encoding="utf-8", errors="replace").splitlines():
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            names = [a["model"]["action"] for a in record.get("actions") or []]
+        except (ValueError, KeyError, TypeError):
+            return True
+        if any(name not in UNTOUCHING for name in names):
+            return True
+    return False
+
+
 def _count_steps(traj_dir: Path) -> int:
     steps = traj_dir / "steps.jsonl"
     return sum(1 for line in steps.read_text().splitlines() if line.strip()) if steps.exists() else 0
@@ -563,7 +586,7 @@ def run_task(task: Task, out_dir: str | Path, settings: RunSettings,
                 row.update(status="stopped", error=row["error"] or "interrupted (Ctrl+C)")
                 return row
             try:
-                row["score"] = float(session.evaluate(status))
+                row["score"] = float(session.evaluate(status, touched_desktop(task_dir)))
             except (EvaluatorError, OSError, subprocess.SubprocessError) as exc:
                 row.update(status="eval_error", error=f"evaluator: {exc}")
     except DisplayError as exc:

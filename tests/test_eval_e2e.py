@@ -84,6 +84,13 @@ def test_scripted_policy_that_fails_on_purpose(tmp_path):
     assert rows["infeasible-todo-export"]["score"] == 1.0
     assert rows["todo-add-item"]["score"] == 0.0
 
+    # clicking something, then giving up, is not declining an infeasible task (issue 17)
+    touched = RunSettings({"name": "scripted", "settings": {"replies": [
+        "Thought: Maybe this.\nAction: click(start_box='(5,5)')",
+        "Thought: There is no such button.\nAction: call_user()"]}}, max_seconds=30)
+    row = run_suite(tasks[1:], tmp_path / "touched", touched)["rows"][0]
+    assert row["status"] == "call_user" and row["score"] == 0.0
+
     broken = RunSettings({"name": "no-such-policy"}, max_seconds=30)
     row = run_suite(tasks[:1], tmp_path / "broken", broken)["rows"][0]
     assert row["status"] == "error" and "no-such-policy" in row["error"] and row["score"] == 0.0

@@ -144,3 +144,29 @@ def test_window_titles_on_a_real_display(virtual_display, tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_infeasible_is_credited_only_when_nothing_was_touched(tmp_path):
+    # issue 17: a run that clicked a wrong control, then gave up, is not a correct refusal
+    ctx = EvalContext({}, tmp_path, "call_user", touched=True)
+    assert evaluate({"func": "infeasible"}, ctx) == 0.0
+    assert evaluate({"func": "infeasible"}, EvalContext({}, tmp_path, "call_user", touched=False)) == 1.0
+
+
+def test_touched_desktop_reads_the_actions_of_the_trajectory(tmp_path):
+    import json
+
+    from tars.evals.tasks import touched_desktop
+
+    def write(*names):
+        (tmp_path / "steps.jsonl").write_text("".join(
+            json.dumps({"step_num": i + 1, "actions": [{"text": n, "model": {"action": n}}]}) + "\n"
+            for i, n in enumerate(names)))
+
+    assert not touched_desktop(tmp_path)  # no steps at all
+    write("mouse_move", "wait", "call_user")
+    assert not touched_desktop(tmp_path)
+    write("wait", "click", "call_user")
+    assert touched_desktop(tmp_path)
+    (tmp_path / "steps.jsonl").write_text("not json\n")
+    assert touched_desktop(tmp_path)

@@ -612,7 +612,7 @@ class LitePolicy(Policy):
         else (for short captions) among the glyphs read off unlabelled keys; each time under
         its own text first, then the other captions of a symbol key (:mod:`.symbols`)."""
         names = symbols.alternatives(target.text)
-        for lines in self._readings(view, short=min(len(n) for n in names) <= 4):
+        for lines in self._readings(view, short=min(len(n) for n in names) <= 2):
             for name in names:
                 match = pick(name, lines, target.ordinal, view.threshold)
                 if match is not None:
