@@ -67,6 +67,8 @@ CASES += [
     ("compute 7 + 5", [("compute", None, None, None, "7+5", ("enter",))]),
     ("multiply 12 by 3", [("compute", None, None, None, "12*3", ("enter",))]),
     ("calculate the square root of 81", [("compute", "square root", 1, None, "81", ())]),
+    ("click Find and Replace then click Save and Close",
+     [("click", "Find and Replace", 1, None, None, ()), ("click", "Save and Close", 1, None, None, ())]),
     ("check I agree to the terms and conditions",
      [("check", "I agree to the terms and conditions", 1, None, None, ())]),
 ]

@@ -110,11 +110,12 @@ _QUOTES = re.compile(r'"([^"]*)"|“([^”]*)”|‘([^’]*)’|(?<!\w)\'([^\']
 _VERB_AHEAD = r"(?=(?:%s)\b)" % "|".join(re.escape(v) for v in sorted(STEP_VERBS, key=len, reverse=True))
 _SPLIT = re.compile(
     r"\s*(?:\n+|;|,\s*and\s+then\b|,\s*then\b|\band\s+then\b|\bthen\b|\.\s+(?=[A-Za-z])"
-    # "and" or a comma before a verb: "type Ada into Name and check Mushrooms", "Name Ada, click OK"
-    r"|,?\s*\band\s+" + _VERB_AHEAD + r"|,\s*" + _VERB_AHEAD +
     # a comma before the next "Label: value" of a list ("Name: Ada, Quantity: 3")
     r"|,\s*(?=[A-Za-z][\w ]{0,30}:\s))\s*",
     re.IGNORECASE)
+#: "and" or a comma before a verb: "type Ada into Name and check Mushrooms", "Name Ada, click OK";
+#: used only where the words after it make a step of their own ("Find and Replace" stays whole)
+_SPLIT_VERB = re.compile(r",?\s*\band\s+" + _VERB_AHEAD + r"|,\s*" + _VERB_AHEAD, re.IGNORECASE)
 
 
 def _protect(text: str) -> tuple[str, list[str]]:
@@ -134,9 +135,38 @@ def split_steps(text: str) -> list[str]:
     Returns the phrases with quoted parts restored in double quotes.
     """
     protected, kept = _protect(text)
-    parts = [p.strip(" \t,.!") for p in _SPLIT.split(protected)]
     restore = lambda s: re.sub(r"\x00(\d+)\x00", lambda m: '"' + kept[int(m.group(1))] + '"', s)
+    parts: list[str] = []
+    for part in _SPLIT.split(protected):
+        parts.extend(_split_at_verbs(part, restore))
+    parts = [p.strip(" \t,.!") for p in parts]
     return [restore(p) for p in parts if p and p.strip(" \t,.!")]
+
+
+def _parses(phrase: str) -> bool:
+    try:
+        parse_step(phrase)
+    except InstructionError:
+        return False
+    return True
+
+
+def _split_at_verbs(part: str, restore) -> list[str]:
+    """``part`` cut before each "and VERB" / ", VERB" whose words, up to the next such cut,
+    parse as a step of their own and are more than a bare word (so "click Find and Replace"
+    and "Save and Close" stay one step)."""
+    cuts = [m for m in _SPLIT_VERB.finditer(part)]
+    if not cuts:
+        return [part]
+    pieces, start = [], 0
+    for i, m in enumerate(cuts):
+        end = cuts[i + 1].start() if i + 1 < len(cuts) else len(part)
+        rest = restore(part[m.end():end]).strip(" \t,.!")
+        if len(rest.split()) >= 2 and _parses(rest):
+            pieces.append(part[start:m.start()])
+            start = m.end()
+    pieces.append(part[start:])
+    return pieces
 
 
 # -- one step -------------------------------------------------------------------------------

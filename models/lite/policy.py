@@ -474,7 +474,7 @@ class LitePolicy(Policy):
                 if at >= 0:
                     rest = rest[:at] + rest[at + len(cmd.target.text):]
                 rest = rest.strip(" :")
-                if verify.reads_back(text, rest) and len(verify._fold(rest)) <= len(verify._fold(text)) + 1:
+                if verify.same_text(text, rest):
                     return True, f'"{cmd.target.text}" now reads "{rest}"'
                 return False, f'next to "{cmd.target.text}" I read "{rest or "nothing"}", not "{text}"'
         near = [line for line in view.lines if any(verify.overlaps(line.box, c) for c in changed)]
@@ -705,8 +705,8 @@ class LitePolicy(Policy):
             # the focus must have moved before the first key (issue 17: the first letters of an
             # email once landed in the previous field)
             actions: list[Action] = [Click(*xy), Wait(FOCUS_SETTLE)]
-            filled = rect is not None and any(
-                rect.contains(*line.center) and line is not match.line for line in view.lines)
+            # what the field shows already, also from a line OCR joined with the label ("Quantity1")
+            filled = rect is not None and bool(verify.text_in_rect(view.lines, rect).strip())
             if rect is None or rect.contains(*match.center):
                 # the text we matched is the field's own content, or no frame was found to
                 # tell (a spin box drawn flat: "Quantity1"): what it holds is replaced

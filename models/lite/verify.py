@@ -129,6 +129,16 @@ def reads_back(typed: str, seen: str) -> bool:
     return False
 
 
+def same_text(typed: str, seen: str) -> bool:
+    """True when ``seen`` is ``typed`` and nothing more (folded as in :func:`reads_back`; one
+    edit forgiven from 8 characters): a field read without its frame must not hold extra
+    characters (``13`` is not ``3``)."""
+    from rapidfuzz.distance import Levenshtein
+
+    t, s = _fold(typed), _fold(seen)
+    return t == s or (len(t) >= 8 and Levenshtein.distance(t, s) <= 1)
+
+
 def last_token(text: str) -> str:
     """The last run of letters/digits (and a decimal point) of ``text``: what a calculator's
     display shows after an expression is typed (``12*3`` -> ``3``)."""
