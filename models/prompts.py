@@ -208,6 +208,10 @@ def template_for(profile: "ModelProfile", task: str = "computer") -> Template:
     """
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
+    from tars.models import families  # the non-UI-TARS families render their own messages
+
+    if families.is_family(profile):
+        return families.template(profile, task)
     name = profile.prompts.get(task)
     if name is None:
         raise ValueError(f"profile {profile.name!r} has no {task} prompt")

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from tars.models.base import Prompt, Turn
     from tars.models.profiles import ModelProfile
+    from tars.models.prompts import Template
 
 #: prompt style -> module of this package that renders it
 FAMILY_MODULES: dict[str, str] = {
@@ -74,6 +75,20 @@ def first_message(profile: "ModelProfile", instruction: str, task: str = "comput
 
         return opencua.system_prompt()
     return instruction
+
+
+def template(profile: "ModelProfile", task: str = "computer") -> "Template":
+    """The :class:`~tars.models.prompts.Template` the loop records for a family profile: its
+    text is :func:`first_message` (the conversation itself comes from :func:`render_messages`).
+
+    Raises:
+        ValueError: as :func:`first_message` (a grounder asked for an agent task, mobile).
+    """
+    from tars.models.prompts import Template
+
+    text = first_message(profile, "{instruction}", task)
+    return Template(f"family:{profile.name}", task, text.replace("{", "{{").replace("}", "}}")
+                    .replace("{{instruction}}", "{instruction}"), "agent", profile.source)
 
 
 def render_messages(prompt: "Prompt", profile: "ModelProfile | None") -> list[dict[str, Any]]:
