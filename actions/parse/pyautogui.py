@@ -315,8 +315,10 @@ _BUILDERS: dict[str, Callable[[PyCall, _Pointer], list[Action]]] = {
 
 
 def looks_like_pyautogui(text: str) -> bool:
-    """True when ``text`` holds a ``pyautogui.*(`` / ``computer.*(`` call (this dialect)."""
-    return DETECT_RE.search(text) is not None
+    """True when ``text`` is in this dialect: it holds a ``pyautogui.*(`` / ``computer.*(`` call,
+    or an OpenCUA ``## Code`` section (whatever code follows it is then read, or refused, here)."""
+    return DETECT_RE.search(text) is not None or any(
+        m.group(1).lower() == "code" for m in _SECTION_RE.finditer(text))
 
 
 def code_of(text: str) -> str:
