@@ -27,6 +27,7 @@ from urllib.parse import urlparse
 from tars.models.base import Interrupted, Policy, PolicyError, Prompt
 from tars.models.families import render_messages
 from tars.models.profiles import ModelProfile, get_profile
+from tars.models.vision_cache import VisionFeatureCache, image_key
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +166,9 @@ class HFPolicy(Policy):
     ``profile``: profile name overriding the guess from ``model`` (:func:`tars.models.profiles.get_profile`).
     ``device``: ``cuda``, ``cuda:1``, ``mps``, ``cpu``; default picks (see module docstring).
     ``dtype``: ``bfloat16`` / ``float16`` / ``float32``; default per device.
-    ``max_new_tokens``: generation budget; default the profile's.
+    ``max_new_tokens``: generation budget; default the profile's. ``vision_cache``: encode
+    each screenshot through the vision tower once and reuse its features while it stays in the
+    history (:mod:`tars.models.vision_cache`; answers are the same either way).
 
     Raises:
         PolicyError: missing model (no such folder; a folder with a bad config.json or no
@@ -186,6 +189,7 @@ class HFPolicy(Policy):
         device: str | None = None,
         dtype: Any = None,
         max_new_tokens: int | None = None,
+        vision_cache: bool = True,
         **_: Any,
     ) -> None:
         if not model:
@@ -223,6 +227,10 @@ class HFPolicy(Policy):
         self.processor = self._load_processor(source, local_only)
         self.tokenizer = self.processor.tokenizer
         self._end_ids = self._end_token_ids()
+        #: image features of the screenshots in the history window, each encoded once
+        #: (:mod:`tars.models.vision_cache`); None with ``vision_cache=False``
+        self.vision_cache: VisionFeatureCache | None = (
+            VisionFeatureCache().install(self.model) if vision_cache else None)
         log.info(
             "hf policy: %s on %s (%s), profile %s%s", model, self.device, self.dtype,
             self.profile.name, f", adapter {adapter}" if adapter else "",
@@ -435,6 +443,8 @@ class HFPolicy(Policy):
                     img = img.convert("RGB").resize((w, h))
             images.append(fetch_image({"image": img, "min_pixels": space.min_pixels, "max_pixels": space.max_pixels},
                                       image_patch_size=space.factor // 2))  # factor = patch size x merge size 2
+        if self.vision_cache is not None:
+            self.vision_cache.expect([image_key(im) for im in images])
         text = self.processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         kwargs: dict[str, Any] = {"text": [text], "return_tensors": "pt"}
         if images:
@@ -533,6 +543,8 @@ class HFPolicy(Policy):
 
     def close(self) -> None:
         """Drop the model and free GPU memory."""
+        if self.vision_cache is not None:
+            self.vision_cache.uninstall()
         self.model = None
         self.processor = None
         try:
