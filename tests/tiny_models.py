@@ -102,12 +102,15 @@ def _token_ids(tokenizer) -> dict[str, int]:
     return {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
 
 
-def build_tiny_vl(folder: Path, family: str = "qwen2_vl", layers: int = 1, seed: int = 0) -> Path:
+def build_tiny_vl(folder: Path, family: str = "qwen2_vl", layers: int = 1, seed: int = 0,
+                  text_sizes: dict | None = None, vision_sizes: dict | None = None) -> Path:
     """Write a tiny random-weight ``family`` checkpoint (``qwen2_vl`` | ``qwen2_5_vl`` |
     ``qwen3_vl`` | ``qwen3_5``) to ``folder``. Qwen3-VL and Qwen3.5 use 16-pixel patches (the
     image processor's patch_size 16, merge 2: images in multiples of 32).
 
-    Returns ``folder``. Takes about a second on CPU; the weights are a few MB.
+    ``text_sizes`` / ``vision_sizes`` override entries of the text / vision configs (a larger
+    model for benchmarks/bench_hf.py). Returns ``folder``. Takes about a second on CPU; the
+    weights are a few MB.
     """
     import torch
     import transformers as tf
@@ -160,6 +163,8 @@ def build_tiny_vl(folder: Path, family: str = "qwen2_vl", layers: int = 1, seed:
         proc_cls = tf.Qwen3VLProcessor
     else:
         raise ValueError(f"unknown family {family!r}")
+    text.update(text_sizes or {})
+    vision.update(vision_sizes or {})
     config = config_cls(
         text_config=text,
         vision_config=vision,
