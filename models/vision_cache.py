@@ -15,7 +15,8 @@ puts a wrapper on that instance attribute: the policy names the images of the ne
 ``pixel_values`` per image (``image_grid_thw.prod(-1)`` patches each), runs the original
 method on the images it has not seen, and returns the features of all of them in order.
 When anything does not line up (another number of images, another grid) it runs the original
-method on everything: the cache can only save work, never change an answer.
+method on everything: the cache can only save work, never change an answer. Qwen3-VL's extra
+per-image "deepstack" features are cached with the image's features.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class VisionFeatureCache:
         self._model: Any = None
         self._original: Any = None
         self.hits = self.misses = self.calls = 0
+        self._out_type: Any = None  # the model's own output class, learnt from its first call
 
     def install(self, model: Any) -> "VisionFeatureCache":
         """Wrap ``model``'s base model ``get_image_features``; returns self."""
@@ -110,20 +112,24 @@ class VisionFeatureCache:
             hit = self._features.get(key)
             if hit is None or not torch.equal(hit[0], grids[i].cpu()):
                 missing.append(i)
-        out = None
         if missing:
             out = self._original(torch.cat([chunks[i] for i in missing]), grids[missing], **kwargs)
             self.calls += 1
-            for i, features in zip(missing, out.pooler_output):
-                self._features[keys[i]] = (grids[i].cpu(), features)
+            self._out_type = type(out)
+            # Qwen3-VL also returns per-image "deepstack" features of some vision layers
+            deep = getattr(out, "deepstack_features", None)
+            for n, i in enumerate(missing):
+                levels = [level[n] for level in deep] if deep is not None else None
+                self._features[keys[i]] = (grids[i].cpu(), (out.pooler_output[n], levels))
         self.misses += len(missing)
         self.hits += len(keys) - len(missing)
-        pooled = []
+        entries = []
         for key in keys:
             self._features.move_to_end(key)
-            pooled.append(self._features[key][1])
+            entries.append(self._features[key][1])
         while len(self._features) > max(self.capacity, len(keys)):
             self._features.popitem(last=False)
-        from transformers.modeling_outputs import BaseModelOutputWithPooling
-
-        return BaseModelOutputWithPooling(pooler_output=tuple(pooled))
+        fields: dict[str, Any] = {"pooler_output": tuple(e[0] for e in entries)}
+        if entries[0][1] is not None:
+            fields["deepstack_features"] = [tuple(e[1][j] for e in entries) for j in range(len(entries[0][1]))]
+        return self._out_type(**fields)

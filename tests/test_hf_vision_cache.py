@@ -55,10 +55,13 @@ def run_steps(policy, images, history_images=3):
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory):
     root = tmp_path_factory.mktemp("vision-cache")
-    return {family: build_tiny_vl(root / family, family, layers=2) for family in ("qwen2_vl", "qwen2_5_vl")}
+    return {family: build_tiny_vl(root / family, family, layers=2) for family in FAMILIES}
 
 
-@pytest.mark.parametrize("family", ["qwen2_vl", "qwen2_5_vl"])
+FAMILIES = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl", "qwen3_5")
+
+
+@pytest.mark.parametrize("family", FAMILIES)
 def test_same_greedy_answers_and_each_screenshot_encoded_once(checkpoints, family):
     from tars.models.hf import HFPolicy
 
