@@ -62,9 +62,9 @@ def measure(width: int, height: int, steps: int, line_cache: int) -> dict:
     import tempfile
 
     from tars.actions.coords import action_to_screen
-    from tars.desktop.local import LocalOperator
     from tars.actions.parse import parse_response
     from tars.agent.display import VirtualDisplay
+    from tars.desktop.local import LocalOperator
     from tars.models.base import Prompt, Turn
     from tars.models.lite.policy import LitePolicy
 

@@ -57,7 +57,8 @@ def _reference():
     """The ui-tars package's parser, text -> structures -> pyautogui code, or None."""
     try:
         from ui_tars.action_parser import (
-            parse_action_to_structure_output, parsing_response_to_pyautogui_code,
+            parse_action_to_structure_output,
+            parsing_response_to_pyautogui_code,
         )
     except ImportError:
         return None

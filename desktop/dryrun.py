@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import threading
 import time
 from typing import Sequence
 
 from tars.actions.coords import ScreenGeometry
-from tars.desktop.operator import ActionResult, EmergencyStopError, Observation, Operator, OperatorError
 from tars.actions.space import Action
+from tars.desktop.operator import ActionResult, EmergencyStopError, Observation, Operator, OperatorError
 from tars.desktop.targets import check_on_screen, refuse_mobile
 
 

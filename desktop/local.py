@@ -14,11 +14,27 @@ pyautogui user elsewhere in the process never finds the pointer on a fail-safe c
 from __future__ import annotations
 
 import math
-import threading
 import time
 from typing import Callable
 
 from tars.actions.coords import ScreenGeometry
+from tars.actions.space import (
+    Action,
+    CallUser,
+    Click,
+    DoubleClick,
+    Drag,
+    Finished,
+    Hotkey,
+    KeyDown,
+    KeyUp,
+    MoveTo,
+    Press,
+    RightClick,
+    Scroll,
+    Type,
+    Wait,
+)
 from tars.desktop.operator import (
     ActionResult,
     EmergencyStopError,
@@ -28,10 +44,6 @@ from tars.desktop.operator import (
     UnsupportedActionError,
 )
 from tars.desktop.platform_keys import current_platform, paste_keys, platform_hotkey
-from tars.actions.space import (
-    Action, CallUser, Click, DoubleClick, Drag, Finished, Hotkey, KeyDown, KeyUp, MoveTo, Press,
-    RightClick, Scroll, Type, Wait,
-)
 from tars.desktop.targets import check_on_screen, in_corner, keep_inside, refuse_mobile
 
 
@@ -97,8 +109,8 @@ class LocalOperator(Operator):
         self._estop = None
         self.estop_combo: tuple[str, ...] | None = None
         if estop_hotkey:
-            from tars.desktop.estop import EmergencyHotkey
             from tars.actions.keys import split_keys
+            from tars.desktop.estop import EmergencyHotkey
 
             try:
                 self.estop_combo = tuple(sorted(split_keys(estop_hotkey)))

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 
 from tars.actions.coords import ScreenGeometry
-from tars.desktop.operator import OffScreenError, UnsupportedActionError
 from tars.actions.space import MOBILE_ONLY, Action
+from tars.desktop.operator import OffScreenError, UnsupportedActionError
 
 
 def refuse_mobile(action: Action) -> None:

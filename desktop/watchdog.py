@@ -85,7 +85,8 @@ class Watchdog:
 def _release(display_name: str, keys: set[int], buttons: set[int]) -> None:
     if not keys and not buttons:
         return
-    from Xlib import X, display as xdisplay
+    from Xlib import X
+    from Xlib import display as xdisplay
     from Xlib.ext import xtest
 
     d = xdisplay.Display(display_name or None)

@@ -57,7 +57,8 @@ class X11Input:
 
     def __init__(self, display: str | None = None, gap: float = 0.008, hold_timeout: float = 10.0,
                  watchdog: bool = True):
-        from Xlib import XK, X, display as xdisplay
+        from Xlib import XK, X
+        from Xlib import display as xdisplay
         from Xlib.ext import xtest
 
         self._X, self._XK, self._xtest = X, XK, xtest

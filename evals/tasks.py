@@ -42,11 +42,10 @@ from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from tars.agent.schema import RunResultFile, TaskResultRow, TaskSummary, dumps_line, read_json
-from tars.evals.evaluators import GETTERS, METRICS, EvalContext, EvaluatorError, evaluate, window_titles
-
 import tars
 import tars.assets
+from tars.agent.schema import RunResultFile, TaskResultRow, TaskSummary, dumps_line, read_json
+from tars.evals.evaluators import GETTERS, METRICS, EvalContext, EvaluatorError, evaluate, window_titles
 
 #: the folder that holds the ``tars`` package (the checkout, or site-packages): put on the
 #: PYTHONPATH of task processes so that they import this same tars. Not resolved: in a

@@ -188,8 +188,8 @@ def replay_command(
             for a in actions:
                 print(json.dumps({"step": num, **a.to_json()}, ensure_ascii=False))
         raise typer.Exit(0)
-    from tars.desktop.operator import OperatorError
     from tars.desktop.local import LocalOperator
+    from tars.desktop.operator import OperatorError
 
     op = LocalOperator(monitor=monitor)
     try:
@@ -372,9 +372,9 @@ def eval_grounding_command(
     """Ask the policy for one point per record and score hits inside the target box."""
     from rich.console import Console
 
+    from tars.agent.runbuild import PolicyOptions, make_policy
     from tars.evals import grounding
     from tars.evals.console import grounding_table, with_progress
-    from tars.agent.runbuild import PolicyOptions, make_policy
     from tars.models.base import PolicyError
 
     try:
@@ -438,9 +438,9 @@ def eval_tasks_command(
 
     from rich.console import Console
 
+    from tars.agent.runbuild import PolicyOptions
     from tars.evals.console import tasks_table, with_progress
     from tars.evals.tasks import RunSettings, TaskError, check_policy, load_suite, run_suite
-    from tars.agent.runbuild import PolicyOptions
     from tars.models.base import PolicyError
 
     try:
@@ -518,9 +518,9 @@ def record_command(
     import os
 
     from tars.actions.coords import CoordSpace
+    from tars.agent.trajectory import TrajectoryError
     from tars.desktop.operator import OperatorError
     from tars.frontends.recorder import DemoRecorder
-    from tars.agent.trajectory import TrajectoryError
 
     try:
         # pynput listens through X (Xwayland under Wayland): without it, say so plainly

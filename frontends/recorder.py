@@ -36,7 +36,17 @@ from typing import Any, Callable
 from tars.actions.coords import CoordSpace, ScreenGeometry, action_to_model
 from tars.actions.keys import MODIFIERS, UnknownKeyError, normalize_key
 from tars.actions.space import (
-    Action, Click, DoubleClick, Drag, Finished, Hotkey, Press, RightClick, Scroll, Step, Type,
+    Action,
+    Click,
+    DoubleClick,
+    Drag,
+    Finished,
+    Hotkey,
+    Press,
+    RightClick,
+    Scroll,
+    Step,
+    Type,
 )
 
 #: order modifiers are written in a Hotkey (the order people say them: ctrl+shift+t)
@@ -318,8 +328,8 @@ class DemoRecorder:
 
     # -- writing -----------------------------------------------------------------------
     def _write(self, demo: DemoAction) -> None:
-        from tars.desktop.operator import Observation
         from tars.agent.hooks import StepRecord
+        from tars.desktop.operator import Observation
 
         geometry = self._geometry
         model = action_to_model(demo.action, self.space, geometry)
@@ -368,8 +378,8 @@ class DemoRecorder:
         """Start capturing and listening; returns self once the listeners are ready."""
         from pynput import keyboard, mouse
 
-        from tars.desktop.capture import ScreenCapture
         from tars.agent.trajectory import TrajectoryRecorder
+        from tars.desktop.capture import ScreenCapture
 
         self._capture = ScreenCapture(self.monitor, allow_blank=True)
         first = self._grab()

@@ -24,12 +24,12 @@ from tars.actions.coords import ScreenGeometry
 from tars.agent.schema import (
     GroundingResultRow,
     GroundingSummary,
+    Record,
     RunResultFile,
     StepLine,
     TaskResultRow,
     TaskSummary,
     TrajectoryMeta,
-    Record,
     parse,
     read_json,
 )

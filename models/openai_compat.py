@@ -44,8 +44,8 @@ from urllib.parse import urlsplit, urlunsplit
 from tars.actions.coords import CoordSpace
 from tars.models.base import Interrupted, Policy, PolicyError, Prompt
 from tars.models.families import render_messages
-from tars.models.profiles import ModelProfile, get_profile
 from tars.models.prefetch import FrameEncoder
+from tars.models.profiles import ModelProfile, get_profile
 from tars.models.vision import ImageFormat, data_url, prepare_image
 
 if TYPE_CHECKING:

@@ -67,8 +67,17 @@ def _field_name(field, labels):
 def elements(window):
     """(instruction, box, ui_type) for every visible control of ``window``."""
     from PySide6.QtWidgets import (
-        QAbstractButton, QCheckBox, QComboBox, QLabel, QLineEdit, QListWidget, QMenuBar,
-        QPlainTextEdit, QSpinBox, QTabBar, QWidget,
+        QAbstractButton,
+        QCheckBox,
+        QComboBox,
+        QLabel,
+        QLineEdit,
+        QListWidget,
+        QMenuBar,
+        QPlainTextEdit,
+        QSpinBox,
+        QTabBar,
+        QWidget,
     )
 
     visible = [w for w in window.findChildren(QWidget) if w.isVisible()

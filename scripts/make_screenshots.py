@@ -71,12 +71,12 @@ def inside(out: Path) -> None:
     from PySide6.QtWidgets import QApplication
 
     from tars.actions.coords import CoordSpace, ScreenGeometry
-    from tars.actions.space import Click
     from tars.actions.parse import parse_response
+    from tars.actions.space import Click
     from tars.agent.hooks import RunInfo
     from tars.frontends.overlay import OverlayHook, OverlaySettings
 
-    app = QApplication(sys.argv[:1])
+    app = QApplication(sys.argv[:1])  # noqa: F841  (must stay alive while widgets exist)
     desktop = _grab()
     geo = ScreenGeometry(desktop.width, desktop.height)
     wx, wy = _window_origin("Settings")

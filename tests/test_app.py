@@ -162,12 +162,12 @@ def _wait(pred, timeout: float) -> bool:
 def scenario_scripted_run(tmp: str) -> dict:
     """A real run (LocalOperator, overlay, recorder) of a 3-step script on a target window."""
     import numpy as np
+    from gui_helpers import Target
     from PySide6.QtCore import QSettings
 
     from tars.desktop.local import LocalOperator
     from tars.frontends.app.window import main_window_class
     from tars.frontends.markers import MARKER_RGB
-    from gui_helpers import Target
     from tars.models.scripted import ScriptedPolicy
 
     app = _app()

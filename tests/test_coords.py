@@ -8,8 +8,16 @@ import random
 import pytest
 
 from tars.actions.coords import (
-    MAX_PIXELS, MIN_PIXELS, CoordSpace, ScreenGeometry, action_to_model, action_to_screen,
-    model_to_screen, pixels_to_screen_action, screen_to_model, smart_resize,
+    MAX_PIXELS,
+    MIN_PIXELS,
+    CoordSpace,
+    ScreenGeometry,
+    action_to_model,
+    action_to_screen,
+    model_to_screen,
+    pixels_to_screen_action,
+    screen_to_model,
+    smart_resize,
 )
 from tars.actions.space import Click, Drag, Scroll
 

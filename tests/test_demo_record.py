@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tars.actions.space import Click, DoubleClick, Drag, Finished, Hotkey, Press, RightClick, Scroll, Type
+from tars.actions.space import Click, DoubleClick, Drag, Hotkey, Press, RightClick, Scroll, Type
 from tars.frontends.recorder import EventMerger, pynput_key_name
 
 

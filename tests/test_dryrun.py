@@ -8,12 +8,16 @@ import pytest
 from PIL import Image
 
 from tars.actions.coords import ScreenGeometry
+from tars.actions.space import Click, Drag, Finished, Hotkey, OpenApp, PressHome, Type, Wait
+from tars.desktop.dryrun import DryRunOperator
 from tars.desktop.operator import (
-    BlankScreenError, EmergencyStopError, OffScreenError, Operator, OperatorError,
+    BlankScreenError,
+    EmergencyStopError,
+    OffScreenError,
+    Operator,
+    OperatorError,
     UnsupportedActionError,
 )
-from tars.desktop.dryrun import DryRunOperator
-from tars.actions.space import Click, Drag, Finished, Hotkey, OpenApp, PressHome, Type, Wait
 
 
 def _img(colour, size=(320, 200)):

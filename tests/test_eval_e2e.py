@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tars.evals.grounding import load_dataset
-from tars.frontends.report import render_report
 from tars.evals.tasks import RunSettings, load_suite, run_suite
+from tars.frontends.report import render_report
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUNDING = ROOT / "assets" / "grounding"

@@ -9,8 +9,16 @@ from pathlib import Path
 import pytest
 
 from tars.evals.tasks import (
-    BUILTIN_SUITES, RunSettings, TaskError, TaskSession, check_policy, load_suite, load_task,
-    run_suite, run_task, substitute,
+    BUILTIN_SUITES,
+    RunSettings,
+    TaskError,
+    TaskSession,
+    check_policy,
+    load_suite,
+    load_task,
+    run_suite,
+    run_task,
+    substitute,
 )
 from tars.models.base import PolicyError
 

@@ -22,8 +22,8 @@ import types
 
 import pytest
 from PIL import Image
-
 from reference_agents import load_reference
+
 from tars.actions.coords import ScreenGeometry, action_to_screen, smart_resize
 from tars.actions.parse import parse_response
 from tars.actions.parse.pycall import read_calls

@@ -14,17 +14,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
-
 from openai_server import ChatServer, completion
 from reference_agents import load_reference
-from tars.actions.coords import smart_resize
-from tars.agent.display import VirtualDisplay
 from test_family_reference import _module, _pyautogui_point
 from test_operator_display import Probe
+
+from tars.actions.coords import smart_resize
+from tars.agent.display import VirtualDisplay
 
 pytestmark = pytest.mark.display
 

@@ -12,13 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from tars.desktop.capture import (
-    check_display_environment, monitor_geometry, pick_monitor, primary_index, single_colour,
-)
 from tars.actions.coords import CoordSpace, ScreenGeometry, model_to_screen
+from tars.actions.space import Click, Drag, Scroll
+from tars.desktop.capture import (
+    check_display_environment,
+    monitor_geometry,
+    pick_monitor,
+    primary_index,
+    single_colour,
+)
 from tars.desktop.operator import OffScreenError, OperatorError, UnsupportedActionError
 from tars.desktop.platform_keys import paste_keys, platform_hotkey
-from tars.actions.space import Click, Drag, Scroll
 from tars.desktop.targets import check_on_screen, in_corner, keep_inside, screen_bounds
 
 

@@ -15,11 +15,11 @@ import threading
 import time
 
 import pytest
+from test_operator_display import QT_ALT, QT_CTRL, Probe, buttons_down, keys_down
 
 from tars.actions.space import Click, Type
 from tars.agent.display import VirtualDisplay
 from tars.desktop.operator import EmergencyStopError
-from test_operator_display import QT_ALT, QT_CTRL, Probe, buttons_down, keys_down
 
 pytestmark = pytest.mark.display
 
@@ -31,7 +31,8 @@ class User:
     """A person at the keyboard: XTest events from a connection of its own."""
 
     def __init__(self, display: str):
-        from Xlib import XK, display as xdisplay
+        from Xlib import XK
+        from Xlib import display as xdisplay
 
         self.d = xdisplay.Display(display)
         self.codes = {name: self.d.keysym_to_keycode(XK.string_to_keysym(name))

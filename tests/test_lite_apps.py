@@ -3,7 +3,6 @@ before anything is touched. The apps themselves run in tests/test_lite_e2e.py.""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path

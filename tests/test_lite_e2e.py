@@ -86,9 +86,9 @@ def practice_app(desktop, name: str, state: Path, window: str, *extra: str) -> P
 
 def run_lite(instruction: str, max_looks: int = 1, max_steps: int = 20):
     """Run ``instruction`` with lite + LocalOperator; returns (RunResult, model answers)."""
-    from tars.desktop.local import LocalOperator
     from tars.agent.hooks import Hook
     from tars.agent.loop import Agent, AgentConfig
+    from tars.desktop.local import LocalOperator
     from tars.models.lite.policy import LitePolicy
 
     answers: list[str] = []

@@ -10,7 +10,7 @@ from tars.actions.parse import parse_response
 from tars.actions.space import CallUser, Click, Finished, Hotkey, MoveTo, Press, Type, Wait
 from tars.models.base import PolicyError, Prompt, Turn, load_policy
 from tars.models.lite.instructions import InstructionError
-from tars.models.lite.policy import CHECK_WAIT, FOCUS_SETTLE, LitePolicy, read_progress
+from tars.models.lite.policy import FOCUS_SETTLE, LitePolicy, read_progress
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
@@ -161,7 +161,7 @@ def test_registry_settings_and_errors():
 
 
 def test_every_verb_answers_in_the_action_language():
-    from tars.actions.space import Drag, DoubleClick, RightClick, Scroll
+    from tars.actions.space import DoubleClick, Drag, RightClick, Scroll
 
     policy = LitePolicy()
     instruction = ("scroll down; scroll up in Remember me; drag Cancel to Submit; double-click Submit; "

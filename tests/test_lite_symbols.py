@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from test_lite_policy import actions_of, run_policy
+from test_lite_verify import draw_calculator
 
 from tars.actions.space import Click
 from tars.models.lite.matching import TextBox, find_matches
 from tars.models.lite.policy import LitePolicy
 from tars.models.lite.symbols import alternatives
-
-from test_lite_policy import actions_of, run_policy
-from test_lite_verify import draw_calculator
 
 
 @pytest.mark.parametrize("said,drawn", [

@@ -5,16 +5,13 @@ call_user with the reason instead of finished."""
 from __future__ import annotations
 
 from PIL import Image, ImageDraw, ImageFont
+from test_lite_policy import actions_of, draw_form, run_policy
 
-from tars.actions.parse import parse_response
 from tars.actions.space import CallUser, Click, Finished, Type, Wait
-from tars.models.base import Prompt, Turn
 from tars.models.lite import verify
 from tars.models.lite.controls import Rect
 from tars.models.lite.matching import TextBox
 from tars.models.lite.policy import CHECK_WAIT, LitePolicy
-
-from test_lite_policy import actions_of, draw_form, run_policy
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
@@ -63,7 +60,7 @@ def draw_toolbar(glyph: str = "R") -> Image.Image:
     img = Image.new("RGB", (640, 300), (240, 240, 240))
     d = ImageDraw.Draw(img)
     font = ImageFont.truetype(FONT, 15)
-    for i, x in enumerate(range(20, 220, 40)):
+    for x in range(20, 220, 40):
         d.rectangle((x, 20, x + 30, 50), outline=(120, 120, 120), fill=(250, 250, 250))
     d.text((106, 26), glyph, fill="black", font=font)
     d.text((20, 100), "the cat sat on the mat", fill="black", font=font)

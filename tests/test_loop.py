@@ -5,14 +5,13 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
 from PIL import Image
 
 from tars.actions.coords import CoordSpace
-from tars.desktop.dryrun import DryRunOperator
 from tars.actions.space import Click, Type
 from tars.agent.hooks import Hook
 from tars.agent.loop import Agent, AgentConfig
+from tars.desktop.dryrun import DryRunOperator
 from tars.models.scripted import ScriptedPolicy, ScriptExhausted
 
 

@@ -5,12 +5,12 @@ specified. The window is the probe of the operator tests, which logs what it rec
 from __future__ import annotations
 
 import pytest
+from test_operator_display import Probe
 
 from tars.actions.coords import CoordSpace
 from tars.agent.loop import Agent, AgentConfig
 from tars.agent.trajectory import TrajectoryRecorder, read_trajectory
 from tars.models.scripted import ScriptedPolicy
-from test_operator_display import Probe
 
 pytestmark = pytest.mark.display
 

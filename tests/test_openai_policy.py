@@ -9,13 +9,12 @@ The tests check what the real ``openai`` client sent and how errors are handled.
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from openai_server import SERVED, ChatServer, completion, vllm_error
 from PIL import Image
 
 from tars.actions.coords import CoordSpace
@@ -28,7 +27,6 @@ from tars.models.openai_compat import (
 )
 from tars.models.prompts import system_prompt
 from tars.models.vision import data_url, decode_data_url, encode_image, model_image_size, prepare_image
-from openai_server import SERVED, ChatServer, completion, vllm_error
 
 REPLY = "Thought: The OK button closes the dialog.\nAction: click(start_box='(120,45)')"
 

@@ -11,7 +11,6 @@ held" is the server's word, not ours.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -21,14 +20,34 @@ from pathlib import Path
 import pytest
 
 from tars.actions.coords import ScreenGeometry
-from tars.desktop.operator import (
-    BlankScreenError, EmergencyStopError, OffScreenError, OperatorError, UnsupportedActionError,
-)
 from tars.actions.space import (
-    CallUser, Click, DoubleClick, Drag, Finished, Hotkey, KeyDown, KeyUp, LongPress, MoveTo,
-    OpenApp, Press, PressBack, PressHome, RightClick, Scroll, Type, Wait,
+    CallUser,
+    Click,
+    DoubleClick,
+    Drag,
+    Finished,
+    Hotkey,
+    KeyDown,
+    KeyUp,
+    LongPress,
+    MoveTo,
+    OpenApp,
+    Press,
+    PressBack,
+    PressHome,
+    RightClick,
+    Scroll,
+    Type,
+    Wait,
 )
 from tars.agent.display import VirtualDisplay
+from tars.desktop.operator import (
+    BlankScreenError,
+    EmergencyStopError,
+    OffScreenError,
+    OperatorError,
+    UnsupportedActionError,
+)
 
 pytestmark = pytest.mark.display
 

@@ -73,9 +73,8 @@ def test_describe_action_in_words():
 
 # ---------------------------------------------------------------- scenarios (child process)
 def _setup():
-    from PySide6.QtWidgets import QApplication
-
     from gui_helpers import gui_thread_runner
+    from PySide6.QtWidgets import QApplication
 
     app = QApplication([])
     return app, gui_thread_runner(app)
@@ -101,10 +100,10 @@ def scenario_hidden_for_capture() -> dict:
     import subprocess
 
     import numpy as np
+    from gui_helpers import Target, grab
 
     from tars.desktop.operator import Observation
     from tars.frontends.overlay import OverlayHook, OverlaySettings
-    from gui_helpers import Target, grab
 
     app, run = _setup()
     target = Target()
@@ -151,10 +150,10 @@ def scenario_hidden_for_capture() -> dict:
 def scenario_kept_in_captures() -> dict:
     """keep_in_captures: the capture shows the overlay's drawings and the desktop elsewhere."""
     import numpy as np
+    from gui_helpers import Target, grab
 
     from tars.frontends.markers import MARKER_RGB
     from tars.frontends.overlay import OverlayHook, OverlaySettings
-    from gui_helpers import Target, grab
 
     app, run = _setup()
     target = Target()
@@ -204,10 +203,10 @@ def scenario_kept_in_captures() -> dict:
 def scenario_marker_positions() -> dict:
     """Marker centre for several clicks (edges included), measured in the captured frame."""
     import numpy as np
+    from gui_helpers import grab
 
     from tars.frontends.markers import MARKER_RGB
     from tars.frontends.overlay import OverlayHook, OverlaySettings
-    from gui_helpers import grab
 
     app, run = _setup()
     hook = OverlayHook(OverlaySettings(keep_in_captures=True, trail=0, controls=False))
@@ -249,9 +248,9 @@ def scenario_run_with_overlay() -> dict:
     from PIL import Image
     from PySide6.QtWidgets import QApplication
 
-    from tars.desktop.dryrun import DryRunOperator
     from tars.agent.hooks import Hook
     from tars.agent.loop import Agent, AgentConfig
+    from tars.desktop.dryrun import DryRunOperator
     from tars.frontends.overlay import OverlaySettings, run_with_overlay
     from tars.models.scripted import ScriptedPolicy
 
@@ -286,14 +285,14 @@ def scenario_strip_buttons() -> dict:
     import subprocess
     import threading
 
+    from gui_helpers import wait_until
     from PIL import Image
     from PySide6.QtWidgets import QApplication
 
-    from tars.desktop.dryrun import DryRunOperator
     from tars.agent.loop import Agent, AgentConfig
+    from tars.desktop.dryrun import DryRunOperator
     from tars.frontends.overlay import OverlaySettings, run_with_overlay
     from tars.models.scripted import ScriptedPolicy
-    from gui_helpers import wait_until
 
     app = QApplication([])
     # more steps than the clicks below can take on a loaded machine: the run must still be going
@@ -362,6 +361,7 @@ def scenario_sampled_run() -> dict:
     import threading
 
     import numpy as np
+    from gui_helpers import grab, wait_until
     from PySide6.QtWidgets import QApplication
 
     from tars.agent.hooks import Hook
@@ -372,7 +372,6 @@ def scenario_sampled_run() -> dict:
     from tars.frontends.markers import MARKER_RGB, PANEL_RGB, STATUS_RGB, STYLE
     from tars.frontends.overlay import OverlaySettings, run_with_overlay
     from tars.models.scripted import ScriptedPolicy
-    from gui_helpers import grab, wait_until
 
     x, y, w, h = PRACTICE_RECT
     state = tempfile.mktemp(suffix=".json")

@@ -6,8 +6,24 @@ import pytest
 
 from tars.actions.parse import ParseError, parse_response
 from tars.actions.space import (
-    CallUser, Click, DoubleClick, Drag, Finished, Hotkey, KeyDown, KeyUp, LongPress, MoveTo,
-    OpenApp, Press, PressBack, PressHome, RightClick, Scroll, Type, Wait,
+    CallUser,
+    Click,
+    DoubleClick,
+    Drag,
+    Finished,
+    Hotkey,
+    KeyDown,
+    KeyUp,
+    LongPress,
+    MoveTo,
+    OpenApp,
+    Press,
+    PressBack,
+    PressHome,
+    RightClick,
+    Scroll,
+    Type,
+    Wait,
 )
 
 # (id, raw model text, expected actions)

@@ -21,8 +21,18 @@ import pytest
 from tars.actions.coords import CoordSpace, ScreenGeometry, action_to_screen
 from tars.actions.parse import ParseError, parse_response
 from tars.actions.space import (
-    CallUser, Click, DoubleClick, Drag, Finished, Hotkey, MoveTo, Press, RightClick, Scroll,
-    Type, Wait,
+    CallUser,
+    Click,
+    DoubleClick,
+    Drag,
+    Finished,
+    Hotkey,
+    MoveTo,
+    Press,
+    RightClick,
+    Scroll,
+    Type,
+    Wait,
 )
 
 ui = pytest.importorskip("ui_tars.action_parser")

@@ -14,7 +14,19 @@ from tars.actions.coords import CoordSpace
 from tars.actions.parse import ParseError, parse_response
 from tars.actions.parse.pycall import read_calls
 from tars.actions.space import (
-    CallUser, Click, DoubleClick, Drag, Finished, Hotkey, KeyDown, KeyUp, MoveTo, Press, RightClick, Scroll, Type,
+    CallUser,
+    Click,
+    DoubleClick,
+    Drag,
+    Finished,
+    Hotkey,
+    KeyDown,
+    KeyUp,
+    MoveTo,
+    Press,
+    RightClick,
+    Scroll,
+    Type,
     Wait,
 )
 

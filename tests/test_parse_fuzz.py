@@ -17,7 +17,18 @@ from hypothesis import strategies as st
 from tars.actions.keys import CANONICAL_KEYS
 from tars.actions.parse import ParseError, parse_response
 from tars.actions.space import (
-    Click, DoubleClick, Drag, Finished, Hotkey, MoveTo, Press, RightClick, Scroll, Step, Type, Wait,
+    Click,
+    DoubleClick,
+    Drag,
+    Finished,
+    Hotkey,
+    MoveTo,
+    Press,
+    RightClick,
+    Scroll,
+    Step,
+    Type,
+    Wait,
 )
 
 #: examples per property; raise it for a long local run: TARS_FUZZ_EXAMPLES=20000 pytest ...

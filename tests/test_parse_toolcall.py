@@ -12,8 +12,21 @@ from typer.testing import CliRunner
 from tars.actions.parse import ParseError, parse_response
 from tars.actions.parse.toolcall import MAX_SCROLL_NOTCHES, scroll_notches
 from tars.actions.space import (
-    CallUser, Click, DoubleClick, Drag, Finished, Hotkey, LongPress, MoveTo, OpenApp, PressBack,
-    PressHome, RightClick, Scroll, Type, Wait,
+    CallUser,
+    Click,
+    DoubleClick,
+    Drag,
+    Finished,
+    Hotkey,
+    LongPress,
+    MoveTo,
+    OpenApp,
+    PressBack,
+    PressHome,
+    RightClick,
+    Scroll,
+    Type,
+    Wait,
 )
 
 

@@ -17,9 +17,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from PIL import Image
-
 from openai_server import ChatServer, completion
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,11 +11,11 @@ import pytest
 from PIL import Image
 
 from tars.actions.coords import CoordSpace, ScreenGeometry
-from tars.desktop.operator import Observation
-from tars.actions.space import Click, Drag, DoubleClick, Finished, Scroll, Step, Type
-from tars.frontends.report import action_marks_svg, render_report, write_report
+from tars.actions.space import Click, DoubleClick, Drag, Finished, Scroll, Step, Type
 from tars.agent.hooks import RunInfo, RunResult, StepRecord
 from tars.agent.trajectory import TrajectoryRecorder
+from tars.desktop.operator import Observation
+from tars.frontends.report import action_marks_svg, render_report, write_report
 
 
 def _record_run(folder, geometry: ScreenGeometry, secret="sk-very-secret"):

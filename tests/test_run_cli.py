@@ -12,9 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw
-
 from openai_server import ChatServer, completion
+from PIL import Image, ImageDraw
 from tiny_models import build_lora_adapter, build_tiny_vl
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from openai_server import SERVED, ChatServer, completion
+
 from tars.agent.runbuild import PolicyOptions, RunOptions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,13 +33,13 @@ def test_the_app_and_tars_run_write_the_same_settings(virtual_display, tmp_path)
     the front end, and both honour the profile, token budget and timeout."""
     pytest.importorskip("PySide6")
     pytest.importorskip("mss")
+    import os
+    import shutil
+
     from tars.agent.trajectory import TrajectoryRecorder, read_trajectory
     from tars.frontends.app.settings import AppSettings
     from tars.frontends.app.window import default_operator, default_policy
     from tars.frontends.app.worker import worker_class
-
-    import os
-    import shutil
 
     if shutil.which("xmessage") is None:
         pytest.skip("needs xmessage (x11-utils) for a window to look at")

@@ -10,12 +10,12 @@ from __future__ import annotations
 import threading
 import time
 
+from openai_server import SERVED, ChatServer, completion
 from PIL import Image
 
-from tars.desktop.dryrun import DryRunOperator
 from tars.agent.loop import Agent, AgentConfig
+from tars.desktop.dryrun import DryRunOperator
 from tars.models.openai_compat import OpenAIPolicy
-from openai_server import SERVED, ChatServer, completion
 
 
 def test_stop_during_a_slow_answer_ends_the_run_as_stopped():

@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from openai_server import SERVED, ChatServer, completion
 from test_operator_display import Probe, buttons_down, keys_down
 
@@ -73,7 +72,7 @@ def finish(proc: subprocess.Popen, timeout: float = 10.0) -> tuple[int, str]:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
-        raise AssertionError("tars hung after the signal")
+        raise AssertionError("tars hung after the signal") from None
     return proc.returncode, err
 
 

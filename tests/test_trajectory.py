@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tars.desktop.dryrun import DryRunOperator
 from tars.agent.loop import Agent, AgentConfig
-from tars.agent.trajectory import TrajectoryError, TrajectoryRecorder, read_trajectory, scrub
+from tars.agent.trajectory import TrajectoryRecorder, read_trajectory, scrub
+from tars.desktop.dryrun import DryRunOperator
 from tars.models.scripted import ScriptedPolicy
 
 ROOT = Path(__file__).resolve().parents[1]

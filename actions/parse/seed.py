@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 
-from tars.actions.parse.errors import ParseError, clip as _clip
+from tars.actions.parse.errors import ParseError
+from tars.actions.parse.errors import clip as _clip
 from tars.actions.parse.uitars import _Arg, _Call
-
 
 _XML_FUNCTION_RE = re.compile(r'<function(?:=([A-Za-z_]\w*)|\s+name="([A-Za-z_]\w*)")\s*>')
 _XML_FUNCTION_END = "</function>"

@@ -56,7 +56,8 @@ from typing import Any, Callable
 
 from tars.actions import space
 from tars.actions.keys import UnknownKeyError, split_keys
-from tars.actions.parse.errors import ParseError, clip as _clip
+from tars.actions.parse.errors import ParseError
+from tars.actions.parse.errors import clip as _clip
 from tars.actions.space import Action
 
 OPEN_TAG = "<tool_call>"

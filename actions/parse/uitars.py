@@ -50,9 +50,9 @@ from typing import Callable
 
 from tars.actions import space
 from tars.actions.keys import UnknownKeyError, split_keys
-from tars.actions.parse.errors import ParseError, clip as _clip
-from tars.actions.space import Action, Step
-
+from tars.actions.parse.errors import ParseError
+from tars.actions.parse.errors import clip as _clip
+from tars.actions.space import Action
 
 # --------------------------------------------------------------------------------------------
 # Vocabulary

@@ -25,8 +25,16 @@ DEFAULTS = {
 def build(state_file: str, title: str | None = None):
     """Build the settings window (a QWidget) writing its state to ``state_file``."""
     from PySide6.QtWidgets import (
-        QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLineEdit, QPushButton, QSpinBox,
-        QTabWidget, QVBoxLayout, QWidget,
+        QCheckBox,
+        QComboBox,
+        QFormLayout,
+        QHBoxLayout,
+        QLineEdit,
+        QPushButton,
+        QSpinBox,
+        QTabWidget,
+        QVBoxLayout,
+        QWidget,
     )
 
     win = QWidget()

@@ -21,8 +21,15 @@ COUNTRIES = ["Choose a country", "Brazil", "Canada", "France", "Germany", "Japan
 def build(state_file: str, title: str | None = None):
     """Build the sign-up window (a QWidget) writing its state to ``state_file``."""
     from PySide6.QtWidgets import (
-        QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-        QVBoxLayout, QWidget,
+        QCheckBox,
+        QComboBox,
+        QFormLayout,
+        QHBoxLayout,
+        QLabel,
+        QLineEdit,
+        QPushButton,
+        QVBoxLayout,
+        QWidget,
     )
 
     win = QWidget()

@@ -18,7 +18,13 @@ DEFAULT_ITEMS = ["Buy milk", "Call the plumber", "Water the plants"]
 def build(state_file: str, items: list[str], title: str | None = None):
     """Build the to-do window (a QWidget) holding ``items``, writing state to ``state_file``."""
     from PySide6.QtWidgets import (
-        QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton, QVBoxLayout, QWidget,
+        QHBoxLayout,
+        QLabel,
+        QLineEdit,
+        QListWidget,
+        QPushButton,
+        QVBoxLayout,
+        QWidget,
     )
 
     win = QWidget()

@@ -1,6 +1,7 @@
 """Writes the held-out suite: ``python assets/heldout/make_suite.py assets/heldout`` ->
 assets/heldout/{explicit,natural}/<task>.json (16 tasks, one file per phrasing; see README.md)."""
-import json, sys
+import json
+import sys
 from pathlib import Path
 
 OUT = Path(sys.argv[1])

@@ -44,8 +44,8 @@ def unlabelled_controls(image: "Image", lines: list[TextBox]) -> list[tuple[int,
         if cv2.contourArea(c) / max(w * h, 1) < 0.8:
             continue
         box = (x + 1, y + 1, x + w - 1, y + h - 1)
-        if any(box[0] <= (l.box[0] + l.box[2]) / 2 < box[2] and box[1] <= (l.box[1] + l.box[3]) / 2 < box[3]
-               for l in lines):
+        if any(box[0] <= (ln.box[0] + ln.box[2]) / 2 < box[2] and box[1] <= (ln.box[1] + ln.box[3]) / 2 < box[3]
+               for ln in lines):
             continue
         found.append(box)
     # nested frames (a key's border and its bevel): keep the outer one

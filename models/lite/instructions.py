@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 
 from tars.actions.keys import UnknownKeyError, split_keys
 from tars.models.base import InstructionError as _PolicyInstructionError
-from tars.models.base import PolicyError
 
 
 class InstructionError(_PolicyInstructionError):

@@ -23,9 +23,9 @@ readable, and detection cost falls with area.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 

@@ -27,13 +27,24 @@ from typing import TYPE_CHECKING, Any
 
 from tars.actions.coords import CoordSpace
 from tars.actions.space import (
-    Action, CallUser, Click, DoubleClick, Drag, Finished, Hotkey, MoveTo, Press, RightClick, Scroll, Type,
+    Action,
+    CallUser,
+    Click,
+    DoubleClick,
+    Drag,
+    Finished,
+    Hotkey,
+    MoveTo,
+    Press,
+    RightClick,
+    Scroll,
+    Type,
     Wait,
 )
 from tars.models.base import Policy, PolicyError, Prompt, Turn
 from tars.models.lite import controls, glyphs, symbols, verify
 from tars.models.lite.instructions import Command, Target, parse_instruction
-from tars.models.lite.matching import _sub_box, DEFAULT_THRESHOLD, Match, TextBox, find_matches, normalize, pick
+from tars.models.lite.matching import DEFAULT_THRESHOLD, Match, TextBox, _sub_box, find_matches, normalize, pick
 
 if TYPE_CHECKING:
     from PIL.Image import Image
