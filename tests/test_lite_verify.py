@@ -155,3 +155,46 @@ def test_an_error_box_stops_the_run_with_its_message():
     answers = run_policy(LitePolicy(), "click Submit then click Cancel",
                          [form, with_message(form, "Please enter a name.")])
     assert last_action(answers[1]) == CallUser() and "Please enter a name." in answers[1]
+
+
+def with_question(img: Image.Image, text: str) -> Image.Image:
+    """``img`` with a question box over it: ``text``, Yes and No buttons."""
+    img = img.copy()
+    d = ImageDraw.Draw(img)
+    font = ImageFont.truetype(FONT, 14)
+    d.rectangle((180, 120, 460, 240), fill=(246, 246, 246), outline=(90, 90, 90))
+    d.text((200, 140), text, fill="black", font=font)
+    for x, label in ((220, "Yes"), (340, "No")):
+        d.rectangle((x, 190, x + 80, 218), fill=(235, 235, 235), outline=(120, 120, 120))
+        d.text((x + 26, 196), label, fill="black", font=font)
+    return img
+
+
+def test_a_question_after_the_last_step_is_confirmed_and_its_closing_checked():
+    # issue 17: "place the order" ended finished while the Tk form still asked "Place this order?"
+    form = draw_form()
+    asked = with_question(form, "Place this order?")
+    answers = run_policy(LitePolicy(), "click Submit", [form, asked, draw_form(note="Ordered")])
+    (yes,) = actions_of(answers[1])
+    assert "Place this order?" in answers[1] and 220 < yes.x < 300 and 190 < yes.y < 218
+    assert isinstance(last_action(answers[2]), Finished) and "The message box closed." in answers[2]
+
+
+def test_a_message_box_that_stays_open_is_not_claimed():
+    form = draw_form()
+    asked = with_question(form, "Place this order?")
+    answers = run_policy(LitePolicy(), "click Submit", [form, asked, asked])
+    assert last_action(answers[2]) == CallUser() and "still there" in answers[2]
+
+
+def test_a_calendar_day_is_found_by_its_month_and_number():
+    img = Image.new("RGB", (400, 300), (250, 250, 250))
+    d = ImageDraw.Draw(img)
+    font = ImageFont.truetype(FONT, 14)
+    d.text((120, 20), "December", fill="black", font=font)
+    for row, days in enumerate(((6, 7, 8, 9, 10, 11, 12), (13, 14, 15, 16, 17, 18, 19))):
+        for col, day in enumerate(days):
+            d.text((40 + 44 * col, 80 + 30 * row), str(day), fill="black", font=font)
+    (answer,) = run_policy(LitePolicy(), "pick December 15", [img])
+    (click,) = actions_of(answer)
+    assert 125 < click.x < 150 and 105 < click.y < 130

@@ -64,6 +64,9 @@ _ERROR_WORDS = re.compile(r"\b(error|invalid|cannot|can't|could not|failed|failu
                           r"required|must|please enter|denied|unable)\b", re.IGNORECASE)
 #: captions of the one button that closes an information box
 _CLOSE_CAPTIONS = ("ok", "close")
+#: captions that answer a program's question in favour of what the task asked for, and against
+_YES_CAPTIONS = ("yes", "ok", "confirm")
+_NO_CAPTIONS = ("no", "cancel")
 #: seconds of the wait before a step's unseen effect is looked for again
 CHECK_WAIT = 1.0
 #: seconds between the click that focuses a field and the typing (the focus must have moved)
@@ -154,11 +157,46 @@ def _pending(turns: list, n_steps: int, done: int) -> int | None:
     return None
 
 
+def _last_dismissal(turns: list, n_steps: int) -> int | None:
+    """Index in ``turns`` of the last ``lite`` answer when it closed or answered a message box
+    (its effect, the box gone, is checked on the next screenshot); else None."""
+    for index in range(len(turns) - 1, -1, -1):
+        turn = turns[index]
+        if not turn.response:
+            continue
+        m = _MARK.match(turn.response)
+        if not m or int(m.group(2)) != n_steps:
+            continue
+        return index if m.group(3) == DISMISSING and not turn.feedback else None
+    return None
+
+
 @dataclass
 class _Reply:
     """A finished answer (UI-TARS text) that replaces the step's own."""
 
     text: str
+
+
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+           "october", "november", "december")
+
+
+def _calendar_day(text: str, lines: list[TextBox], threshold: float) -> str | None:
+    """``December 15`` / ``15 December`` / ``Dec 15th``: the day number to click when the
+    calendar on screen shows that month (its name is read somewhere); else None."""
+    m = re.fullmatch(r"\s*(?:([A-Za-z]+)\s+(\d{1,2})(?:st|nd|rd|th)?|(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?([A-Za-z]+))"
+                     r"(?:,?\s+\d{4})?\s*", text)
+    if not m:
+        return None
+    word = (m.group(1) or m.group(4)).lower()
+    day = m.group(2) or m.group(3)
+    month = next((mo for mo in _MONTHS if len(word) >= 3 and mo.startswith(word)), None)
+    if month is None or not 1 <= int(day) <= 31:
+        return None
+    if not find_matches(month, lines, threshold):
+        return None
+    return str(int(day))
 
 
 def _away(view: "_View") -> MoveTo:
@@ -285,6 +323,15 @@ class LitePolicy(Policy):
                                 f"({progress.last_error}); handing over to the user.", [CallUser()])
         view = self._view(image)
         notes: list[str] = []
+        box_turn = _last_dismissal(prompt.turns, n)
+        if box_turn is not None:
+            before = prompt.turns[box_turn].image
+            if before is not None and not verify.changed_boxes(before, view.image):
+                k = min(done, n - 1)
+                return self._format(k + 1, n, None, "The message box I answered is still there (nothing "
+                                    "changed after my click); I do not claim the task; handing over to the user.",
+                                    [CallUser()])
+            notes.append("The message box closed.")
         pending = _pending(prompt.turns, n, done)
         if pending is not None:
             k = pending
@@ -374,22 +421,32 @@ class LitePolicy(Policy):
         changed = view.cache.get("last_changed") or []
         inside = [line for line in view.lines
                   if any(c[0] <= line.center[0] < c[2] and c[1] <= line.center[1] < c[3] for c in changed)]
-        buttons = [line for line in inside if normalize(line.text) in _CLOSE_CAPTIONS
-                   and controls.enclosing_box(view.image, line.box) is not None]
-        if not buttons:
+        drawn = [line for line in inside if controls.enclosing_box(view.image, line.box) is not None]
+        yes = [line for line in drawn if normalize(line.text) in _YES_CAPTIONS]
+        no = [line for line in drawn if normalize(line.text) in _NO_CAPTIONS]
+        close = [line for line in drawn if normalize(line.text) in _CLOSE_CAPTIONS]
+        question = bool(yes and no)
+        if not (question or close):
             return None
         if nxt is not None and nxt.target is not None and find_matches(nxt.target.text, inside, view.threshold):
             return None
+        buttons = yes + no + close
         message = " ".join(line.text.strip() for line in inside if line not in buttons)[:200]
         step = min(k, n - 1) + 1
         if _ERROR_WORDS.search(message):
             return self._format(step, n, None, " ".join(notes + [
                 f'A message appeared that reports a problem: "{message}". Closing it would not fix it; '
                 "handing over to the user."]), [CallUser()])
-        ok = buttons[0]
-        return self._format(step, n, DISMISSING, " ".join(notes + [
-            f'A message appeared ("{message}"); the task does not mention it, so I close it with '
-            f'"{ok.text.strip()}" at {_pt(ok.center)}.']), [Click(*ok.center), _away(view)])
+        if question:
+            # the program asks to confirm what the step just asked it to do ("Place this order?")
+            ok = yes[0]
+            why = (f'The program asks "{message}" after the step I was asked to do; I confirm it with '
+                   f'"{ok.text.strip()}" at {_pt(ok.center)}.')
+        else:
+            ok = close[0]
+            why = (f'A message appeared ("{message}"); the task does not mention it, so I close it with '
+                   f'"{ok.text.strip()}" at {_pt(ok.center)}.')
+        return self._format(step, n, DISMISSING, " ".join(notes + [why]), [Click(*ok.center), _away(view)])
 
     def _verify(self, cmd: Command, view: _View, before: "Image | None") -> tuple[bool, str]:
         """(confirmed, what was checked or what was seen instead) for step ``cmd`` on ``view``;
@@ -622,6 +679,12 @@ class LitePolicy(Policy):
         """Where ``target`` is: in the incremental OCR lines, else in a full read of the screen,
         else (for short captions) among the glyphs read off unlabelled keys; each time under
         its own text first, then the other captions of a symbol key (:mod:`.symbols`)."""
+        day = _calendar_day(target.text, view.lines, view.threshold)
+        if day is not None:
+            # "December 15" on a calendar showing December: the day's number, not the month's name
+            match = pick(day, self._readings_all(view), 1, view.threshold)
+            if match is not None:
+                return match
         names = symbols.alternatives(target.text)
         for lines in self._readings(view, short=min(len(n) for n in names) <= 2):
             for name in names:
@@ -633,6 +696,10 @@ class LitePolicy(Policy):
         if seen and target.ordinal != 1:
             raise _NotFound(f'I see only {len(seen)} "{target.text}" on screen, not {target.describe()}.')
         raise _NotFound(f'I do not see {target.describe()} on the screen.')
+
+    def _readings_all(self, view: _View) -> list[TextBox]:
+        """Every reading at once: the full read and the glyph cuts."""
+        return list(self._readings(view, short=True))[-1]
 
     def _readings(self, view: _View, short: bool):
         """The readings of the screen, cheapest first (see :meth:`_find`)."""
