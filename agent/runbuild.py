@@ -179,7 +179,9 @@ class RunOptions:
     limit in seconds (None: none). ``history_images``: screenshots per prompt. ``language``:
     language of the model's thoughts. ``monitor``: mss monitor index (1 = primary).
     ``dry_run``: look and think, perform nothing. ``confirm_risky``: ask before risky actions.
-    ``task``: prompt template, ``computer`` | ``mobile``.
+    ``task``: prompt template, ``computer`` | ``mobile``. ``type_interval``: seconds between
+    typed characters (0.004; slow programs such as galculator may drop shifted keys typed
+    fast, issue 17).
     """
 
     policy: PolicyOptions = field(default_factory=PolicyOptions)
@@ -191,6 +193,7 @@ class RunOptions:
     dry_run: bool = False
     confirm_risky: bool = False
     task: str = "computer"
+    type_interval: float = 0.004
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "RunOptions":
@@ -211,7 +214,7 @@ class RunOptions:
         return {**self.policy.public(), "max_steps": self.max_steps,
                 "max_seconds": self.max_seconds, "history_images": self.history_images,
                 "language": self.language, "monitor": self.monitor, "dry_run": self.dry_run,
-                "confirm_risky": self.confirm_risky, "task": self.task}
+                "confirm_risky": self.confirm_risky, "task": self.task, "type_interval": self.type_interval}
 
     def agent_config(self, confirm: "Callable[[Action, str], bool] | None" = None,
                      extra: dict[str, Any] | None = None) -> "AgentConfig":
@@ -249,7 +252,7 @@ def make_operator(options: RunOptions, images: list[str] | None = None,
     else:
         from tars.desktop.local import LocalOperator
 
-        op = LocalOperator(monitor=options.monitor, allow_blank=allow_blank)
+        op = LocalOperator(monitor=options.monitor, allow_blank=allow_blank, type_interval=options.type_interval)
     if op.live:
         try:
             op.observe()

@@ -69,6 +69,7 @@ def run_command(
     overlay: bool = typer.Option(None, "--overlay/--no-overlay", help="Show the overlay (default: on when a screen is present)."),
     overlay_in_captures: bool = typer.Option(False, "--overlay-in-captures", help="Keep the overlay visible in the screenshots (for screen recording; the model sees it too)."),
     confirm_risky: bool = typer.Option(False, "--confirm-risky", help="Ask before destructive commands and closing keys."),
+    type_interval: float = typer.Option(0.004, "--type-interval", min=0, max=1, help="Seconds between typed characters (slow programs may drop fast keys)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result object as JSON on stdout."),
 ) -> None:
     """Run an instruction on this desktop until finished, call_user or a limit."""
@@ -83,7 +84,7 @@ def run_command(
                             planner_profile=planner_profile)
     run_options = RunOptions(options, max_steps=max_steps, max_seconds=max_seconds,
                              history_images=history_images, language=language, monitor=monitor,
-                             dry_run=dry_run, confirm_risky=confirm_risky)
+                             dry_run=dry_run, confirm_risky=confirm_risky, type_interval=type_interval)
     try:
         pol = make_policy(options)
     except PolicyError as exc:

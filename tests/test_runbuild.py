@@ -27,6 +27,20 @@ def test_run_options_round_trip_keeps_the_key_secret():
 
 
 @pytest.mark.display
+def test_type_interval_reaches_the_operator(virtual_display):
+    # issue 17: slow programs drop fast keys; the pace is a run setting, recorded in meta.json
+    from tars.agent.runbuild import make_operator
+
+    virtual_display(320, 240, wm=False)
+    opts = RunOptions(type_interval=0.05)
+    op = make_operator(opts, allow_blank=True)
+    try:
+        assert op.typer.interval == 0.05 and opts.settings()["type_interval"] == 0.05
+    finally:
+        op.close()
+
+
+@pytest.mark.display
 def test_the_app_and_tars_run_write_the_same_settings(virtual_display, tmp_path):
     """Same options through `tars run` and through the app's worker (its settings, its
     default policy and operator factories): meta.json's settings are equal but for the name of
