@@ -198,3 +198,26 @@ def test_a_calendar_day_is_found_by_its_month_and_number():
     (answer,) = run_policy(LitePolicy(), "pick December 15", [img])
     (click,) = actions_of(answer)
     assert 125 < click.x < 150 and 105 < click.y < 130
+
+
+def draw_spin(value: str, caret_at: int | None = None) -> Image.Image:
+    """A Tk-like spin box "Quantity" holding ``value``, a caret drawn after ``caret_at`` chars."""
+    img = Image.new("RGB", (500, 200), (217, 217, 217))
+    d = ImageDraw.Draw(img)
+    font = ImageFont.truetype(FONT, 16)
+    d.text((20, 42), "Quantity", fill="black", font=font)
+    d.rectangle((110, 36, 190, 66), fill="white", outline=(40, 40, 40))
+    d.text((114, 42), value, fill="black", font=font)
+    if caret_at is not None:
+        x = 114 + d.textlength(value[:caret_at], font=font)
+        d.line((x, 40, x, 62), fill="black", width=2)
+    return img
+
+
+def test_a_value_kept_behind_the_caret_is_not_read_as_done():
+    # issue 17 (Tk spin box): "3" typed before the "1" it held; OCR read "Quantity 3" with the
+    # caret between them, so the field's own cut is read alone
+    screens = [draw_spin("1"), draw_spin("31", 1)] + [draw_spin("31", 1)] * 3
+    answers = run_policy(LitePolicy(), 'type "3" into the Quantity field', screens)
+    assert "(checking)" in answers[1] and 'not "3"' in answers[1]
+    assert "(retrying)" in answers[2]
