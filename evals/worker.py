@@ -93,7 +93,7 @@ def main() -> int:
         policy = build_policy(spec["policy"])
         # a task display may legitimately show nothing (the last window closed): no blank check
         operator = make_operator(options, allow_blank=True)
-        from tars.frontends.console import ConsoleHook
+        from tars.agent.console import ConsoleHook
 
         # the console hook's lines go to the task's worker.log, for reading a failure
         agent = build_agent(options, policy, operator, [TrajectoryRecorder(folder), ConsoleHook()],

@@ -102,7 +102,7 @@ def run_command(
         op = make_operator(run_options, image)
     except Exception as exc:  # OperatorError, DisplayError, ImportError: all bad setup
         raise fail(str(exc))
-    from tars.frontends.console import ConsoleHook
+    from tars.agent.console import ConsoleHook
 
     hooks: list = [ConsoleHook(quiet=as_json)]
     if record:

@@ -4,8 +4,8 @@ that ``tars run --json`` keeps stdout for the result object."""
 
 from __future__ import annotations
 
+from tars.actions.describe import describe_action
 from tars.agent.hooks import Hook, RunInfo, RunResult, StepRecord
-from tars.frontends.markers import describe_action
 
 
 class ConsoleHook(Hook):
