@@ -154,19 +154,22 @@ def get_harness(name: str | None, profile: "ModelProfile | None" = None) -> Harn
     return OSWORLD[style]
 
 
-def score_task(scoring: str, infeasible: bool, final_action: str | None, metric: Callable[[], float]) -> float:
+def score_task(scoring: str, infeasible: bool, final_action: str | None, metric: Callable[[], float],
+               touched: bool = False) -> float:
     """A task's score (0..1) from how its run ended.
 
     ``scoring``: ``osworld`` | ``tars`` (:attr:`Harness.scoring`). ``infeasible``: the task
     cannot be done (OSWorld: evaluator func ``infeasible``). ``final_action``: the run's last
     OSWorld action word (``DONE``, ``FAIL``, ``WAIT`` or None for an ordinary action; a tars
     run that ends with ``call_user`` records ``FAIL``). ``metric``: computes the state score;
-    called only when the rule needs it.
+    called only when the rule needs it. ``touched``: the run acted on the desktop (anything
+    but waits and pointer moves; :func:`tars.evals.tasks.touched_desktop`).
 
     ``osworld`` (DesktopEnv.evaluate): infeasible -> 1 exactly when the last action is
     ``FAIL``; feasible -> 0 when it is ``FAIL``, else the metric. ``tars``: infeasible -> 1
-    exactly when the agent gave up (``FAIL``, i.e. ``call_user``); feasible -> the metric,
-    whatever the ending (the state is what counts).
+    exactly when the agent gave up (``FAIL``, i.e. ``call_user``) without having acted on the
+    desktop (a run that clicked or typed first may have changed what it could not do);
+    feasible -> the metric, whatever the ending (the state is what counts).
 
     Raises:
         ValueError: unknown ``scoring``.
@@ -174,7 +177,8 @@ def score_task(scoring: str, infeasible: bool, final_action: str | None, metric:
     if scoring not in ("osworld", "tars"):
         raise ValueError(f"unknown scoring rule {scoring!r}; use osworld or tars")
     if infeasible:
-        return 1.0 if final_action == "FAIL" else 0.0
+        gave_up = final_action == "FAIL" and (scoring == "osworld" or not touched)
+        return 1.0 if gave_up else 0.0
     if scoring == "osworld" and final_action == "FAIL":
         return 0.0
     return float(metric())

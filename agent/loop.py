@@ -42,8 +42,11 @@ class AgentConfig:
     at most ``settle_timeout`` s, instead of a fixed sleep.
     ``confirm``: asked (action, reason) -> bool before a risky action; None allows all.
     ``task``: prompt template, ``computer`` | ``mobile``.
-    ``harness``: the episode rules (:mod:`tars.agent.harness`); its ``settle`` and
-    ``loop_breaker`` switch settling and the loop breaker off when False.
+    ``harness``: the episode rules (:mod:`tars.agent.harness`): a :class:`Harness`, or its
+    name (``tars`` | ``osworld``) resolved for the profile's family when the run starts; its
+    ``settle`` and ``loop_breaker`` switch settling and the loop breaker off when False.
+    ``sleep_after_execution``: overrides the harness's fixed sleep after an action, seconds
+    (OSWorld's ``--sleep_after_execution``).
     """
 
     max_steps: int = 50
@@ -58,7 +61,8 @@ class AgentConfig:
     confirm: Callable[[Action, str], bool] | None = None
     task: str = "computer"
     settings: dict[str, Any] = field(default_factory=dict)
-    harness: Harness = TARS
+    harness: Harness | str = TARS
+    sleep_after_execution: float | None = None
 
 
 class _EndRun(Exception):
@@ -98,6 +102,7 @@ class Agent:
         self.space = policy.space
         self._final_action: str | None = None  # OSWorld action word of the latest step
         self._call_users = 0  # call_user answers tolerated so far in this run
+        self.harness: Harness = TARS  # the resolved rules of the current run
         # The operator's emergency hotkey ends the run like the stop button.
         operator.on_emergency_stop(self.stop)
 
@@ -131,22 +136,43 @@ class Agent:
         budget)."""
         from dataclasses import replace
 
-        from tars.models.profiles import get_profile
-        from tars.models.prompts import template_for
+        from tars.models import families
+        from tars.models.prompts import system_prompt, template_for
 
-        if self.profile is None:
-            self.profile = get_profile(None)
-        harness = self.config.harness
+        harness = self.harness
         profile = harness.apply(self.profile)
-        template = template_for(profile, self.config.task)
         if not instruction or not instruction.strip():
             raise ValueError("the instruction is empty")
         language = self.config.language or harness.language
+        if families.is_family(profile):  # a family renders its own messages from the Prompt
+            text, layout = system_prompt(profile, instruction, language, self.config.task), "agent"
+        else:
+            template = template_for(profile, self.config.task)
+            text, layout = template.render(instruction, language), template.layout
         sampling = {k: v for k, v in harness.sampling if k != "history_images"}
         space = replace(self.policy.space, **dict(harness.space)) if harness.space else self.policy.space
-        return History(instruction, template.render(instruction, language), space,
-                       max_images=self.config.history_images, box_tokens=profile.box_tokens,
-                       task=self.config.task, layout=template.layout, sampling=sampling)
+        return History(instruction, text, space, max_images=self.config.history_images,
+                       box_tokens=profile.box_tokens, task=self.config.task, layout=layout,
+                       sampling=sampling)
+
+    def _resolve_harness(self) -> Harness:
+        """The run's rules: ``config.harness`` (a :class:`Harness`, or a name resolved for the
+        profile's family) with ``config.sleep_after_execution`` applied.
+
+        Raises:
+            ValueError: unknown harness, or none for the profile's family.
+        """
+        from tars.agent.harness import get_harness
+        from tars.models.profiles import get_profile
+
+        if self.profile is None:
+            self.profile = get_profile(None)
+        harness = self.harness
+        if isinstance(harness, str):
+            harness = get_harness(harness, self.profile)
+        if self.config.sleep_after_execution is not None:
+            harness = harness.with_settings(sleep_after_action=float(self.config.sleep_after_execution))
+        return harness
 
     def run(self, instruction: str) -> RunResult:
         """Run ``instruction`` to its end and return how it ended (never raises for a
@@ -158,18 +184,19 @@ class Agent:
         steps = 0
         result: RunResult | None = None
         self.running = True
-        harness = self.config.harness
-        settings = {**self.config.settings, "harness": harness.name}
+        settings = dict(self.config.settings)
         info = RunInfo(instruction, self.policy.name, self.policy.space, settings=settings,
                        model=self.policy.model_id, started=started)
         self._call_users = 0
         try:
+            self.harness = harness = self._resolve_harness()
             self.policy.reset_interrupt()
             self.policy.prepare(instruction)
             history = self._history(instruction)
             # the answers are read in the space the prompt asked for (the harness's budget)
             self.space = info.space = history.space
-            settings["harness_rules"] = harness.public()
+            settings.update(harness=harness.name, harness_rules=harness.public(),
+                            language=self.config.language or harness.language)
             self.hooks.run_start(info)
             detector = LoopDetector(self.config.loop_limit) if harness.loop_breaker else None
             acted = False
@@ -217,7 +244,7 @@ class Agent:
             # The frame compared against its successor is the one kept when they agree, and
             # the policy prepares it (resize + encode) while the successor is awaited, so the
             # settled frame's request is ready when settling ends.
-            if settle and self.config.settle and self.config.harness.settle and self.operator.live:
+            if settle and self.config.settle and self.harness.settle and self.operator.live:
                 deadline = time.monotonic() + self.config.settle_timeout
                 while time.monotonic() < deadline and not self.guard.stopped:
                     self.policy.prefetch(obs.image)
@@ -239,7 +266,7 @@ class Agent:
             self.hooks.after_capture(step_num)
 
     def _think(self, step_num: int, history: History, image) -> tuple[str, Step | None, str | None, int]:
-        harness = self.config.harness
+        harness = self.harness
         retries = self.config.parse_retries if self.config.parse_retries is not None else harness.parse_retries
         failed: list[tuple[str, str]] = []
         for attempt in range(1, retries + 2):
@@ -265,7 +292,7 @@ class Agent:
         return last_text, None, f"model output did not parse after {len(failed)} attempts: {failed[-1][1]}", len(failed)
 
     def _step(self, step_num: int, history: History, detector: LoopDetector | None, settle: bool) -> None:
-        harness = self.config.harness
+        harness = self.harness
         t0 = time.perf_counter()
         obs = self._observe(step_num, settle)
         t1 = time.perf_counter()
@@ -343,7 +370,7 @@ class Agent:
 
     def _sleep_after(self, times: int = 1) -> bool:
         """The harness's fixed sleep after an action (``times`` of it); True when stopped."""
-        seconds = self.config.harness.sleep_after_action * times
+        seconds = self.harness.sleep_after_action * times
         return bool(seconds) and self.guard.sleep(min(seconds, self.guard.remaining()))
 
     def _act_osworld(self, step_num: int, actions: list[Action], obs: Observation,
@@ -357,7 +384,7 @@ class Agent:
         performed and the run ends with FAIL; else every action is performed, each followed by
         the fixed sleep. ``wait`` sleeps twice the fixed sleep (``DesktopEnv.step`` on WAIT).
         """
-        harness = self.config.harness
+        harness = self.harness
         for action in actions:
             if isinstance(action, Finished):
                 self._final_action = "DONE"

@@ -177,23 +177,40 @@ class RunOptions:
 
     ``policy``: :class:`PolicyOptions`. ``max_steps``: step limit. ``max_seconds``: wall-time
     limit in seconds (None: none). ``history_images``: screenshots per prompt. ``language``:
-    language of the model's thoughts. ``monitor``: mss monitor index (1 = primary).
+    language of the model's thoughts (None: the harness's, English for ``tars``, Chinese for
+    ``osworld``). ``monitor``: mss monitor index (1 = primary).
     ``dry_run``: look and think, perform nothing. ``confirm_risky``: ask before risky actions.
     ``task``: prompt template, ``computer`` | ``mobile``. ``type_interval``: seconds between
     typed characters (0.004; slow programs such as galculator may drop shifted keys typed
     fast, issue 17).
+    ``harness``: the episode rules,
+    ``tars`` | ``osworld`` (:mod:`tars.agent.harness`). ``sleep_after_execution``: seconds of
+    the osworld harness's fixed sleep after each action (None: OSWorld's 3.0).
     """
 
     policy: PolicyOptions = field(default_factory=PolicyOptions)
     max_steps: int = 50
     max_seconds: float | None = None
     history_images: int = 5
-    language: str = "English"
+    language: str | None = None
     monitor: int = 1
     dry_run: bool = False
     confirm_risky: bool = False
     task: str = "computer"
     type_interval: float = 0.004
+    harness: str = "tars"
+    sleep_after_execution: float | None = None
+
+    def check(self) -> None:
+        """Raise :class:`PolicyError` for a harness that cannot run (unknown name), before
+        anything loads. Whether OSWorld has a runner for the model's family is known when the
+        profile is (the run ends at once with the reason otherwise)."""
+        from tars.agent.harness import HARNESSES
+
+        if self.harness not in HARNESSES:
+            raise PolicyError(f"unknown harness {self.harness!r}; use one of {', '.join(HARNESSES)}")
+        if self.sleep_after_execution is not None and self.sleep_after_execution < 0:
+            raise PolicyError("--sleep-after-execution must be at least 0")
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "RunOptions":
@@ -214,7 +231,8 @@ class RunOptions:
         return {**self.policy.public(), "max_steps": self.max_steps,
                 "max_seconds": self.max_seconds, "history_images": self.history_images,
                 "language": self.language, "monitor": self.monitor, "dry_run": self.dry_run,
-                "confirm_risky": self.confirm_risky, "task": self.task, "type_interval": self.type_interval}
+                "confirm_risky": self.confirm_risky, "task": self.task, "type_interval": self.type_interval,
+                "harness": self.harness, "sleep_after_execution": self.sleep_after_execution}
 
     def agent_config(self, confirm: "Callable[[Action, str], bool] | None" = None,
                      extra: dict[str, Any] | None = None) -> "AgentConfig":
@@ -226,7 +244,8 @@ class RunOptions:
         return AgentConfig(max_steps=self.max_steps, max_seconds=self.max_seconds,
                            history_images=self.history_images, language=self.language,
                            task=self.task, settings={**self.settings(), **(extra or {})},
-                           confirm=confirm if self.confirm_risky else None)
+                           confirm=confirm if self.confirm_risky else None, harness=self.harness,
+                           sleep_after_execution=self.sleep_after_execution)
 
 
 def make_operator(options: RunOptions, images: list[str] | None = None,

@@ -71,6 +71,9 @@ class TrajectoryMeta(Record):
     instruction: str
     policy: str | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
+    #: the harness (``tars`` | ``osworld``) and its rules as the runs resolved them
+    harness: str = "tars"
+    harness_rules: dict[str, Any] | None = None
     model: str | None = None
     coords: CoordsJSON | None = None
     geometry: GeometryJSON | None = None
@@ -122,7 +125,9 @@ class StepLine(Record):
 
 class RunResultFile(Record):
     """``result.json``: how the run ended. ``seconds`` wall time; ``score`` set by an
-    evaluation (0..1), else None."""
+    evaluation (0..1), else None; ``final_action``: OSWorld's word for the last step
+    (``DONE`` | ``FAIL`` | ``WAIT``, None for an ordinary action), what the harness's scoring
+    rule reads (:func:`tars.agent.harness.score_task`)."""
 
     status: RunStatus
     content: str = ""
@@ -130,6 +135,7 @@ class RunResultFile(Record):
     seconds: float = 0.0
     error: str | None = None
     score: float | None = None
+    final_action: Literal["DONE", "FAIL", "WAIT"] | None = None
 
 
 class TaskResultRow(Record):
@@ -144,6 +150,7 @@ class TaskResultRow(Record):
     steps: int = 0
     seconds: float = 0.0
     error: str | None = None
+    final_action: str | None = None
 
 
 class TaskSummary(Record):

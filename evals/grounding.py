@@ -31,7 +31,8 @@ from tars.agent.schema import GroundingResultRow, GroundingSummary, dumps_line
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-    from tars.models.base import Policy
+    from tars.actions.coords import CoordSpace
+    from tars.models.base import Policy, Prompt
 
 BBOX_FORMATS = ("xywh", "xyxy")
 #: record fields the summary breaks accuracy down by, when the records carry them
@@ -190,7 +191,7 @@ class NoPointError(ValueError):
     """The policy's answer held no point (unparseable text, or an action without a target)."""
 
 
-def _point_from_text(text: str, policy: "Policy", width: int, height: int) -> tuple[float, float]:
+def _point_from_text(text: str, space: "CoordSpace", width: int, height: int) -> tuple[float, float]:
     from tars.actions.parse import ParseError, parse_response
 
     try:
@@ -199,12 +200,34 @@ def _point_from_text(text: str, policy: "Policy", width: int, height: int) -> tu
         raise NoPointError(f"unparseable answer: {exc}") from None
     for action in step.actions:
         for x, y in action.points():
-            return policy.space.to_pixels(x, y, width, height)
+            return space.to_pixels(x, y, width, height)
     names = ", ".join(a.name for a in step.actions) or "no action"
     raise NoPointError(f"answer has no point ({names})")
 
 
-def predict_point(policy: "Policy", image: "Image", instruction: str) -> tuple[float, float]:
+def grounding_request(policy: "Policy", image: "Image", instruction: str, harness: str = "tars") -> "Prompt":
+    """The policy's grounding prompt under ``harness``: ``osworld`` gives it OSWorld's
+    sampling (temperature 0, top_p 0.9, frequency_penalty 1, 1000 tokens for UI-TARS) and
+    pixel budget for the profile's family; the template and layout stay the profile's (OSWorld
+    has no grounding runner for UI-TARS).
+
+    Raises:
+        ValueError: no such harness for the policy's family.
+    """
+    import dataclasses
+
+    from tars.agent.harness import get_harness
+
+    prompt = policy.grounding_prompt(image, instruction)
+    if harness == "tars":
+        return prompt
+    rules = get_harness(harness, policy.profile)
+    space = dataclasses.replace(prompt.space, **dict(rules.space)) if rules.space else prompt.space
+    sampling = {k: v for k, v in rules.sampling if k != "history_images"}
+    return dataclasses.replace(prompt, space=space, sampling={**sampling, **prompt.sampling})
+
+
+def predict_point(policy: "Policy", image: "Image", instruction: str, harness: str = "tars") -> tuple[float, float]:
     """Ask ``policy`` where ``instruction``'s element is; returns image pixels (floats).
 
     The request is the policy's own :meth:`~tars.models.base.Policy.grounding_prompt` (a model
@@ -220,12 +243,12 @@ def predict_point(policy: "Policy", image: "Image", instruction: str) -> tuple[f
     """
     from tars.models.base import InstructionError
 
-    prompt = policy.grounding_prompt(image, instruction)
+    prompt = grounding_request(policy, image, instruction, harness)
     try:
         text = policy.act(prompt)
     except InstructionError as exc:
         raise NoPointError(f"{policy.name} cannot follow {prompt.instruction!r}: {exc}") from None
-    return _point_from_text(text, policy, *image.size)
+    return _point_from_text(text, prompt.space, *image.size)
 
 
 
@@ -284,8 +307,11 @@ def evaluate(
     out_dir: str | Path | None = None,
     settings: dict[str, Any] | None = None,
     on_result: Callable[[dict[str, Any]], None] | None = None,
+    harness: str = "tars",
 ) -> dict[str, Any]:
     """Ask ``policy`` for a point on every record and score it; returns the summary.
+
+    ``harness``: ``tars`` | ``osworld`` (see :func:`grounding_request`); recorded in the summary.
 
     With ``out_dir``, writes ``results.jsonl`` (one row per record, flushed as it goes) and
     ``summary.json`` (the summary plus ``policy``, ``settings``, ``kind: "grounding"``).
@@ -306,7 +332,7 @@ def evaluate(
                 image = im.convert("RGB")
             start = time.perf_counter()
             try:
-                point, error = predict_point(policy, image, record.instruction), None
+                point, error = predict_point(policy, image, record.instruction, harness), None
             except NoPointError as exc:
                 point, error = None, str(exc)
             row = score_record(record, point, error, (time.perf_counter() - start) * 1000)
@@ -320,7 +346,7 @@ def evaluate(
         if sink is not None:
             sink.close()
     summary = summarize(results)
-    summary.update(kind="grounding", policy=policy.name, settings=settings or {})
+    summary.update(kind="grounding", policy=policy.name, settings=settings or {}, harness=harness)
     summary = GroundingSummary(**summary).to_json()
     if out is not None:
         (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))

@@ -366,16 +366,24 @@ class TaskSession:
         if self.stop is not None and self.stop.is_set():
             raise Interrupted(f"task {self.task.id}: interrupted during setup")
 
-    def evaluate(self, status: str | None, touched: bool = False) -> float:
-        """Score the task now (0..1), given the agent's final ``status`` (None: no agent) and
-        whether it acted on the desktop (``touched``, see :func:`touched_desktop`).
+    def evaluate(self, status: str | None, final_action: str | None = None, scoring: str = "tars",
+                 touched: bool = False) -> float:
+        """Score the task now (0..1), given the agent's final ``status`` (None: no agent),
+        ``final_action`` (the run's last OSWorld action word, result.json) and whether it acted
+        on the desktop (``touched``, see :func:`touched_desktop`), by the harness's ``scoring``
+        rule (:func:`tars.agent.harness.score_task`).
 
         Raises:
             EvaluatorError: the task's evaluator is malformed.
         """
+        from tars.agent.harness import score_task
+
         spec = substitute(self.task.evaluator.model_dump(), self.variables)
         ctx = EvalContext(self.env, self.workdir, status, touched)
-        return evaluate(spec, ctx, infeasible_task=self.task.is_infeasible)
+        if final_action is None and status == "call_user":  # a result.json without the word
+            final_action = "FAIL"
+        return score_task(scoring, self.task.is_infeasible, final_action,
+                          lambda: evaluate(spec, ctx, infeasible_task=False), touched=touched)
 
     def close(self) -> None:
         """Stop every program the setup launched (SIGTERM, then SIGKILL after 3 s)."""
@@ -414,17 +422,29 @@ class RunSettings:
     ``replies``), or None to run no agent at all (the "doing nothing" baseline).
     ``max_steps``: overrides each task's own limit when set. ``max_seconds``: wall-time limit
     of one agent run; the worker process is killed ``grace`` seconds after it.
-    ``jobs``: tasks run side by side, each on its own display.
+    ``jobs``: tasks run side by side, each on its own display. ``language``: the Thought
+    language (None: the harness's). ``harness``: ``tars`` | ``osworld``, the episode rules and
+    the scoring rule (:mod:`tars.agent.harness`). ``sleep_after_execution``: the osworld
+    harness's fixed sleep after each action, seconds (None: OSWorld's 3.0).
     """
 
     policy: dict[str, Any] | None
     max_steps: int | None = None
     max_seconds: float = 300.0
     history_images: int = 5
-    language: str = "English"
+    language: str | None = None
     jobs: int = 1
     grace: float = 30.0
     extra: dict[str, Any] = field(default_factory=dict)
+    harness: str = "tars"
+    sleep_after_execution: float | None = None
+
+    @property
+    def scoring(self) -> str:
+        """The scoring rule of the harness (``osworld`` | ``tars``)."""
+        from tars.agent.harness import get_harness
+
+        return get_harness(self.harness).scoring
 
     def public(self) -> dict[str, Any]:
         """Settings for summary.json, without secrets."""
@@ -433,6 +453,7 @@ class RunSettings:
         return scrub({
             "policy": self.policy, "max_steps": self.max_steps, "max_seconds": self.max_seconds,
             "history_images": self.history_images, "language": self.language, "jobs": self.jobs,
+            "harness": self.harness, "sleep_after_execution": self.sleep_after_execution,
             **self.extra,
         })
 
@@ -454,7 +475,8 @@ def _run_agent(task: Task, session: TaskSession, traj_dir: Path, settings: RunSe
         "policy": settings.policy,
         "agent": {"max_steps": settings.max_steps or task.max_steps,
                   "max_seconds": settings.max_seconds,
-                  "history_images": settings.history_images, "language": settings.language},
+                  "history_images": settings.history_images, "language": settings.language,
+                  "harness": settings.harness, "sleep_after_execution": settings.sleep_after_execution},
         "task_id": task.id,
     }
     log_path = traj_dir / "worker.log"
@@ -574,18 +596,19 @@ def run_task(task: Task, out_dir: str | Path, settings: RunSettings,
             except TaskError as exc:
                 row.update(status="setup_error", error=str(exc))
                 return row
-            status = None
+            status = final_action = None
             if settings.policy is not None:
                 result = _run_agent(task, session, task_dir, settings, stop)
-                status = result.get("status")
+                status, final_action = result.get("status"), result.get("final_action")
                 row.update(status=status, steps=int(result.get("steps") or 0),
-                           error=result.get("error"))
+                           error=result.get("error"), final_action=final_action)
             if stop is not None and stop.is_set():
                 # the run was cut short (and the display may be gone): not scored
                 row.update(status="stopped", error=row["error"] or "interrupted (Ctrl+C)")
                 return row
             try:
-                row["score"] = float(session.evaluate(status, touched_desktop(task_dir)))
+                row["score"] = float(session.evaluate(status, final_action, settings.scoring,
+                                                      touched_desktop(task_dir)))
             except (EvaluatorError, OSError, subprocess.SubprocessError) as exc:
                 row.update(status="eval_error", error=f"evaluator: {exc}")
     except DisplayError as exc:
@@ -624,10 +647,25 @@ def summarize(rows: list[dict[str, Any]], settings: RunSettings | None = None,
         "statuses": statuses,
         "policy": name,
         "settings": settings.public() if settings else {},
+        "harness": settings.harness if settings else "tars",
     }
     if not_run is not None:
         summary.update(interrupted=True, not_run=list(not_run))
     return summary
+
+
+def _harness_rules(out: Path, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The harness rules the runs followed (resolved for the model's family by the worker), as
+    the first trajectory's meta.json records them; None when no run got that far."""
+    for row in rows:
+        meta = out / row["id"] / "meta.json"
+        try:
+            rules = json.loads(meta.read_text(encoding="utf-8")).get("settings", {}).get("harness_rules")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if rules:
+            return rules
+    return None
 
 
 def run_suite(
@@ -704,12 +742,14 @@ def run_suite(
             pool.shutdown(wait=True, cancel_futures=True)
     ordered = [rows[t.id] for t in tasks if t.id in rows]
     not_run = [t.id for t in tasks if t.id not in rows] if stop.is_set() else None
-    summary = TaskSummary(**summarize(ordered, settings, not_run)).to_json()
+    summary = summarize(ordered, settings, not_run)
+    summary["harness_rules"] = _harness_rules(out, ordered)
+    summary = TaskSummary(**summary).to_json()
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     return {**summary, "rows": ordered}
 
 
-def check_policy(policy: dict[str, Any] | None, timeout: float = 5.0) -> None:
+def check_policy(policy: dict[str, Any] | None, timeout: float = 5.0, harness: str = "tars") -> None:
     """Check a suite's policy spec before any task starts, so a typo or a dead server fails
     once, up front, instead of once per task after its setup.
 
@@ -719,15 +759,30 @@ def check_policy(policy: dict[str, Any] | None, timeout: float = 5.0) -> None:
     ``hf`` is not built here (that would load the weights twice); its worker reports a missing
     model. ``{"name", "settings"}``: built with :func:`tars.models.base.load_policy` and closed.
 
+    ``harness``: checked to have rules for the built policy's model family.
+
     Raises:
-        tars.models.base.PolicyError: bad options, unknown policy, unreachable endpoint.
+        tars.models.base.PolicyError: bad options, unknown policy, unreachable endpoint, a
+            harness without rules for the model's family.
     """
     if policy is None:
         return
     from tars.models.base import PolicyError, load_policy
 
+    def checked(built: Any) -> None:
+        try:
+            if harness != "tars" and built.profile is not None:
+                from tars.agent.harness import get_harness
+
+                try:
+                    get_harness(harness, built.profile)
+                except ValueError as exc:
+                    raise PolicyError(str(exc)) from None
+        finally:
+            built.close()
+
     if "options" not in policy:
-        load_policy(policy["name"], **(policy.get("settings") or {})).close()
+        checked(load_policy(policy["name"], **(policy.get("settings") or {})))
         return
     from tars.agent.runbuild import PolicyOptions, make_policy
 
@@ -752,4 +807,4 @@ def check_policy(policy: dict[str, Any] | None, timeout: float = 5.0) -> None:
             pass  # the server answered: reachable (the worker reports HTTP errors per step)
         finally:
             client.close()
-    make_policy(options).close()
+    checked(make_policy(options))

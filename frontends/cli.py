@@ -38,9 +38,26 @@ ApiKeyOpt = Annotated[Optional[str], typer.Option("--api-key", envvar="TARS_API_
 MaxTokensOpt = Annotated[Optional[int], typer.Option("--max-new-tokens", min=1, help="Tokens the model may write per answer (default: the profile's).")]
 TimeoutOpt = Annotated[Optional[float], typer.Option("--timeout", min=0.1, help="Seconds per request to the endpoint (default 60).")]
 ProfileOpt = Annotated[Optional[str], typer.Option("--profile", help="Model profile (prompt, coordinates, pixels); default from the model name. See `tars models`.")]
+HarnessOpt = Annotated[str, typer.Option("--harness", help="Episode rules: tars (default) | osworld (OSWorld's runner, rule for rule; docs/harness.md).")]
+SleepOpt = Annotated[Optional[float], typer.Option("--sleep-after-execution", help="--harness osworld: fixed sleep after each action, seconds (OSWorld's default 3).")]
+LanguageOpt = Annotated[Optional[str], typer.Option("--language", help="Language of the model's thoughts (default English; Chinese with --harness osworld, as OSWorld's runner).")]
 PlannerEndpointOpt = Annotated[Optional[str], typer.Option("--planner-endpoint", help="Planner + grounder mode: OpenAI-compatible URL of the planner; the policy above becomes the grounder.")]
 PlannerModelOpt = Annotated[Optional[str], typer.Option("--planner-model", help="Planner's served model name; alone (no --planner-endpoint): a local hf model.")]
 PlannerProfileOpt = Annotated[Optional[str], typer.Option("--planner-profile", help="Planner's image budget profile (default qwen2.5-vl).")]
+
+
+def _check_harness(harness: str, policy) -> None:
+    """Fail (PolicyError) when ``harness`` has no rules for the policy's model family."""
+    from tars.agent.harness import get_harness
+    from tars.models.base import PolicyError
+
+    if harness == "tars" or policy.profile is None:
+        return
+    try:
+        get_harness(harness, policy.profile)
+    except ValueError as exc:
+        policy.close()
+        raise PolicyError(str(exc)) from None
 
 
 @app.command("run")
@@ -61,7 +78,9 @@ def run_command(
     max_steps: int = typer.Option(50, "--max-steps", min=1),
     max_seconds: float = typer.Option(None, "--max-seconds", min=0.001, help="Wall-time limit, seconds."),
     history_images: int = typer.Option(5, "--history-images", min=1, help="Screenshots per prompt."),
-    language: str = typer.Option("English", "--language", help="Language of the model's thoughts."),
+    language: LanguageOpt = None,
+    harness: HarnessOpt = "tars",
+    sleep_after_execution: SleepOpt = None,
     monitor: int = typer.Option(1, "--monitor", min=1, help="mss monitor index (1 = primary)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Look, think and print, but perform nothing."),
     image: list[str] = typer.Option(None, "--image", help="With --dry-run: screenshots to serve instead of the screen."),
@@ -84,9 +103,12 @@ def run_command(
                             planner_profile=planner_profile)
     run_options = RunOptions(options, max_steps=max_steps, max_seconds=max_seconds,
                              history_images=history_images, language=language, monitor=monitor,
-                             dry_run=dry_run, confirm_risky=confirm_risky, type_interval=type_interval)
+                             dry_run=dry_run, confirm_risky=confirm_risky, type_interval=type_interval,
+                             harness=harness, sleep_after_execution=sleep_after_execution)
     try:
+        run_options.check()
         pol = make_policy(options)
+        _check_harness(harness, pol)
     except PolicyError as exc:
         raise fail(str(exc))
     try:  # an instruction the policy cannot follow fails before anything moves
@@ -369,11 +391,12 @@ def eval_grounding_command(
     bbox_format: str = typer.Option(None, "--bbox-format", help="xywh | xyxy for every record (default: xyxy when a record has img_size)."),
     images: str = typer.Option(None, "--images", help="Extra folder to look for the screenshots in."),
     limit: int = typer.Option(None, "--limit", min=1, help="Only the first N records."),
+    harness: HarnessOpt = "tars",
 ) -> None:
     """Ask the policy for one point per record and score hits inside the target box."""
     from rich.console import Console
 
-    from tars.agent.runbuild import PolicyOptions, make_policy
+    from tars.agent.runbuild import PolicyOptions, RunOptions, make_policy
     from tars.evals import grounding
     from tars.evals.console import grounding_table, with_progress
     from tars.models.base import PolicyError
@@ -386,7 +409,9 @@ def eval_grounding_command(
                             planner_endpoint=planner_endpoint, planner_model=planner_model,
                             planner_profile=planner_profile)
     try:
+        RunOptions(options, harness=harness).check()
         pol = make_policy(options)
+        _check_harness(harness, pol)
     except PolicyError as exc:
         raise fail(str(exc))
     hits = [0, 0]
@@ -396,10 +421,10 @@ def eval_grounding_command(
         hits[1] += 1
         return f"accuracy {100 * hits[0] / hits[1]:.1f} %"
 
-    settings = {**options.public(), "dataset": dataset, "bbox_format": bbox_format or "auto"}
+    settings = {**options.public(), "dataset": dataset, "bbox_format": bbox_format or "auto", "harness": harness}
     try:
         summary = with_progress(len(records), "grounding", lambda on_row: grounding.evaluate(
-            records, pol, out, settings=settings, on_result=on_row), note)
+            records, pol, out, settings=settings, on_result=on_row, harness=harness), note)
     except (PolicyError, OSError) as exc:
         raise fail(f"evaluation stopped: {exc}", 1)
     finally:
@@ -427,6 +452,9 @@ def eval_tasks_command(
     max_steps: int = typer.Option(None, "--max-steps", min=1, help="Override every task's step limit."),
     max_seconds: float = typer.Option(300.0, "--max-seconds", help="Wall-time limit of one task's run, seconds."),
     history_images: int = typer.Option(5, "--history-images", min=1, help="Screenshots per prompt."),
+    language: LanguageOpt = None,
+    harness: HarnessOpt = "tars",
+    sleep_after_execution: SleepOpt = None,
     task: list[str] = typer.Option(None, "--task", help="Run only these task ids (repeatable)."),
 ) -> None:
     """Run a task suite, each task on a fresh virtual display, and score it (exit 1 unless all succeed).
@@ -439,7 +467,7 @@ def eval_tasks_command(
 
     from rich.console import Console
 
-    from tars.agent.runbuild import PolicyOptions
+    from tars.agent.runbuild import PolicyOptions, RunOptions
     from tars.evals.console import tasks_table, with_progress
     from tars.evals.tasks import RunSettings, TaskError, check_policy, load_suite, run_suite
     from tars.models.base import PolicyError
@@ -458,15 +486,18 @@ def eval_tasks_command(
                             planner_profile=planner_profile)
     try:
         options.check()
+        RunOptions(options, harness=harness, sleep_after_execution=sleep_after_execution).check()
     except PolicyError as exc:
         raise fail(str(exc))
     fields = {k: v for k, v in vars(options).items() if v not in (None, False)}
     try:  # a dead endpoint or bad policy fails once here, not once per task after its setup
-        check_policy({"options": fields})
+        check_policy({"options": fields}, harness=harness)
     except PolicyError as exc:
         raise fail(str(exc))
     settings = RunSettings({"options": fields}, max_steps=max_steps, max_seconds=max_seconds,
-                           history_images=history_images, jobs=jobs, extra={"suite": suite})
+                           history_images=history_images, language=language, jobs=jobs,
+                           harness=harness, sleep_after_execution=sleep_after_execution,
+                           extra={"suite": suite})
     # absolute once, here: setup commands run inside each task's folder
     out = str(Path(out or f"tars-eval-{time.strftime('%Y%m%d-%H%M%S')}").resolve())
     done = [0]

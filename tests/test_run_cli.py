@@ -87,7 +87,7 @@ def test_openai_endpoint_run_to_finished(shot, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == {"status": "finished", "content": "pressed", "steps": 2,
                                        "seconds": json.loads(proc.stdout)["seconds"], "error": None,
-                                       "score": None}
+                                       "score": None, "final_action": "DONE"}
     # what the model was sent: the screenshot as a data URL, the key in the header only
     first = server.chats[0]
     parts = [p for m in first["messages"] if isinstance(m["content"], list) for p in m["content"]]

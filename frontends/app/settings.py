@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from tars.agent.harness import HARNESSES
 from tars.agent.runbuild import PolicyOptions, RunOptions
 
 #: policies the app offers, in the order of its menu
@@ -32,6 +33,7 @@ class AppSettings:
     profile name ("" = from the model name). ``max_new_tokens``: tokens per answer (0 = the
     profile's). ``timeout``: seconds per endpoint request (0 = default). ``max_seconds``:
     wall-time limit of a run (0 = none). ``history_images``: screenshots per prompt.
+    ``harness``: episode rules, ``tars`` | ``osworld`` (:mod:`tars.agent.harness`).
     """
 
     policy: str = "lite"
@@ -51,6 +53,7 @@ class AppSettings:
     timeout: float = 0.0
     max_seconds: float = 0.0
     history_images: int = 5
+    harness: str = "tars"
 
     def policy_options(self) -> PolicyOptions:
         """The options :func:`tars.agent.runbuild.make_policy` takes (empty strings and zeros
@@ -68,7 +71,7 @@ class AppSettings:
         return RunOptions(self.policy_options(), max_steps=self.max_steps,
                           max_seconds=self.max_seconds or None,
                           history_images=self.history_images, language=self.language,
-                          monitor=self.monitor)
+                          monitor=self.monitor, harness=self.harness)
 
     def public(self) -> dict[str, Any]:
         """Settings safe to write anywhere: the API key removed."""
@@ -108,6 +111,8 @@ def load_settings(store: Any) -> AppSettings:
     settings = AppSettings(**{**asdict(defaults), **values})
     if settings.policy not in APP_POLICIES:
         settings.policy = defaults.policy
+    if settings.harness not in HARNESSES:
+        settings.harness = defaults.harness
     if not settings.remember_key:
         settings.api_key = ""
     return settings

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from tars.agent.harness import HARNESSES
 from tars.frontends.app.settings import APP_POLICIES, LANGUAGES, AppSettings, load_settings, save_settings
 
 
@@ -177,6 +178,10 @@ def _build_window_class():
             self.lang_box = QtWidgets.QComboBox()
             self.lang_box.setEditable(True)
             self.lang_box.addItems(LANGUAGES)
+            self.harness_box = QtWidgets.QComboBox()
+            self.harness_box.addItems(HARNESSES)
+            self.harness_box.setToolTip("tars: settling, feedback, loop breaker; "
+                                        "osworld: OSWorld's runner rule for rule (docs/harness.md)")
             self.record_edit = QtWidgets.QLineEdit()
             self.record_edit.setPlaceholderText("(not recorded)")
             self.overlay_box = QtWidgets.QCheckBox("show the overlay during runs")
@@ -191,6 +196,7 @@ def _build_window_class():
             form.addRow("", self.remember_box)
             form.addRow("Max steps", self.steps_spin)
             form.addRow("Language", self.lang_box)
+            form.addRow("Harness", self.harness_box)
             form.addRow("Record to", self._with_browse(self.record_edit))
             form.addRow("Monitor", self.monitor_spin)
             form.addRow("", self.overlay_box)
@@ -224,6 +230,7 @@ def _build_window_class():
             self.remember_box.setChecked(s.remember_key)
             self.steps_spin.setValue(s.max_steps)
             self.lang_box.setCurrentText(s.language)
+            self.harness_box.setCurrentText(s.harness)
             self.record_edit.setText(s.record_dir)
             self.overlay_box.setChecked(s.overlay)
             self.keep_box.setChecked(s.keep_overlay_in_captures)
@@ -239,6 +246,7 @@ def _build_window_class():
                 max_steps=self.steps_spin.value(), language=self.lang_box.currentText().strip() or "English",
                 record_dir=self.record_edit.text().strip(), overlay=self.overlay_box.isChecked(),
                 keep_overlay_in_captures=self.keep_box.isChecked(), monitor=self.monitor_spin.value(),
+                harness=self.harness_box.currentText(),
             )
 
         def _update_form(self) -> None:
