@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import statistics
 import subprocess
 import sys
@@ -72,15 +73,25 @@ def _reference():
     return parse
 
 
-def _median_run(cmd: list[str], stdin: str, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, cwd=ROOT)
-        times.append(time.perf_counter() - t0)
-        if proc.returncode != 0:
-            raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.strip()}")
-    return statistics.median(times)
+def _startup_times(commands: dict[str, tuple[list[str], str]], runs: int) -> dict[str, float]:
+    """Median wall seconds of each command, run in turn ``runs`` times (interleaved, so a
+    change of load on a shared machine hits them alike), after one warm-up run each.
+
+    Bytecode: the children may write ``__pycache__`` (PYTHONDONTWRITEBYTECODE removed), as an
+    installed package has its ``.pyc`` files from pip; the warm-up run writes them.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for round_ in range(runs + 1):
+        for name, (cmd, stdin) in commands.items():
+            t0 = time.perf_counter()
+            proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, cwd=ROOT, env=env)
+            elapsed = time.perf_counter() - t0
+            if proc.returncode != 0:
+                raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.strip()}")
+            if round_:
+                times[name].append(elapsed)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main() -> None:
@@ -101,10 +112,10 @@ def main() -> None:
 
     text = CORPUS[0]
     py = sys.executable
-    bare = _median_run([py, "-c", "pass"], "", args.runs)
-    tars = _median_run([py, "-m", "tars.frontends.cli", "parse", "--image-size", "1920x1080"], text, args.runs)
-    print(f"python start-up (baseline)    {bare * 1000:8.0f} ms  (median of {args.runs})")
-    print(f"tars parse start-up           {tars * 1000:8.0f} ms  (median of {args.runs})")
+    commands = {
+        "python": ([py, "-c", "pass"], ""),
+        "tars": ([py, "-m", "tars", "parse", "--image-size", "1920x1080"], text),
+    }
     if reference is not None:
         ref_cmd = (
             "import sys, contextlib, io\n"
@@ -113,8 +124,16 @@ def main() -> None:
             "s = p(sys.stdin.read(), 1000, 1080, 1920, model_type='qwen25vl')\n"
             "print(c(s, 1080, 1920, scale_factor=1))\n"
         )
-        ref = _median_run([py, "-c", ref_cmd], text, args.runs)
-        print(f"ui-tars parse start-up        {ref * 1000:8.0f} ms  (median of {args.runs})")
+        commands["ui-tars"] = ([py, "-c", ref_cmd], text)
+    med = _startup_times(commands, args.runs)
+    print(f"python start-up (baseline)    {med['python'] * 1000:8.0f} ms  (median of {args.runs}, interleaved)")
+    print(f"tars parse start-up           {med['tars'] * 1000:8.0f} ms")
+    if reference is not None:
+        print(f"ui-tars parse start-up        {med['ui-tars'] * 1000:8.0f} ms")
+        print(f"FIGURE parse_startup_ms {med['tars'] * 1000:.0f} reference {med['ui-tars'] * 1000:.0f} (ui-tars), "
+              f"{med['python'] * 1000:.0f} (python) target <=150 and below ui-tars")
+    print(f"FIGURE parse_rate {rate:.0f} reference {ref_rate if reference is not None else float('nan'):.0f} "
+          "target above ui-tars")
 
 
 if __name__ == "__main__":

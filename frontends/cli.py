@@ -287,59 +287,13 @@ def parse_command(
 
     x, y (and x2, y2 for drag) are screen points (screenshot pixels / --scale) when --image-size is given, model-space numbers as written otherwise. Exit 2 on bad input.
     """
-    import json
-
-    from tars.actions import coords as coords_mod
-    from tars.actions.parse import ParseError, parse_response
-
-    def _number(v: object) -> object:
-        return int(v) if isinstance(v, float) and v.is_integer() else v
-
-    def _action_json(action) -> dict:
-        return {k: _number(v) for k, v in action.to_json().items()}
-
-    space = geometry = None
-    if image_size is not None:
-        try:
-            w_text, h_text = image_size.lower().split("x")
-            width, height = int(w_text), int(h_text)
-            if width <= 0 or height <= 0:
-                raise ValueError
-        except ValueError:
-            raise fail(f"--image-size must be WxH with positive integers, got {image_size!r}") from None
-        if not (scale > 0 and scale != float("inf")):
-            raise fail(f"--scale must be a positive number, got {scale}")
-        budget = {}
-        if min_pixels is not None:
-            budget["min_pixels"] = min_pixels
-        if max_pixels is not None:
-            budget["max_pixels"] = max_pixels
-        try:
-            space = coords_mod.CoordSpace(coords, **budget)  # type: ignore[arg-type]
-            space.model_size(width, height)  # smart_resize refuses extreme aspect ratios
-        except ValueError as exc:
-            raise fail(str(exc)) from None
-        geometry = coords_mod.ScreenGeometry(width, height, scale=scale)
-    elif coords not in coords_mod.SPACE_KINDS:
-        raise fail(f"unknown coordinate space {coords!r}; use one of {coords_mod.SPACE_KINDS}")
+    from tars.frontends.parse_cmd import ParseCommandError, parse_to_json, read_stdin
 
     try:
-        text = sys.stdin.read()
-    except UnicodeDecodeError as exc:
-        raise fail(f"stdin is not valid text: {exc}") from None
-    try:
-        step = parse_response(text)
-    except ParseError as exc:
+        line = parse_to_json(read_stdin(), image_size, coords, scale, min_pixels, max_pixels)
+    except ParseCommandError as exc:
         raise fail(str(exc)) from None
-    actions = step.actions
-    if space is not None:
-        actions = tuple(coords_mod.action_to_screen(a, space, geometry) for a in actions)
-    out = {
-        "thought": step.thought,
-        "reflection": step.reflection,
-        "actions": [_action_json(a) for a in actions],
-    }
-    print(json.dumps(out, ensure_ascii=False))
+    print(line)
 
 
 @app.command("app")

@@ -1,6 +1,6 @@
 """``python -m tars``: the same command line as the ``tars`` console script."""
 
-from tars.frontends.cli import main
+from tars.frontends.entry import main
 
 if __name__ == "__main__":
     main()
