@@ -176,7 +176,7 @@ class Scroll(Action):
     amount: int = DEFAULT_SCROLL_AMOUNT
 
     def to_text(self) -> str:
-        where = f"start_box={_box(self.x, self.y)}, " if self.x is not None else ""
+        where = f"start_box={_box(self.x, self.y)}, " if self.x is not None and self.y is not None else ""
         return f"scroll({where}direction='{self.direction}')"
 
 
@@ -345,7 +345,7 @@ def action_from_json(data: dict[str, Any]) -> Action:
     """
     data = dict(data)
     name = data.pop("action", None)
-    cls = ACTION_TYPES.get(name)  # type: ignore[arg-type]
+    cls = ACTION_TYPES.get(str(name))
     if cls is None:
         raise ValueError(f"unknown action {name!r}")
     if cls is Drag and "x1" not in data:

@@ -4,6 +4,8 @@ that ``tars run --json`` keeps stdout for the result object."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from tars.actions.describe import describe_action
 from tars.agent.hooks import Hook, RunInfo, RunResult, StepRecord
 
@@ -18,8 +20,8 @@ class ConsoleHook(Hook):
         # at 80 columns and split messages mid-sentence)
         self.console = Console(stderr=True, highlight=False, soft_wrap=True)
         self.quiet = quiet
-        self._status = None
-        self._max_steps = None
+        self._status: Any = None  # a rich Status while a step is thinking
+        self._max_steps: int | None = None
 
     def run_start(self, info: RunInfo) -> None:
         self._max_steps = info.settings.get("max_steps")

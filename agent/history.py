@@ -10,6 +10,7 @@ are re-wrapped that way for profiles that ask for it
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -74,7 +75,7 @@ class History:
         last = self.entries[-1]
         last.feedback = f"{last.feedback}\n{feedback}" if last.feedback else feedback
 
-    def prompt(self, image: "Image", failed: list[tuple[str, str]] = ()) -> Prompt:
+    def prompt(self, image: "Image", failed: "Sequence[tuple[str, str]]" = ()) -> Prompt:
         """The prompt for the current step.
 
         ``image``: the current screenshot. ``failed``: earlier attempts at this step as

@@ -109,7 +109,7 @@ class Hook:
     def before_observe(self, step_num: int) -> None:
         """A step's observation begins (its frames follow, see ``before_capture``)."""
 
-    def after_observe(self, step_num: int, observation: "Observation") -> None:
+    def after_observe(self, step_num: int, observation: "Observation | None") -> None:
         """The observation is done (``observation`` None when the capture failed)."""
 
     def before_capture(self, step_num: int) -> None:
@@ -150,7 +150,7 @@ class Hooks(Hook):
         for h in self.hooks:
             h.before_observe(step_num)
 
-    def after_observe(self, step_num: int, observation: "Observation") -> None:
+    def after_observe(self, step_num: int, observation: "Observation | None") -> None:
         for h in self.hooks:
             h.after_observe(step_num, observation)
 

@@ -254,7 +254,7 @@ class Agent:
                         break
                     obs = nxt
         finally:
-            self.hooks.after_observe(step_num, obs)  # type: ignore[arg-type]  (None on failure)
+            self.hooks.after_observe(step_num, obs)  # None when the observation failed
         return obs
 
     def _capture(self, step_num: int) -> Observation:

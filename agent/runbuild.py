@@ -49,7 +49,7 @@ class PolicyOptions:
     adapter: str | None = None
     merge_adapter: bool = False
     endpoint: str | None = None
-    api_key: SecretStr | None = None
+    api_key: SecretStr | str | None = None
     profile: str | None = None
     max_new_tokens: int | None = None
     timeout: float | None = None
@@ -70,7 +70,9 @@ class PolicyOptions:
     @property
     def secret_key(self) -> str | None:
         """The API key in clear, for the one place that sends it (the endpoint client)."""
-        return self.api_key.get_secret_value() if self.api_key is not None else None
+        if isinstance(self.api_key, SecretStr):
+            return self.api_key.get_secret_value()
+        return self.api_key
 
     def to_json(self) -> dict[str, Any]:
         """Every field with the key in clear: for the pipe to an eval worker, never a file."""

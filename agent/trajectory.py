@@ -29,7 +29,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from tars.agent.hooks import Hook, RunInfo, RunResult, StepRecord
 from tars.agent.schema import (
@@ -140,7 +140,7 @@ class TrajectoryRecorder(Hook):
         self.folder = Path(folder)
         self.save_screenshots = save_screenshots
         self._meta: TrajectoryMeta | None = None
-        self._steps_file = None
+        self._steps_file: IO[str] | None = None
         self._writer: ThreadPoolExecutor | None = None
         self._pngs: dict[int, tuple["Image", Future[None]]] = {}
         self._lock = threading.Lock()
@@ -195,7 +195,7 @@ class TrajectoryRecorder(Hook):
             with self._lock:
                 self.writes.append((step_num, start, time.perf_counter()))
 
-    def after_observe(self, step_num: int, observation: "Observation") -> None:
+    def after_observe(self, step_num: int, observation: "Observation | None") -> None:
         if observation is None or not self.save_screenshots or self._steps_file is None:
             return
         with self._lock:
@@ -240,6 +240,8 @@ class TrajectoryRecorder(Hook):
                 self._meta.geometry = GeometryJSON(**record.observation.geometry.to_json())
                 _write_json_atomic(self.folder / "meta.json", self._meta.to_json())
             line = dumps_line(step_line(record, name if self.save_screenshots else None))
+            if self._steps_file is None:
+                raise OSError("steps.jsonl is not open (the run did not start)")
             self._steps_file.write(line + "\n")
             self._steps_file.flush()
             os.fsync(self._steps_file.fileno())

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from typing import Sequence
+from typing import Any, Sequence
 
 from tars.actions.coords import ScreenGeometry
 from tars.actions.space import Action
@@ -43,8 +43,8 @@ class DryRunOperator(Operator):
         self._callbacks: list = []
         self._base_geometry = geometry
         self.geometry: ScreenGeometry | None = geometry
-        self._capture = None
-        self._images = None
+        self._capture: Any = None
+        self._images: list[Any] | None = None
         self._next = 0
         #: True when frames come from the real screen: the loop may then poll observe() until
         #: the screen settles; served images must not be consumed by such polling.
@@ -79,6 +79,7 @@ class DryRunOperator(Operator):
             if self._base_geometry is not None:
                 geometry = self._base_geometry
         else:
+            assert self._images is not None  # one of the two sources is set in __init__
             image = self._images[min(self._next, len(self._images) - 1)]
             self._next += 1
             base = self._base_geometry or ScreenGeometry(image.width, image.height)

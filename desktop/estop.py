@@ -12,7 +12,7 @@ callbacks registered with ``on_emergency_stop``. Long actions (typing, drags, wa
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from typing import Any, Callable
 
 from tars.actions.keys import MODIFIERS, split_keys
 
@@ -66,7 +66,7 @@ class EmergencyHotkey:
         self.modifiers, self.key = parse_combo(combo)
         self._trigger = trigger
         self._down: set[str] = set()
-        self._listener = None
+        self._listener: Any = None
         self._lock = threading.Lock()
 
     def _on_press(self, key, injected: bool = False) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Callable
+from typing import Any, Callable
 
 from tars.actions.coords import ScreenGeometry
 from tars.actions.space import (
@@ -94,7 +94,7 @@ class LocalOperator(Operator):
         if backend == "xtest":
             from tars.desktop.x11_input import X11Input
 
-            self.input = X11Input()
+            self.input: Any = X11Input()
         else:
             from tars.desktop.pynput_input import PynputInput
 

@@ -51,7 +51,10 @@ class TextTyper:
         self.paste_keys = paste_keys
         self.interval = interval
         self.paste_settle = paste_settle
-        self._press = press  # hotkey sender with release-in-finally (the operator's)
+        self._press: Callable[[tuple[str, ...]], None] = press or self._no_hotkeys  # hotkey sender with release-in-finally (the operator's)
+
+    def _no_hotkeys(self, keys: tuple[str, ...]) -> None:
+        raise EmergencyStopError(f"this typer was built without a hotkey sender; cannot press {'+'.join(keys)}")
 
     def _check_stop(self) -> None:
         if self.stop_event.is_set():

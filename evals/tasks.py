@@ -145,7 +145,7 @@ def load_task(path: str | Path) -> Task:
         data = json.loads(path.read_text(encoding="utf-8"))
         task = Task.model_validate(data)
     except (OSError, ValueError) as exc:  # ValidationError is a ValueError
-        detail = exc
+        detail = str(exc)
         if isinstance(exc, ValidationError):
             e = exc.errors()[0]
             detail = f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"

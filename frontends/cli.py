@@ -8,7 +8,7 @@ evaluation, 2 on bad input with a one-line reason on stderr.
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -245,7 +245,7 @@ def models_command(
     from tars.models.family_profiles import DIALECTS, describe_space
     from tars.models.profiles import PROFILES
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for p in PROFILES.values():
         sp = p.space
         rows.append({
@@ -512,7 +512,7 @@ def record_command(
         # pynput listens through X (Xwayland under Wayland): without it, say so plainly
         if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
             raise fail("recording needs a graphical session: no X display (DISPLAY is unset)")
-        rec = DemoRecorder(folder, instruction, CoordSpace(coords), monitor, stop_hotkey).start()
+        rec = DemoRecorder(folder, instruction, CoordSpace(coords), monitor, stop_hotkey).start()  # type: ignore[arg-type]  # checked by CoordSpace
     except ImportError as exc:
         if "X connection" in str(exc) or "platform is not supported" in str(exc):
             raise fail(f"recording needs a graphical session: cannot connect to X display "

@@ -166,7 +166,7 @@ class EventMerger:
             if (prev is not None and isinstance(prev.action, Scroll)
                     and prev.action.direction == direction
                     and t - self._pending_t <= self.scroll_merge_s
-                    and math.hypot(prev.action.x - x, prev.action.y - y) <= 4 * self.drag_threshold):
+                    and math.hypot((prev.action.x or 0) - x, (prev.action.y or 0) - y) <= 4 * self.drag_threshold):
                 a = prev.action
                 self._pending = DemoAction(Scroll(a.x, a.y, direction, a.amount + notches), prev.frame, prev.timestamp)
                 self._pending_t = t
@@ -188,7 +188,7 @@ class EventMerger:
                 key = (char or name or "").lower() or None
                 if key is None:
                     return
-                keys = tuple(sorted(self._held, key=_MOD_ORDER.get)) + (key,)
+                keys = tuple(sorted(self._held, key=lambda k: _MOD_ORDER.get(k, 99))) + (key,)
                 if self.stop_combo and frozenset(self._held) >= self.stop_combo[0] and key == self.stop_combo[1]:
                     if self.on_stop:
                         self.on_stop()
@@ -291,9 +291,9 @@ class DemoRecorder:
         self._frames: deque[tuple[float, Any]] = deque(maxlen=30)
         self._frames_lock = threading.Lock()
         self._write_lock = threading.Lock()
-        self._capture = None
+        self._capture: Any = None
         self._geometry: ScreenGeometry | None = None
-        self._recorder = None
+        self._recorder: Any = None
         self._listeners: list[Any] = []
         self._thread: threading.Thread | None = None
         self._started = 0.0
@@ -332,6 +332,7 @@ class DemoRecorder:
         from tars.desktop.operator import Observation
 
         geometry = self._geometry
+        assert geometry is not None  # set by start(), before any event is recorded
         model = action_to_model(demo.action, self.space, geometry)
         step = Step(None, (model,), raw=f"Action: {model.to_text()}")
         record = StepRecord(len(self.actions), Observation(demo.frame, geometry, demo.timestamp),

@@ -111,12 +111,12 @@ def action_marks_svg(actions: Iterable[dict[str, Any]], geometry: dict[str, Any]
              'markerHeight="6" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
              'fill="context-stroke"/></marker></defs>']
     for n, a in enumerate(actions, 1):
-        name = a.get("action")
+        name = str(a.get("action"))
         color = _MARK.get(name, "#e53935")
         label_at = None
         # a drag's start is ``x``/``y`` in DESIGN.md's JSON (``x1``/``y1`` in older files)
         sx, sy = a.get("x", a.get("x1")), a.get("y", a.get("y1"))
-        if name == "drag" and None not in (sx, sy, a.get("x2"), a.get("y2")):
+        if name == "drag" and sx is not None and sy is not None and None not in (a.get("x2"), a.get("y2")):
             x1, y1 = _to_pixels(sx, sy, geometry)
             x2, y2 = _to_pixels(a["x2"], a["y2"], geometry)
             parts.append(f'<circle cx="{x1:.1f}" cy="{y1:.1f}" r="{r / 2:.1f}" fill="{color}"/>'
@@ -128,7 +128,7 @@ def action_marks_svg(actions: Iterable[dict[str, Any]], geometry: dict[str, Any]
             label_at = (x, y)
             if name == "scroll":
                 dx, dy = {"up": (0, -1), "down": (0, 1), "left": (-1, 0), "right": (1, 0)}.get(
-                    a.get("direction"), (0, 1))
+                    str(a.get("direction")), (0, 1))
                 parts.append(f'<line x1="{x:.1f}" y1="{y:.1f}" x2="{x + dx * 4 * r:.1f}" '
                              f'y2="{y + dy * 4 * r:.1f}" stroke="{color}" stroke-width="{r / 3:.1f}" '
                              f'marker-end="url(#arrow)"/>')
@@ -293,7 +293,7 @@ def _miss_figure(row: dict[str, Any]) -> str:
     cw, ch = crop.size
     marks = (f'<rect x="{x1 - left:.1f}" y="{y1 - top:.1f}" width="{x2 - x1:.1f}" height="{y2 - y1:.1f}" '
              f'fill="none" stroke="#137333" stroke-width="2"/>')
-    if px is not None:
+    if px is not None and py is not None:
         cx, cy = px - left, py - top
         marks += (f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="6" fill="none" stroke="#e53935" '
                   f'stroke-width="2"/><circle cx="{cx:.1f}" cy="{cy:.1f}" r="2" fill="#e53935"/>')

@@ -161,7 +161,7 @@ class _Call:
 
 def _tidy(v: float) -> float:
     # Integral coordinates stay integers, as the UI-TARS reader returns them.
-    return int(v) if v == int(v) else v  # type: ignore[return-value]
+    return int(v) if v == int(v) else v
 
 
 def _show(value: Any) -> str:

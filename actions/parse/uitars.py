@@ -326,7 +326,7 @@ def _box_centre(arg: _Arg, call: _Call) -> tuple[float, float]:
 
 def _tidy(v: float) -> float:
     # Integral coordinates stay integers, so `tars parse` prints 30, not 30.0.
-    return int(v) if v == int(v) else v  # type: ignore[return-value]
+    return int(v) if v == int(v) else v
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from tars.assets.apps._common import parse_args, run_app, write_state
 
@@ -28,7 +29,7 @@ def build(state_file: str, folder: str, title: str | None = None):
     editor = QPlainTextEdit()
     win.setCentralWidget(editor)
     win.resize(640, 420)
-    doc = {"file": None, "saved": {}, "modified": False}
+    doc: dict[str, Any] = {"file": None, "saved": {}, "modified": False}
 
     def refresh_title() -> None:
         name = Path(doc["file"]).name if doc["file"] else "Untitled"

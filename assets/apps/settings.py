@@ -120,7 +120,11 @@ def build(state_file: str, title: str | None = None):
     font_size.valueChanged.connect(save)
     tabs.currentChanged.connect(save)
     apply.clicked.connect(on_apply)
-    cancel.clicked.connect(lambda: (show(applied), save()))
+    def on_cancel() -> None:
+        show(applied)
+        save()
+
+    cancel.clicked.connect(on_cancel)
     clear_history.clicked.connect(on_clear_history)
     win.resize(460, 300)
     save()

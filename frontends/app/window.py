@@ -252,7 +252,9 @@ def _build_window_class():
         def _update_form(self) -> None:
             name = self.policy_box.currentText()
             self.model_edit.setEnabled(name in ("hf", "openai"))
-            self.adapter_edit.parentWidget().setEnabled(name == "hf")
+            adapter_row = self.adapter_edit.parentWidget()
+            if adapter_row is not None:
+                adapter_row.setEnabled(name == "hf")
             self.endpoint_edit.setEnabled(name == "openai")
             self.key_edit.setEnabled(name == "openai")
             self.remember_box.setEnabled(name == "openai")

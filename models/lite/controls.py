@@ -190,7 +190,7 @@ def is_checked(image: "Image | np.ndarray", box: Rect) -> bool:
         return False
     background = float(np.percentile(inner, 90))
     marked = np.count_nonzero(inner < background - 60) / inner.size
-    return marked > 0.06
+    return bool(marked > 0.06)
 
 
 def slider_near(image: "Image | np.ndarray", label: Box) -> Rect | None:
