@@ -121,6 +121,8 @@ class StepLine(Record):
     #: then holds the combined answer in screenshot pixels)
     planner: str | None = None
     grounding: list[GroundingCall] = Field(default_factory=list)
+    #: planner answers of this step that could not be used, each with the reason it was given
+    planner_rejected: list[dict[str, str]] = Field(default_factory=list)
 
 
 class RunResultFile(Record):

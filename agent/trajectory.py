@@ -120,6 +120,7 @@ def step_line(record: StepRecord, screenshot_file: str | None) -> StepLine:
         geometry=GeometryJSON(**record.observation.geometry.to_json()),
         planner=record.exchange.get("planner") if record.exchange else None,
         grounding=[GroundingCall(**g) for g in record.exchange.get("grounder", [])] if record.exchange else [],
+        planner_rejected=list(record.exchange.get("rejected", [])) if record.exchange else [],
     )
 
 

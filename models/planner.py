@@ -32,7 +32,7 @@ from tars.actions.coords import CoordSpace
 from tars.actions.keys import UnknownKeyError, split_keys
 from tars.actions.parse.errors import ParseError, clip
 from tars.actions.parse.pycall import PyCall, read_calls
-from tars.models.base import Policy, PolicyError, Prompt, Turn
+from tars.models.base import Interrupted, Policy, PolicyError, Prompt, Turn
 from tars.models.profiles import get_profile
 
 if TYPE_CHECKING:
@@ -124,12 +124,15 @@ class PlannerGrounderPolicy(Policy):
     Answers are UI-TARS text in screenshot pixels (:attr:`space` is ``absolute``).
 
     Raises (from :meth:`act`):
-        PolicyError: either model could not answer, or the grounder found no point for an
-            element (the message names the element).
-        ParseError: the planner's answer is not in the planner language (fed back to it).
+        PolicyError: either model could not answer, or :attr:`max_attempts` planner answers in
+            a row could not be used. An answer outside the planner language, or naming an
+            element the grounder cannot find, goes back to the planner with the reason.
     """
 
     name = "planner+grounder"
+    #: planner answers asked per step when one cannot be used (not the planner language, or an
+    #: element the grounder cannot find); then :class:`PolicyError`
+    max_attempts = 3
 
     def __init__(self, planner: Policy, grounder: Policy) -> None:
         self.planner = planner
@@ -183,19 +186,34 @@ class PlannerGrounderPolicy(Policy):
             except PolicyError:  # no point: an answer without one, which the evaluation counts as a miss
                 return "Action: call_user()"
             return f"Action: {sp.Click(x, y).to_text()}"
-        turns = [Turn(t.image, self._planner_text.get(t.response, t.response) if t.response else t.response,
-                      t.feedback) for t in prompt.turns]
-        planned = Prompt(prompt.instruction, planner_prompt(prompt.instruction), turns,
-                         self.planner.space, prompt.task)
-        text = self.planner.act(planned)
-        exchange = {"planner": text, "grounder": []}
-        self.last_exchange = exchange
-        thought, code = split_answer(text)
+        past = [Turn(t.image, self._planner_text.get(t.response, t.response) if t.response else t.response,
+                     t.feedback) for t in prompt.turns[:-1]]
         image = prompt.screenshot
-        actions = [self._action(call, image, exchange) for call in read_calls(code)]
-        answer = f"Thought: {thought}\nAction: " + "\n\n".join(a.to_text() for a in actions)
-        self._planner_text[answer] = text
-        return answer
+        rejected: list[dict[str, str]] = []
+        for _ in range(self.max_attempts):
+            # a rejected answer goes back to the planner with the reason, as the loop does with
+            # an answer that does not parse (the current screenshot stays on the first attempt)
+            retries = [Turn(image if i == 0 else None, r["planner"], r["error"]) for i, r in enumerate(rejected)]
+            turns = past + (retries + [Turn(None)] if retries else [Turn(image)])
+            planned = Prompt(prompt.instruction, planner_prompt(prompt.instruction), turns,
+                             self.planner.space, prompt.task)
+            text = self.planner.act(planned)
+            exchange: dict[str, Any] = {"planner": text, "grounder": [], "rejected": rejected}
+            self.last_exchange = exchange
+            try:
+                thought, code = split_answer(text)
+                actions = [self._action(call, image, exchange) for call in read_calls(code)]
+            except (ParseError, PolicyError) as exc:
+                if isinstance(exc, Interrupted):
+                    raise
+                rejected.append({"planner": text, "error": f"Your answer could not be used: {exc}. "
+                                                          "Answer again as Thought: ... Action: ..."})
+                continue
+            answer = f"Thought: {thought}\nAction: " + "\n\n".join(a.to_text() for a in actions)
+            self._planner_text[answer] = text
+            return answer
+        raise PolicyError(f"the planner's last {self.max_attempts} answers could not be used; the last one: "
+                          f"{rejected[-1]['error']}")
 
     # -- grounding -----------------------------------------------------------------------
     def _ground(self, description: str, image: "Image | None", exchange: dict[str, Any]) -> tuple[float, float]:

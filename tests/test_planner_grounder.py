@@ -123,3 +123,34 @@ def test_planner_options_are_checked_before_anything_runs(tmp_path):
         proc = subprocess.run([sys.executable, "-m", "tars", "run", "do it", "--dry-run", *args],
                               cwd=ROOT, capture_output=True, text=True, timeout=60)
         assert proc.returncode == 2 and message in proc.stderr, (args, proc.stderr)
+
+
+def test_an_unusable_planner_answer_goes_back_to_the_planner_with_the_reason():
+    """Not the planner language, then an element the grounder cannot find: both are fed back
+    to the planner (with the current screenshot), and its third answer is grounded."""
+    from tars.models.planner import PlannerGrounderPolicy
+    from tars.models.scripted import ScriptedPolicy
+    from tars.agent.history import History
+
+    seen: list = []
+
+    def good(prompt):
+        seen.append(prompt)
+        return "Thought: now the Save button.\nAction: click(element='Save')"
+
+    planner = ScriptedPolicy(["I would click Save.", "Thought: x\nAction: click(element='Nowhere')", good])
+    grounder = ScriptedPolicy(["(-1,-1)", "(40,30)"])
+    policy = PlannerGrounderPolicy(planner, grounder)
+    screen = Image.new("RGB", (200, 100), (1, 2, 3))
+    answer = policy.act(History("Save it", "", policy.space).prompt(screen))
+    assert answer == "Thought: now the Save button.\nAction: click(start_box='(40,30)')"
+    rejected = policy.last_exchange["rejected"]
+    assert [r["planner"] for r in rejected] == ["I would click Save.", "Thought: x\nAction: click(element='Nowhere')"]
+    assert "no 'Action:'" in rejected[0]["error"] and "Nowhere" in rejected[1]["error"]
+    last = seen[0]
+    assert last.screenshot is screen and [t.feedback for t in last.turns[:2]] == [r["error"] for r in rejected]
+    assert policy.last_exchange["grounder"][0]["point"] == [40.0, 30.0]
+
+    stubborn = PlannerGrounderPolicy(ScriptedPolicy(["no"] * 3), ScriptedPolicy([]))
+    with pytest.raises(Exception, match="last 3 answers could not be used"):
+        stubborn.act(History("Save it", "", stubborn.space).prompt(screen))
