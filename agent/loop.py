@@ -167,7 +167,7 @@ class Agent:
 
         if self.profile is None:
             self.profile = get_profile(None)
-        harness = self.harness
+        harness = self.config.harness
         if isinstance(harness, str):
             harness = get_harness(harness, self.profile)
         if self.config.sleep_after_execution is not None:
