@@ -212,7 +212,9 @@ class ScreenCapture:
 
     ``monitor``: mss index (None = the primary, 0 = all monitors together).
     ``allow_blank``: when False (default), a frame of one single colour raises
-    :class:`BlankScreenError` instead of being returned.
+    :class:`BlankScreenError` instead of being returned, until a frame with content has been
+    captured: after that a one-colour frame is a real state of the screen (the last window
+    closed on a one-colour desktop, issue 17), not a locked screen.
 
     Raises (from :meth:`grab`): :class:`OperatorError` when the monitor does not exist or the
     capture fails, :class:`BlankScreenError` for a one-colour frame.
@@ -223,6 +225,8 @@ class ScreenCapture:
         make_dpi_aware()
         self.requested = monitor
         self.allow_blank = allow_blank
+        #: a frame with more than one colour was captured (later blank frames are the desktop)
+        self.seen_content = False
         self._local = threading.local()
         self._handles: list[Any] = []
         self._lock = threading.Lock()
@@ -270,9 +274,11 @@ class ScreenCapture:
             raise OperatorError(f"screen capture failed: {exc}") from exc
         # the BGRA bytearray mss filled; `.bgra` would copy it once more (8 MB at 1080p)
         raw = shot.raw
-        if check_blank and not self.allow_blank:
+        if check_blank and not self.allow_blank and not self.seen_content:
             colour = single_colour(raw)
-            if colour is not None:
+            if colour is None:
+                self.seen_content = True
+            else:
                 raise BlankScreenError(
                     f"the captured screen is one single colour {colour}: the screen may be "
                     "locked or asleep, screen capture not permitted (macOS: System Settings > "

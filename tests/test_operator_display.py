@@ -516,3 +516,30 @@ def test_two_monitors_capture_and_click_with_offset(tmp_path):
         finally:
             probe.stop()
 
+
+
+@pytest.mark.display
+def test_a_blank_frame_after_content_is_the_desktop_not_a_locked_screen(virtual_display):
+    # issue 17: closing the last window on a one-colour desktop ended a successful run with an
+    # error blaming a locked screen
+    from tars.desktop.local import LocalOperator
+
+    virtual_display(640, 480, wm=False)
+    with LocalOperator(monitor=1, estop_hotkey=None) as op:
+        with pytest.raises(BlankScreenError):  # nothing has ever been seen: refused
+            op.observe()
+        win = subprocess.Popen(["xterm", "-geometry", "40x10+10+10"])
+        try:
+            deadline = time.monotonic() + 15
+            while True:
+                try:
+                    op.observe()
+                    break
+                except BlankScreenError:
+                    assert time.monotonic() < deadline, "the xterm never showed"
+                    time.sleep(0.2)
+        finally:
+            win.terminate()
+            win.wait()
+        time.sleep(0.5)
+        assert len(op.observe().image.getcolors(2) or []) == 1  # one colour, and returned
