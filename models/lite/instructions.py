@@ -55,6 +55,10 @@ ROLE_WORDS = {
     "combo box": "dropdown", "combobox": "dropdown", "list": "dropdown", "dropdown menu": "dropdown",
 }
 
+#: words around a quoted caption that only describe it ('the text "X"', 'the button labelled "X"')
+_DESCRIBING = {"the", "a", "an", "on", "at", "text", "label", "labelled", "labeled", "word", "words",
+               "caption", "captioned", "named", "called", "saying", "that", "says", "reads", "with", "one"}
+
 _ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4,
              "4th": 4, "fifth": 5, "5th": 5, "last": -1}
 
@@ -63,7 +67,8 @@ _ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, 
 class Target:
     """On-screen text to act on: ``text`` (as written by the user), ``ordinal`` (1 = first
     match, 2 = second, -1 = last) and ``role`` (``button``, ``field``, ``checkbox``,
-    ``dropdown`` or None when the user did not say)."""
+    ``dropdown``, ``slider``, ``text`` (the words themselves: 'the text "Name:"') or None when
+    the user did not say)."""
 
     text: str
     ordinal: int = 1
@@ -190,6 +195,18 @@ def parse_target(phrase: str) -> Target:
     quoted_text, quoted = _unquote(s)
     if quoted:
         return Target(quoted_text)
+    m = re.fullmatch(r'(?P<pre>[^"]*)"(?P<q>[^"]+)"(?P<post>[^"]*)', s)
+    if m:
+        # 'the text "Full name"', 'the "Save" button', 'the button labelled "OK"': the quoted
+        # words are the caption; the others may say the ordinal and the kind of control
+        words = f"{m.group('pre')} {m.group('post')}".lower().split()
+        ordinal = next((_ORDINALS[w] for w in words if w in _ORDINALS), 1)
+        rest = [w for w in words if w not in _ORDINALS and w not in _DESCRIBING]
+        if all(w in ROLE_WORDS for w in rest):
+            role = ROLE_WORDS[rest[-1]] if rest else None
+            if role is None and any(w in ("text", "label", "word", "words", "caption") for w in words):
+                role = "text"  # the words themselves, not the field a label names
+            return Target(m.group("q"), ordinal, role)
     s = re.sub(r"^(?:on|at)\s+", "", s, flags=re.IGNORECASE)
     s = re.sub(r"^the\s+", "", s, flags=re.IGNORECASE)
     ordinal = 1

@@ -786,7 +786,7 @@ class LitePolicy(Policy):
             return xy, f'the check box "{_label(match, target)}" at {_pt(xy)}'
         match = self._find(view, target)
         label = _label(match, target)
-        if match.whole and label.endswith(":"):
+        if match.whole and label.endswith(":") and target.role != "text":
             # a form label: the user means the field it names
             rect = controls.field_near(view.image, match.box)
             if rect is not None:
