@@ -119,6 +119,8 @@ def test_reads_back_forgives_ocr_not_lost_characters():
     assert not verify.reads_back("12*3", "123")
     assert not verify.reads_back("85", "30")
     assert verify.same_text("3", " 3") and not verify.same_text("3", "13")  # a spin box that kept its 1
+    assert not verify.same_text("3", "31") and verify.same_text("85", "85]") and verify.same_text("dog", "dog|")
+    assert verify.same_text("Ada", "Ada|") and not verify.same_text("Ada", "Adam")
 
 
 def test_text_in_rect_takes_the_part_of_a_joined_line_inside_the_field():

@@ -422,7 +422,9 @@ class LitePolicy(Policy):
         inside = [line for line in view.lines
                   if any(c[0] <= line.center[0] < c[2] and c[1] <= line.center[1] < c[3] for c in changed)]
         drawn = [line for line in inside if controls.enclosing_box(view.image, line.box) is not None]
-        yes = [line for line in drawn if normalize(line.text) in _YES_CAPTIONS]
+        # Yes before OK before Confirm (a dialog titled "Confirm" must not be its own button)
+        yes = sorted((line for line in drawn if normalize(line.text) in _YES_CAPTIONS),
+                     key=lambda line: _YES_CAPTIONS.index(normalize(line.text)))
         no = [line for line in drawn if normalize(line.text) in _NO_CAPTIONS]
         close = [line for line in drawn if normalize(line.text) in _CLOSE_CAPTIONS]
         question = bool(yes and no)

@@ -135,10 +135,19 @@ def same_text(typed: str, seen: str) -> bool:
     characters (``13`` is not ``3``)."""
     from rapidfuzz.distance import Levenshtein
 
-    t, s = _fold(typed), _fold(seen)
-    if s.endswith("l") and s[:-1] == t and not t.endswith("l"):
-        s = s[:-1]  # the caret after the last character, read as "l" or "|"
+    raw = seen.strip()
+    # what a field's frame adds around its text: the caret after it (read as | l I) and the
+    # edges of spin buttons or a drop-down arrow (] ) + -), never a character of the text
+    while raw and raw[-1] in _EDGE and not typed.rstrip().endswith(raw[-1]):
+        raw = raw[:-1].rstrip()
+    while raw and raw[0] in _EDGE and not typed.lstrip().startswith(raw[0]):
+        raw = raw[1:].lstrip()
+    t, s = _fold(typed), _fold(raw)
     return t == s or (len(t) >= 8 and Levenshtein.distance(t, s) <= 1)
+
+
+#: characters a field's frame, caret or buttons add at the ends of a reading
+_EDGE = "|lI[]{}()+-—–:;,"
 
 
 def last_token(text: str) -> str:
