@@ -6,7 +6,7 @@ PIP    := $(VENV)/bin/pip --disable-pip-version-check -q
 # torch and torchvision must be a matching pair (qwen-vl-utils imports torchvision).
 TORCH  ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: demo test system bench clean
+.PHONY: demo test check system bench clean
 
 system:
 	@bash scripts/install-system.sh
@@ -29,7 +29,13 @@ $(VENV)/.test: pyproject.toml | $(VENV)/bin/python
 demo: system $(VENV)/.demo
 	@bash scripts/demo.sh
 
-test: system $(VENV)/.test
+# static checks first (seconds), then the tests: lint, types, the import graph's contracts
+check: $(VENV)/.test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy -p tars
+	$(VENV)/bin/lint-imports
+
+test: system $(VENV)/.test check
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 bench: system $(VENV)/.test
