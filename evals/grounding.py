@@ -28,10 +28,12 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from tars.agent.schema import GroundingResultRow, GroundingSummary, dumps_line
 
+# the request -> answer -> point step lives with the policies (the planner's grounder uses it too)
+from tars.models.grounding import NoPointError, ask_point
+
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-    from tars.actions.coords import CoordSpace
     from tars.models.base import Policy, Prompt
 
 BBOX_FORMATS = ("xywh", "xyxy")
@@ -187,22 +189,6 @@ def load_dataset(
 
 # -- asking a policy ------------------------------------------------------------------------
 
-class NoPointError(ValueError):
-    """The policy's answer held no point (unparseable text, or an action without a target)."""
-
-
-def _point_from_text(text: str, space: "CoordSpace", width: int, height: int) -> tuple[float, float]:
-    from tars.actions.parse import ParseError, parse_response
-
-    try:
-        step = parse_response(text)
-    except ParseError as exc:
-        raise NoPointError(f"unparseable answer: {exc}") from None
-    for action in step.actions:
-        for x, y in action.points():
-            return space.to_pixels(x, y, width, height)
-    names = ", ".join(a.name for a in step.actions) or "no action"
-    raise NoPointError(f"answer has no point ({names})")
 
 
 def grounding_request(policy: "Policy", image: "Image", instruction: str, harness: str = "tars") -> "Prompt":
@@ -241,14 +227,7 @@ def predict_point(policy: "Policy", image: "Image", instruction: str, harness: s
             instruction (:class:`~tars.models.base.InstructionError`: a miss, not a stop).
         PolicyError: the policy could not answer at all.
     """
-    from tars.models.base import InstructionError
-
-    prompt = grounding_request(policy, image, instruction, harness)
-    try:
-        text = policy.act(prompt)
-    except InstructionError as exc:
-        raise NoPointError(f"{policy.name} cannot follow {prompt.instruction!r}: {exc}") from None
-    return _point_from_text(text, prompt.space, *image.size)
+    return ask_point(policy, grounding_request(policy, image, instruction, harness), image)
 
 
 

@@ -7,17 +7,14 @@ source says nothing, the profile says so in ``source`` instead of guessing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tars.actions.coords import CoordSpace
-
-if TYPE_CHECKING:
-    from tars.models.profiles import ModelProfile
 
 _DESKTOP_ENV = "OSWorld desktop-env 1.0.2 mm_agents/"
 
 
-def family_profiles(ModelProfile: Any) -> "dict[str, ModelProfile]":  # noqa: N803 - the class
+def family_profiles(ModelProfile: Any) -> dict[str, Any]:  # noqa: N803 - the class
     """The families' profiles by name, built with ``ModelProfile`` (passed in by
     :mod:`tars.models.profiles`, which imports this module while it is being defined)."""
     return {p.name: p for p in (

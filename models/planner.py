@@ -9,7 +9,7 @@ model, or a local ``hf`` model) sees the screenshots and answers in the planner 
 
 and the **grounder** (any policy with a grounding prompt: a grounding profile such as Jedi,
 GTA1, Holo or UI-TARS-1.5, or ``lite``) turns each element description into a point on the
-current screenshot (:func:`tars.evals.grounding.predict_point`). The composite answers the
+current screenshot (:func:`tars.models.grounding.ask_point`). The composite answers the
 agent loop in UI-TARS text in **screenshot pixels** (``absolute`` space), so the loop, guards
 and operators are unchanged. Every step keeps both answers in :attr:`PlannerGrounderPolicy.
 last_exchange` (``planner``: its raw answer; ``grounder``: per element the description, the
@@ -120,7 +120,7 @@ class PlannerGrounderPolicy(Policy):
 
     ``planner``: any policy whose answers are planner text (an ``openai`` or ``hf`` policy; its
     prompt is :func:`planner_prompt` in the UI-TARS message layout). ``grounder``: any policy
-    that :func:`tars.evals.grounding.predict_point` can ask (``lite``, a grounding profile).
+    that :func:`tars.models.grounding.ask_point` can ask (``lite``, a grounding profile).
     Answers are UI-TARS text in screenshot pixels (:attr:`space` is ``absolute``).
 
     Raises (from :meth:`act`):
@@ -217,7 +217,7 @@ class PlannerGrounderPolicy(Policy):
 
     # -- grounding -----------------------------------------------------------------------
     def _ground(self, description: str, image: "Image | None", exchange: dict[str, Any]) -> tuple[float, float]:
-        from tars.evals.grounding import NoPointError, predict_point
+        from tars.models.grounding import NoPointError, ask_point
 
         if image is None:
             raise PolicyError("the planner + grounder needs a screenshot in the prompt")
@@ -225,7 +225,7 @@ class PlannerGrounderPolicy(Policy):
         exchange["grounder"].append(record)
         self._grounder.last_text = None
         try:
-            x, y = predict_point(self._grounder, image, description)
+            x, y = ask_point(self._grounder, self._grounder.grounding_prompt(image, description), image)
         except NoPointError as exc:
             record["answer"] = self._grounder.last_text
             record["error"] = str(exc)

@@ -42,10 +42,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Any, Literal
 
-if TYPE_CHECKING:
-    from tars.models.profiles import ModelProfile
+#: a :class:`tars.models.profiles.ModelProfile` (not imported: profiles imports this module, and
+#: the import-linter contract keeps tars.models acyclic)
+ModelProfile = Any
 
 TASKS: tuple[str, ...] = ("computer", "mobile", "grounding")
 Layout = Literal["agent", "agent-nosystem", "image-first"]
@@ -211,7 +212,10 @@ def template_for(profile: "ModelProfile", task: str = "computer") -> Template:
     from tars.models import families  # the non-UI-TARS families render their own messages
 
     if families.is_family(profile):
-        return families.template(profile, task)
+        # its text is the family's first message; the conversation comes from families.render_messages
+        text = families.first_message(profile, "{instruction}", task)
+        text = text.replace("{", "{{").replace("}", "}}").replace("{{instruction}}", "{instruction}")
+        return Template(f"family:{profile.name}", task, text, "agent", profile.source)
     name = profile.prompts.get(task)
     if name is None:
         raise ValueError(f"profile {profile.name!r} has no {task} prompt")

@@ -128,9 +128,9 @@ def test_planner_options_are_checked_before_anything_runs(tmp_path):
 def test_an_unusable_planner_answer_goes_back_to_the_planner_with_the_reason():
     """Not the planner language, then an element the grounder cannot find: both are fed back
     to the planner (with the current screenshot), and its third answer is grounded."""
+    from tars.agent.history import History
     from tars.models.planner import PlannerGrounderPolicy
     from tars.models.scripted import ScriptedPolicy
-    from tars.agent.history import History
 
     seen: list = []
 

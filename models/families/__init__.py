@@ -25,12 +25,16 @@ import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+#: what a family module reads of a profile (a :class:`tars.models.profiles.ModelProfile`; not
+#: imported here, so the profiles and prompts may import this package one way)
+Profile = Any
+#: a :class:`tars.models.base.Prompt` / :class:`~tars.models.base.Turn` (same reason)
+Prompt = Any
+Turn = Any
+
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-    from tars.models.base import Prompt, Turn
-    from tars.models.profiles import ModelProfile
-    from tars.models.prompts import Template
 
 #: prompt style -> module of this package that renders it
 FAMILY_MODULES: dict[str, str] = {
@@ -44,12 +48,12 @@ FAMILY_MODULES: dict[str, str] = {
 }
 
 
-def is_family(profile: "ModelProfile | None") -> bool:
+def is_family(profile: "Profile | None") -> bool:
     """True when ``profile`` renders through this package (not the UI-TARS layout)."""
     return profile is not None and profile.prompt_style in FAMILY_MODULES
 
 
-def first_message(profile: "ModelProfile", instruction: str, task: str = "computer") -> str:
+def first_message(profile: "Profile", instruction: str, task: str = "computer") -> str:
     """What :func:`tars.models.prompts.system_prompt` returns for a family profile: the
     family's fixed system text where it has one (recorded in trajectories; the conversation
     itself comes from :func:`render_messages`), else the instruction.
@@ -77,21 +81,7 @@ def first_message(profile: "ModelProfile", instruction: str, task: str = "comput
     return instruction
 
 
-def template(profile: "ModelProfile", task: str = "computer") -> "Template":
-    """The :class:`~tars.models.prompts.Template` the loop records for a family profile: its
-    text is :func:`first_message` (the conversation itself comes from :func:`render_messages`).
-
-    Raises:
-        ValueError: as :func:`first_message` (a grounder asked for an agent task, mobile).
-    """
-    from tars.models.prompts import Template
-
-    text = first_message(profile, "{instruction}", task)
-    return Template(f"family:{profile.name}", task, text.replace("{", "{{").replace("}", "}}")
-                    .replace("{{instruction}}", "{instruction}"), "agent", profile.source)
-
-
-def render_messages(prompt: "Prompt", profile: "ModelProfile | None") -> list[dict[str, Any]]:
+def render_messages(prompt: "Prompt", profile: "Profile | None") -> list[dict[str, Any]]:
     """Chat messages for ``prompt``: the family layout of ``profile``, else
     :meth:`Prompt.messages` (UI-TARS)."""
     if not is_family(profile):

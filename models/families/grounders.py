@@ -26,16 +26,12 @@ pydantic model, through ``str`` (Python's repr of the dict), built with the inst
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from tars.actions.coords import smart_resize
-from tars.models.families import image, retry_messages, split_turns, text
-
-if TYPE_CHECKING:
-    from tars.models.base import Prompt
-    from tars.models.profiles import ModelProfile
+from tars.models.families import Profile, Prompt, image, retry_messages, split_turns, text
 
 
 class ClickAbsoluteAction(BaseModel):
@@ -171,13 +167,13 @@ def gta1_system_prompt(width: int, height: int) -> str:
     )
 
 
-def _resized(profile: "ModelProfile", width: int, height: int) -> tuple[int, int]:
+def _resized(profile: "Profile", width: int, height: int) -> tuple[int, int]:
     sp = profile.space
     h, w = smart_resize(height, width, sp.factor, sp.min_pixels, sp.max_pixels)
     return w, h
 
 
-def messages(prompt: "Prompt", profile: "ModelProfile") -> list[dict[str, Any]]:
+def messages(prompt: "Prompt", profile: "Profile") -> list[dict[str, Any]]:
     """The one grounding request of ``profile``'s family for ``prompt.instruction`` (the
     element description) on the current screenshot."""
     split = split_turns(prompt)

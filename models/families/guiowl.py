@@ -20,14 +20,10 @@ Facts (``desktop-env`` 1.0.2 ``mm_agents/owl_agent.py``, the agent's defaults
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tars.actions.coords import smart_resize
-from tars.models.families import image, retry_messages, split_turns, text
-
-if TYPE_CHECKING:
-    from tars.models.base import Prompt
-    from tars.models.profiles import ModelProfile
+from tars.models.families import Profile, Prompt, image, retry_messages, split_turns, text
 
 _DESCRIPTION = [
     "Use a mouse and keyboard to interact with a computer, and take screenshots.",
@@ -166,14 +162,14 @@ def conclusion(response: str) -> str:
     return _between(response, "<conclusion>", "</conclusion>") or _between(response, "<thinking>", "</thinking>")
 
 
-def model_image_size(width: int, height: int, profile: "ModelProfile") -> tuple[int, int]:
+def model_image_size(width: int, height: int, profile: "Profile") -> tuple[int, int]:
     """(width, height) of the model image of a width x height screenshot under ``profile``."""
     sp = profile.space
     h, w = smart_resize(height, width, sp.factor, sp.min_pixels, sp.max_pixels)
     return w, h
 
 
-def messages(prompt: "Prompt", profile: "ModelProfile") -> list[dict[str, Any]]:
+def messages(prompt: "Prompt", profile: "Profile") -> list[dict[str, Any]]:
     """The message list of ``OwlAgent.predict`` (``fn_call``, openai engine) for ``prompt``."""
     split = split_turns(prompt)
     current = split.current

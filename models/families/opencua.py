@@ -19,13 +19,9 @@ README/runner use the V1 system prompt, ``--use_old_sys_prompt``, for 7B and 32B
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from tars.models.families import image, retry_messages, split_turns, text
-
-if TYPE_CHECKING:
-    from tars.models.base import Prompt
-    from tars.models.profiles import ModelProfile
+from tars.models.families import Profile, Prompt, image, retry_messages, split_turns, text
 
 #: the VM password the OSWorld-Verified prompt names
 PASSWORD = "osworld-public-evaluation"
@@ -107,7 +103,7 @@ def step_text(step_num: int, response: str) -> str:
     return f"# Step {step_num}:\n## Action:\n{action_section(response)}\n"
 
 
-def messages(prompt: "Prompt", profile: "ModelProfile") -> list[dict[str, Any]]:
+def messages(prompt: "Prompt", profile: "Profile") -> list[dict[str, Any]]:
     """The message list of ``OpenCUAAgent.predict`` for ``prompt`` (images as PIL parts)."""
     split = split_turns(prompt)
     past = split.past

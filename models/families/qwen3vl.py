@@ -24,13 +24,9 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from tars.models.families import image, retry_messages, split_turns, text
-
-if TYPE_CHECKING:
-    from tars.models.base import Prompt
-    from tars.models.profiles import ModelProfile
+from tars.models.families import Profile, Prompt, image, retry_messages, split_turns, text
 
 #: past steps shown with their screenshot and full answer (``Qwen3VLAgent.history_n``)
 HISTORY_STEPS = 4
@@ -165,7 +161,7 @@ def step_summary(response: str) -> str:
     return ""
 
 
-def messages(prompt: "Prompt", profile: "ModelProfile") -> list[dict[str, Any]]:
+def messages(prompt: "Prompt", profile: "Profile") -> list[dict[str, Any]]:
     """The message list of ``Qwen3VLAgent.predict`` for ``prompt`` (images as PIL parts)."""
     split = split_turns(prompt)
     window = max(0, min(HISTORY_STEPS, profile.history_images - 1))
