@@ -179,10 +179,10 @@ class PlannerGrounderPolicy(Policy):
         screenshot pixels. A ``grounding`` prompt goes to the grounder alone."""
         self.last_exchange = None
         if prompt.task == "grounding":
-            exchange: dict[str, Any] = {"planner": None, "grounder": []}
-            self.last_exchange = exchange
+            record: dict[str, Any] = {"planner": None, "grounder": []}
+            self.last_exchange = record
             try:
-                x, y = self._ground(prompt.instruction, prompt.screenshot, exchange)
+                x, y = self._ground(prompt.instruction, prompt.screenshot, record)
             except PolicyError:  # no point: an answer without one, which the evaluation counts as a miss
                 return "Action: call_user()"
             return f"Action: {sp.Click(x, y).to_text()}"

@@ -173,7 +173,7 @@ def _click(call: PyCall, ptr: _Pointer) -> list[Action]:
 
 def _simple_pointer(cls: type[Action], fn: str) -> Callable[[PyCall, _Pointer], list[Action]]:
     def build(call: PyCall, ptr: _Pointer) -> list[Action]:
-        return [cls(*_xy(_bind(call, fn), call, ptr, required=cls is space.MoveTo))]
+        return [cls(*_xy(_bind(call, fn), call, ptr, required=cls is space.MoveTo))]  # type: ignore[call-arg]
 
     return build
 
@@ -227,7 +227,7 @@ def _hotkey(call: PyCall, ptr: _Pointer) -> list[Action]:
 
 def _key_event(cls: type[Action], fn: str) -> Callable[[PyCall, _Pointer], list[Action]]:
     def build(call: PyCall, ptr: _Pointer) -> list[Action]:
-        return [cls(_key(_bind(call, fn).get("key"), call))]
+        return [cls(_key(_bind(call, fn).get("key"), call))]  # type: ignore[call-arg]
 
     return build
 

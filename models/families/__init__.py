@@ -84,7 +84,7 @@ def first_message(profile: "Profile", instruction: str, task: str = "computer") 
 def render_messages(prompt: "Prompt", profile: "Profile | None") -> list[dict[str, Any]]:
     """Chat messages for ``prompt``: the family layout of ``profile``, else
     :meth:`Prompt.messages` (UI-TARS)."""
-    if not is_family(profile):
+    if profile is None or not is_family(profile):
         return prompt.messages()
     module = importlib.import_module(f"tars.models.families.{FAMILY_MODULES[profile.prompt_style]}")
     return module.messages(prompt, profile)
