@@ -8,10 +8,33 @@ know when it is ready).
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import subprocess
+import tempfile
+import threading
 import time
+from typing import IO
+
+# Display numbers this process has used are never handed out again. Xvfb's -displayfd alone
+# picks the lowest free number, so a display stopped a moment ago comes back under the same
+# name: a client of the old server still shutting down (a window manager, an app, an input or
+# capture connection cached by name) then talks to the new one, or the new server finds the
+# old one's socket and lock file not yet removed and fails. Each process starts at its own
+# offset, so parallel test runs rarely even try the same number.
+_NUMBERS = itertools.count(100 + (os.getpid() % 400) * 10)
+_NUMBERS_LOCK = threading.Lock()
+
+
+def _free_number() -> int:
+    """The next display number not used by this process and not locked by another server."""
+    with _NUMBERS_LOCK:
+        while True:
+            n = next(_NUMBERS)
+            if not os.path.exists(os.path.join(tempfile.gettempdir(), f".X{n}-lock")) and \
+                    not os.path.exists(f"/tmp/.X11-unix/X{n}"):
+                return n
 
 
 class DisplayError(RuntimeError):
@@ -34,6 +57,15 @@ class VirtualDisplay:
         self.display: str | None = None
         self._xvfb: subprocess.Popen | None = None
         self._wm: subprocess.Popen | None = None
+        self._log: IO[bytes] | None = None
+
+    def _server_log(self) -> str:
+        """The last line Xvfb wrote on stderr (why it failed), or ""."""
+        if self._log is None:
+            return ""
+        self._log.seek(0)
+        lines = self._log.read().decode("utf-8", "replace").strip().splitlines()
+        return lines[-1] if lines else ""
 
     def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
         """A copy of ``base`` (default os.environ) with DISPLAY set and Wayland unset."""
@@ -46,14 +78,26 @@ class VirtualDisplay:
         return env
 
     def start(self) -> "VirtualDisplay":
-        """Start Xvfb (and the window manager); returns self."""
+        """Start Xvfb (and the window manager); returns self. A display number another
+        process took between the check and the start is retried with the next one (3 tries)."""
         if shutil.which("Xvfb") is None:
             raise DisplayError("Xvfb is not installed (Debian/Ubuntu: apt-get install xvfb)")
+        for attempt in range(3):
+            try:
+                return self._start_once()
+            except DisplayError:
+                if attempt == 2:
+                    raise
+        return self
+
+    def _start_once(self) -> "VirtualDisplay":
         read_fd, write_fd = os.pipe()
+        self._log = tempfile.TemporaryFile()
         self._xvfb = subprocess.Popen(
-            ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{self.width}x{self.height}x24",
-             "-nolisten", "tcp", "-ac", "+extension", "RANDR", "-dpi", "96"],
-            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            ["Xvfb", f":{_free_number()}", "-displayfd", str(write_fd), "-screen", "0",
+             f"{self.width}x{self.height}x24", "-nolisten", "tcp", "-ac", "+extension", "RANDR",
+             "-dpi", "96"],
+            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=self._log,
         )
         os.close(write_fd)
         number = b""
@@ -65,8 +109,9 @@ class VirtualDisplay:
                     break
                 number += chunk
         if not number.strip():
+            why = self._server_log()
             self.stop()
-            raise DisplayError("Xvfb did not start")
+            raise DisplayError("Xvfb did not start" + (f": {why}" if why else ""))
         self.display = f":{int(number.strip())}"
         if self.wm:
             self._start_wm()
@@ -103,7 +148,11 @@ class VirtualDisplay:
                     proc.wait(timeout=5)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+                    proc.wait()
         self._wm = self._xvfb = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def __enter__(self) -> "VirtualDisplay":
         return self.start()
