@@ -198,12 +198,17 @@ def substitute(value: Any, variables: dict[str, str]) -> Any:
 
 
 def wait_for_window(env: dict[str, str], pattern: str, timeout: float = 15.0,
-                    stop: threading.Event | None = None) -> bool:
-    """Poll until a visible window's title matches regex ``pattern``; False on timeout or
-    when ``stop`` is set."""
+                    stop: threading.Event | None = None,
+                    proc: subprocess.Popen | None = None) -> bool:
+    """Poll until a visible window's title matches regex ``pattern``; False on timeout, when
+    ``stop`` is set, or at once when ``proc`` (the program that should show it) has failed
+    (a non-zero exit). A launcher that exits with 0 may have handed over to another process
+    (soffice, browser wrappers): the wait goes on."""
     rx = re.compile(pattern)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not (stop is not None and stop.is_set()):
+        if proc is not None and proc.poll() not in (None, 0):
+            return any(rx.search(t) for t in window_titles(env))
         if any(rx.search(t) for t in window_titles(env)):
             return True
         time.sleep(0.1)
@@ -316,8 +321,12 @@ class TaskSession:
             log.close()
         self.processes.append(proc)
         title = params.get("wait_window")
-        if title and not wait_for_window(self.env, title, float(params.get("timeout", 20)), self.stop):
+        if title and not wait_for_window(self.env, title, float(params.get("timeout", 20)), self.stop, proc):
             self._check_stop()
+            if proc.poll() not in (None, 0):  # it crashed (a missing library, a bad argument): say how
+                tail = Path(log.name).read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
+                raise TaskError(f"task {self.task.id}: {command!r} exited with status {proc.returncode} "
+                                f"before a window titled /{title}/ appeared: {' | '.join(tail) or 'no output'}")
             raise TaskError(f"task {self.task.id}: no window titled /{title}/ appeared after "
                             f"launching {command!r} (log: {log.name})")
 

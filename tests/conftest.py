@@ -15,7 +15,36 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p)
 
 
+#: optional module -> the extra that installs it (the skip reason names the install command)
+EXTRAS = {"PySide6": "gui", "mss": "desktop", "Xlib": "desktop", "pynput": "desktop",
+          "pyautogui": "desktop", "rapidocr_onnxruntime": "lite", "cv2": "lite", "torch": "hf",
+          "transformers": "hf", "peft": "hf", "qwen_vl_utils": "hf", "ray": "osworld",
+          "desktop_env": "dev"}
+
+
+def _missing(modules) -> list[str]:
+    import importlib.util
+
+    out = []
+    for name in modules:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            out.append(name)
+    return out
+
+
 def pytest_collection_modifyitems(config, items):
+    # @pytest.mark.needs("PySide6", ...): skipped, with the reason, when a module is missing
+    for item in items:
+        needed = [m for mark in item.iter_markers("needs") for m in mark.args]
+        missing = _missing(dict.fromkeys(needed))
+        if missing:
+            extras = sorted({EXTRAS.get(m, "all") for m in missing})
+            item.add_marker(pytest.mark.skip(reason=f"needs {', '.join(missing)} "
+                                                    f"(pip install -e \".[{','.join(extras)}]\")"))
     gpu_items = [item for item in items if "gpu" in item.keywords]
     if not gpu_items:  # importing torch costs seconds: only when a gpu test was collected
         return

@@ -15,6 +15,8 @@ import pytest
 from tars.actions.space import Click, DoubleClick, Drag, Hotkey, Press, RightClick, Scroll, Type
 from tars.frontends.recorder import EventMerger, pynput_key_name
 
+pytestmark = pytest.mark.needs("pynput")
+
 
 @pytest.fixture
 def merger():

@@ -24,6 +24,9 @@ from tars.models.base import PolicyError
 
 SUITE = BUILTIN_SUITES["practice"]
 TASK_FILES = sorted(SUITE.glob("*.json"))
+#: the tasks on tars's own practice apps need PySide6 (the gui extra); the others run without
+TASK_PARAMS = [pytest.param(f, id=f.stem, marks=pytest.mark.needs("PySide6") if "tars.assets.apps" in f.read_text() else ())
+               for f in TASK_FILES]
 
 
 def test_shipped_suite_shape():
@@ -134,7 +137,7 @@ def test_setup_failure_is_reported_not_raised(tmp_path):
 
 
 @pytest.mark.display
-@pytest.mark.parametrize("task_file", TASK_FILES, ids=[f.stem for f in TASK_FILES])
+@pytest.mark.parametrize("task_file", TASK_PARAMS)
 def test_doing_nothing_scores_zero(task_file, tmp_path):
     """Run the task's setup on a fresh display, evaluate with no agent: the score must be 0."""
     task = load_task(task_file)
@@ -200,3 +203,24 @@ def test_relative_out_folder(tmp_path, monkeypatch):
     assert row["status"] == "none" and row["score"] == 1.0, row
     assert (tmp_path / "runs" / "lite" / "rel" / "work" / "x.txt").read_text() == "hi\n"
     assert not list((tmp_path / "runs" / "lite" / "rel" / "work").glob("runs"))  # no nesting
+
+
+@pytest.mark.display
+def test_a_launched_program_that_crashes_fails_the_setup_at_once_with_its_output(tmp_path):
+    """A program that exits non-zero before its window appears (a missing library, a typo)
+    ends the wait at once, and the setup error carries what it printed."""
+    import time
+
+    f = tmp_path / "t.json"
+    f.write_text(json.dumps({
+        "id": "crash", "instruction": "x",
+        "config": [{"type": "launch", "parameters": {
+            "command": ["{python}", "-c", "import sys; print('no module named PySide6 (pretend)'); sys.exit(3)"],
+            "wait_window": "^never$", "timeout": 60}}],
+        "evaluator": {"func": "infeasible"},
+    }))
+    started = time.monotonic()
+    row = run_task(load_task(f), tmp_path / "out", RunSettings(policy=None))
+    assert row["status"] == "setup_error", row
+    assert "exited with status 3" in row["error"] and "no module named PySide6" in row["error"]
+    assert time.monotonic() - started < 30  # not the 60 s window timeout

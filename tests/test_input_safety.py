@@ -21,7 +21,7 @@ from tars.actions.space import Click, Type
 from tars.agent.display import VirtualDisplay
 from tars.desktop.operator import EmergencyStopError
 
-pytestmark = pytest.mark.display
+pytestmark = [pytest.mark.display, pytest.mark.needs("PySide6", "mss", "Xlib")]
 
 STRESS = os.environ.get("TARS_STRESS") == "1"
 QT_MODIFIER_KEYS = {0x01000020, 0x01000021, 0x01000023, 0x01000022, 0x01001103, 0x01000000}  # Shift Ctrl Alt Meta AltGr Esc

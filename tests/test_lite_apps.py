@@ -12,6 +12,8 @@ import pytest
 from tars.assets.apps import APPS, app_command
 from tars.assets.apps._common import parse_geometry, read_state, write_state
 
+pytestmark = pytest.mark.needs("PySide6")
+
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -23,6 +23,7 @@ from tars.agent.display import VirtualDisplay
 
 pytestmark = [
     pytest.mark.display,
+    pytest.mark.needs("PySide6", "mss", "Xlib", "rapidocr_onnxruntime"),
     pytest.mark.skipif(not all(shutil.which(p) for p in ("Xvfb", "openbox", "xdotool")),
                        reason="needs Xvfb, openbox and xdotool"),
 ]

@@ -49,7 +49,7 @@ from tars.desktop.operator import (
     UnsupportedActionError,
 )
 
-pytestmark = pytest.mark.display
+pytestmark = [pytest.mark.display, pytest.mark.needs("PySide6", "mss", "Xlib")]
 
 PROBE = Path(__file__).with_name("probe_window.py")
 QT_LEFT, QT_RIGHT = 1, 2

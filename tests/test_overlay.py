@@ -16,6 +16,8 @@ import pytest
 from tars.actions.coords import ScreenGeometry
 from tars.actions.space import Click, DoubleClick, Drag, Finished, Hotkey, Scroll, Type
 
+pytestmark = pytest.mark.needs("PySide6", "mss")
+
 try:
     from gui_helpers import run_scenario
 except ImportError:  # run as a script from elsewhere
