@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import string
+from typing import NamedTuple
 
 
 class UnknownKeyError(ValueError):
@@ -22,38 +23,92 @@ class UnknownKeyError(ValueError):
 
 MODIFIERS = ("ctrl", "alt", "shift", "win")
 
-#: spelling -> canonical name (lower-case spellings; lookups lower-case their input)
-_ALIASES: dict[str, str] = {
-    "control": "ctrl", "ctl": "ctrl", "ctrlleft": "ctrl", "ctrlright": "ctrl",
-    "lctrl": "ctrl", "rctrl": "ctrl",
-    "cmd": "win", "command": "win", "meta": "win", "super": "win", "windows": "win",
-    "winleft": "win", "winright": "win", "os": "win", "⌘": "win",
-    "option": "alt", "opt": "alt", "altleft": "alt", "altright": "alt", "lalt": "alt",
-    "ralt": "alt", "alt_l": "alt", "alt_r": "alt", "⌥": "alt",
-    "shiftleft": "shift", "shiftright": "shift", "lshift": "shift", "rshift": "shift", "⇧": "shift",
-    "return": "enter", "ret": "enter", "kp_enter": "enter", "\n": "enter",
-    "escape": "esc",
-    "arrowleft": "left", "arrowright": "right", "arrowup": "up", "arrowdown": "down",
-    "leftarrow": "left", "rightarrow": "right", "uparrow": "up", "downarrow": "down",
-    "pgdn": "pagedown", "page_down": "pagedown", "pgdown": "pagedown", "next": "pagedown",
-    "pgup": "pageup", "page_up": "pageup", "prior": "pageup",
-    "del": "delete", "back": "backspace", "bksp": "backspace", "bs": "backspace",
-    "spacebar": "space", " ": "space",
-    "ins": "insert", "caps": "capslock", "caps_lock": "capslock",
-    "prtsc": "printscreen", "prtscr": "printscreen", "print": "printscreen",
+class KeyNames(NamedTuple):
+    """What one canonical key is called by each layer: ``x11`` the X11 keysym name
+    (keysymdef.h / XF86keysym.h) XTest sends; ``pynput`` the ``pynput.keyboard.Key`` member
+    (Windows, macOS, and the recorder / hotkey listener everywhere), or None where pynput has
+    none; ``aliases`` the other spellings models and people write (lower case)."""
+
+    x11: str
+    pynput: str | None
+    aliases: tuple[str, ...] = ()
+
+
+#: THE key table: canonical name -> its names in every layer. Letters, digits and punctuation
+#: are not listed: they are their own character (keysym = Latin-1 code point, pynput KeyCode).
+#: ``win`` is the Windows / Command / Super key (pynput ``cmd``; ``Super_L`` on X11).
+KEY_TABLE: dict[str, KeyNames] = {
+    "ctrl": KeyNames("Control_L", "ctrl", ("control", "ctl", "ctrlleft", "ctrlright", "lctrl", "rctrl")),
+    "alt": KeyNames("Alt_L", "alt", ("option", "opt", "altleft", "altright", "lalt", "ralt", "alt_l",
+                                     "alt_r", "⌥")),
+    "shift": KeyNames("Shift_L", "shift", ("shiftleft", "shiftright", "lshift", "rshift", "⇧")),
+    "win": KeyNames("Super_L", "cmd", ("cmd", "command", "meta", "super", "windows", "winleft",
+                                       "winright", "os", "⌘")),
+    "enter": KeyNames("Return", "enter", ("return", "ret", "kp_enter", "\n")),
+    "esc": KeyNames("Escape", "esc", ("escape",)),
+    "tab": KeyNames("Tab", "tab", ("\t",)),
+    "space": KeyNames("space", "space", ("spacebar", " ")),
+    "backspace": KeyNames("BackSpace", "backspace", ("back", "bksp", "bs")),
+    "delete": KeyNames("Delete", "delete", ("del",)),
+    "insert": KeyNames("Insert", "insert", ("ins",)),
+    "home": KeyNames("Home", "home"),
+    "end": KeyNames("End", "end"),
+    "pageup": KeyNames("Prior", "page_up", ("pgup", "page_up", "prior")),
+    "pagedown": KeyNames("Next", "page_down", ("pgdn", "page_down", "pgdown", "next")),
+    "up": KeyNames("Up", "up", ("arrowup", "uparrow")),
+    "down": KeyNames("Down", "down", ("arrowdown", "downarrow")),
+    "left": KeyNames("Left", "left", ("arrowleft", "leftarrow")),
+    "right": KeyNames("Right", "right", ("arrowright", "rightarrow")),
+    "capslock": KeyNames("Caps_Lock", "caps_lock", ("caps", "caps_lock")),
+    "numlock": KeyNames("Num_Lock", "num_lock"),
+    "scrolllock": KeyNames("Scroll_Lock", "scroll_lock"),
+    "printscreen": KeyNames("Print", "print_screen", ("prtsc", "prtscr", "print")),
+    "pause": KeyNames("Pause", "pause"),
+    "menu": KeyNames("Menu", "menu"),
+    "fn": KeyNames("", None),  # inside the keyboard's firmware: never sendable
+    "volumeup": KeyNames("XF86AudioRaiseVolume", "media_volume_up"),
+    "volumedown": KeyNames("XF86AudioLowerVolume", "media_volume_down"),
+    "volumemute": KeyNames("XF86AudioMute", "media_volume_mute"),
+    "playpause": KeyNames("XF86AudioPlay", "media_play_pause"),
+    # pynput's Key has f1..f20 only
+    **{f"f{i}": KeyNames(f"F{i}", f"f{i}" if i <= 20 else None) for i in range(1, 25)},
+}
+
+#: spellings of characters (not keys of the table)
+_CHAR_ALIASES: dict[str, str] = {
     "plus": "+", "minus": "-", "comma": ",", "period": ".", "slash": "/", "backslash": "\\",
     "semicolon": ";", "quote": "'", "apostrophe": "'", "grave": "`", "backtick": "`",
     "equal": "=", "equals": "=", "bracketleft": "[", "bracketright": "]",
-    "\t": "tab",
 }
 
-_NAMED = {
-    "ctrl", "alt", "shift", "win", "enter", "esc", "tab", "space", "backspace", "delete",
-    "insert", "home", "end", "pageup", "pagedown", "up", "down", "left", "right", "capslock",
-    "numlock", "scrolllock", "printscreen", "pause", "menu", "fn",
-    "volumeup", "volumedown", "volumemute", "playpause",
-    *(f"f{i}" for i in range(1, 25)),
+#: spelling -> canonical name (lower-case spellings; lookups lower-case their input)
+_ALIASES: dict[str, str] = {
+    **{alias: name for name, names in KEY_TABLE.items() for alias in names.aliases},
+    **_CHAR_ALIASES,
 }
+
+_NAMED = set(KEY_TABLE)
+
+#: canonical name -> X11 keysym name (derived from :data:`KEY_TABLE`)
+X11_KEYSYMS: dict[str, str] = {name: n.x11 for name, n in KEY_TABLE.items() if n.x11}
+#: canonical name -> ``pynput.keyboard.Key`` attribute (derived from :data:`KEY_TABLE`)
+PYNPUT_KEYS: dict[str, str] = {name: n.pynput for name, n in KEY_TABLE.items() if n.pynput}
+_FROM_PYNPUT: dict[str, str] = {p: name for name, p in PYNPUT_KEYS.items()}
+
+
+def from_pynput_name(name: str) -> str | None:
+    """A ``pynput.keyboard.Key`` member's name -> canonical key, or None for one tars has no
+    name for. Left/right variants fold into one key (``ctrl_l``/``ctrl_r`` -> ``ctrl``,
+    ``cmd_r`` -> ``win``, ``alt_gr`` -> ``alt``); pynput's ``super`` (Linux) is ``win``."""
+    if name in _FROM_PYNPUT:
+        return _FROM_PYNPUT[name]
+    for suffix in ("_l", "_r", "_gr"):
+        if name.endswith(suffix) and name[: -len(suffix)] in _FROM_PYNPUT:
+            return _FROM_PYNPUT[name[: -len(suffix)]]
+    if name.startswith("super"):
+        return "win"
+    return None
+
 
 #: the whole canonical vocabulary
 CANONICAL_KEYS: frozenset[str] = frozenset(

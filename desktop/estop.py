@@ -35,17 +35,10 @@ def parse_combo(combo: str) -> tuple[frozenset[str], str]:
 def _canonical(key) -> str | None:
     """pynput key -> canonical name (modifiers folded: ctrl_l/ctrl_r -> ctrl), or None."""
     name = getattr(key, "name", None)
-    if name is not None:  # pynput.keyboard.Key member
-        for prefix, canon in (("ctrl", "ctrl"), ("alt", "alt"), ("shift", "shift"),
-                              ("cmd", "win"), ("super", "win")):
-            if name.startswith(prefix):
-                return canon
-        from tars.actions.keys import UnknownKeyError, normalize_key
+    if name is not None:  # pynput.keyboard.Key member: named by the one key table
+        from tars.actions.keys import from_pynput_name
 
-        try:
-            return normalize_key(name)
-        except UnknownKeyError:
-            return None
+        return from_pynput_name(name)
     char = getattr(key, "char", None)
     if char:
         return char.lower()

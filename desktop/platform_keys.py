@@ -16,35 +16,9 @@ from __future__ import annotations
 import string
 import sys
 
-#: canonical name -> X11 keysym name (keysymdef.h / XF86keysym.h). Letters, digits and
-#: punctuation are not listed: their keysym is their Latin-1 code point.
-X11_KEYSYMS: dict[str, str] = {
-    "ctrl": "Control_L", "alt": "Alt_L", "shift": "Shift_L", "win": "Super_L",
-    "enter": "Return", "esc": "Escape", "tab": "Tab", "space": "space",
-    "backspace": "BackSpace", "delete": "Delete", "insert": "Insert",
-    "home": "Home", "end": "End", "pageup": "Prior", "pagedown": "Next",
-    "up": "Up", "down": "Down", "left": "Left", "right": "Right",
-    "capslock": "Caps_Lock", "numlock": "Num_Lock", "scrolllock": "Scroll_Lock",
-    "printscreen": "Print", "pause": "Pause", "menu": "Menu",
-    "volumeup": "XF86AudioRaiseVolume", "volumedown": "XF86AudioLowerVolume",
-    "volumemute": "XF86AudioMute", "playpause": "XF86AudioPlay",
-    **{f"f{i}": f"F{i}" for i in range(1, 25)},
-}
-
-#: canonical name -> attribute of ``pynput.keyboard.Key``. Characters are sent with
-#: ``KeyCode.from_char``. ``win`` is ``Key.cmd``: the Windows key on Windows, Command on macOS.
-PYNPUT_KEYS: dict[str, str] = {
-    "ctrl": "ctrl", "alt": "alt", "shift": "shift", "win": "cmd",
-    "enter": "enter", "esc": "esc", "tab": "tab", "space": "space",
-    "backspace": "backspace", "delete": "delete", "insert": "insert",
-    "home": "home", "end": "end", "pageup": "page_up", "pagedown": "page_down",
-    "up": "up", "down": "down", "left": "left", "right": "right",
-    "capslock": "caps_lock", "numlock": "num_lock", "scrolllock": "scroll_lock",
-    "printscreen": "print_screen", "pause": "pause", "menu": "menu",
-    "volumeup": "media_volume_up", "volumedown": "media_volume_down",
-    "volumemute": "media_volume_mute", "playpause": "media_play_pause",
-    **{f"f{i}": f"f{i}" for i in range(1, 21)},
-}
+# The per-layer names (X11 keysyms, pynput Key members) come from the one key table,
+# :data:`tars.actions.keys.KEY_TABLE`; re-exported here for the input backends.
+from tars.actions.keys import PYNPUT_KEYS, X11_KEYSYMS  # noqa: E402,F401
 
 #: Keys no platform lets software send: ``fn`` is handled inside the keyboard's firmware.
 NEVER_SENDABLE = frozenset({"fn"})

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from tars.actions.coords import CoordSpace, ScreenGeometry, action_to_model
-from tars.actions.keys import MODIFIERS, UnknownKeyError, normalize_key
+from tars.actions.keys import MODIFIERS, UnknownKeyError, from_pynput_name, normalize_key
 from tars.actions.space import (
     Action,
     Click,
@@ -237,15 +237,8 @@ def pynput_key_name(key: Any) -> tuple[str | None, str | None]:
     (pynput may report ``\\x03`` for Ctrl+C) is mapped back to its letter.
     """
     name = getattr(key, "name", None)
-    if name is not None:
-        for prefix, canon in (("ctrl", "ctrl"), ("alt", "alt"), ("shift", "shift"),
-                              ("cmd", "win"), ("super", "win")):
-            if name.startswith(prefix):
-                return canon, None
-        try:
-            return normalize_key(name), None
-        except UnknownKeyError:
-            return None, None
+    if name is not None:  # a pynput.keyboard.Key member: named by the one key table
+        return from_pynput_name(name), None
     char = getattr(key, "char", None)
     if char:
         if len(char) == 1 and ord(char) < 32:

@@ -92,3 +92,52 @@ def test_empty_combo(empty):
 
 def test_unknown_key_error_is_value_error():
     assert issubclass(UnknownKeyError, ValueError)
+
+
+def test_one_key_table_names_every_key_in_every_layer():
+    """X11 keysyms, pynput names and aliases all come from KEY_TABLE (one table, not three)."""
+    from tars.actions.keys import KEY_TABLE, PYNPUT_KEYS, X11_KEYSYMS, from_pynput_name
+    from tars.desktop import platform_keys
+
+    assert platform_keys.X11_KEYSYMS is X11_KEYSYMS and platform_keys.PYNPUT_KEYS is PYNPUT_KEYS
+    for name, names in KEY_TABLE.items():
+        assert normalize_key(name) == name
+        for alias in names.aliases:
+            assert normalize_key(alias) == name, alias
+        if name != "fn":  # the one key no software can send
+            assert X11_KEYSYMS[name] == names.x11
+    for name, member in PYNPUT_KEYS.items():
+        assert from_pynput_name(member) == name
+    # left/right variants fold; unknown members are None, not a guess
+    assert [from_pynput_name(n) for n in ("ctrl_r", "alt_gr", "cmd_l", "shift_r", "super")] == \
+        ["ctrl", "alt", "win", "shift", "win"]
+    assert from_pynput_name("media_next") is None
+
+
+def test_the_key_table_matches_the_real_keysym_and_pynput_names():
+    """Every keysym name is one python-xlib knows."""
+    from tars.actions.keys import X11_KEYSYMS
+
+    xk = pytest.importorskip("Xlib.XK")
+    for name, keysym in X11_KEYSYMS.items():
+        if keysym.startswith("XF86"):
+            continue  # XF86 keysyms live in XF86keysym.h, which python-xlib loads separately
+        assert xk.string_to_keysym(keysym) != 0, (name, keysym)
+
+
+@pytest.mark.display
+@pytest.mark.needs("pynput")
+def test_every_pynput_name_is_a_member_of_pynputs_key(virtual_display):
+    """pynput binds to the display at import: checked in a child on a virtual display."""
+    import json
+    import subprocess
+    import sys
+
+    from tars.actions.keys import PYNPUT_KEYS
+
+    virtual_display(320, 240, wm=False)
+    code = ("import json, sys; from pynput.keyboard import Key; "
+            "print(json.dumps([m for m in json.loads(sys.argv[1]) if not hasattr(Key, m)]))")
+    out = subprocess.run([sys.executable, "-c", code, json.dumps(sorted(PYNPUT_KEYS.values()))],
+                         capture_output=True, text=True, timeout=60, check=True)
+    assert json.loads(out.stdout) == []
