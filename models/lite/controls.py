@@ -206,3 +206,17 @@ def slider_near(image: "Image | np.ndarray", label: Box) -> Rect | None:
              if r.width >= 5 * h and 2 <= r.height <= 1.2 * h and lx2 - h <= r.x1 <= lx2 + 12 * h
              and abs(r.center[1] - cy) <= 1.5 * h]
     return max(found, key=lambda r: r.width) if found else None
+
+
+def frame_at(image: "Image | np.ndarray", x: float, y: float) -> Rect | None:
+    """The one-line input box around the point ``(x, y)`` (where a field was clicked): the
+    smallest closed rectangle containing it that is 14-46 px tall and at least twice as wide,
+    or None."""
+    gray = _gray(image)
+    best = None
+    for r in _rects(gray, int(x) - 400, int(y) - 50, int(x) + 400, int(y) + 50):
+        if not (14 <= r.height <= 46 and r.width >= 2 * r.height and r.fill >= 0.8 and r.contains(x, y)):
+            continue
+        if best is None or r.width * r.height < best.width * best.height:
+            best = r
+    return best

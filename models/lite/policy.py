@@ -157,6 +157,29 @@ def _pending(turns: list, n_steps: int, done: int) -> int | None:
     return None
 
 
+def _last_click(turns: list, k: int, end: int) -> tuple[float, float] | None:
+    """The last point ``lite`` clicked for step ``k`` (0-based) in ``turns[:end]``: the field a
+    typing step focused (its own answer, or the opening answer of a ``set``). None if none."""
+    from tars.actions.parse import ParseError, parse_response
+
+    for turn in reversed(turns[:end]):
+        if not turn.response:
+            continue
+        m = _MARK.match(turn.response)
+        if not m:
+            continue
+        if int(m.group(1)) - 1 != k:
+            break
+        try:
+            actions = parse_response(turn.response).actions
+        except ParseError:
+            continue
+        clicks = [a for a in actions if isinstance(a, Click)]
+        if clicks:
+            return (clicks[-1].x, clicks[-1].y)
+    return None
+
+
 def _last_dismissal(turns: list, n_steps: int) -> int | None:
     """Index in ``turns`` of the last ``lite`` answer when it closed or answered a message box
     (its effect, the box gone, is checked on the next screenshot); else None."""
@@ -384,6 +407,7 @@ class LitePolicy(Policy):
         the reply to give: a short wait and a second look, one retry by another route, then
         call_user with the reason."""
         before = turns[progress.act_turn].image if progress.act_turn is not None else None
+        view.cache["clicked"] = _last_click(turns, k, len(turns) if progress.act_turn is None else progress.act_turn + 1)
         ok, what = self._verify(cmd, view, before)
         if ok:
             return f'Checked "{cmd.source}": {what}.'
@@ -520,6 +544,17 @@ class LitePolicy(Policy):
 
     def _read_typed(self, cmd: Command, view: _View, changed: list) -> tuple[bool, str]:
         text = (cmd.text or "").rstrip("\n")
+        clicked = view.cache.get("clicked")
+        if cmd.target is not None and clicked is not None:
+            # the field that was clicked and typed into, read from its own cut: the judge (the
+            # line reading can lose a character under the caret, "3|1" read as "3")
+            frame = controls.frame_at(view.image, *clicked)
+            if frame is not None:
+                own = self._read_cut(view, frame)
+                if own is not None:
+                    if verify.same_text(text, own) or (len(text) >= 8 and verify.reads_back(text, own)):
+                        return True, f'the field "{cmd.target.text}" shows "{own}"'
+                    return False, f'the field "{cmd.target.text}" shows "{own}", not "{text}"'
         if cmd.target is not None:
             try:
                 _, rect, match = self._field(view, cmd.target)
@@ -568,12 +603,17 @@ class LitePolicy(Policy):
         """The text of a one-line field read from its own cut (inside its frame) by the
         recogniser alone; None for a multi-line box, a field that holds the label itself, or a
         reading the recogniser is unsure of."""
+        if rect.height > 3.5 * max(label.height, 8) or rect.contains(*label.center):
+            return None
+        return self._read_cut(view, rect)
+
+    def _read_cut(self, view: _View, rect: "controls.Rect") -> str | None:
+        """``rect``'s inside (2 px in from its frame) read by the recogniser alone; None when it
+        is too small or the recogniser is unsure."""
         import numpy as np
 
         from tars.models.lite.ocr import get_engine
 
-        if rect.height > 3.5 * max(label.height, 8) or rect.contains(*label.center):
-            return None
         x1, y1, x2, y2 = rect.x1 + 2, rect.y1 + 2, rect.x2 - 2, rect.y2 - 2
         if x2 - x1 < 8 or y2 - y1 < 8:
             return None
