@@ -88,17 +88,10 @@ class LocalOperator(Operator):
         self.click_interval = click_interval
         self._callbacks: list[Callable[[], None]] = []
         self.geometry: ScreenGeometry | None = None
-        backend = input_backend or ("xtest" if self.platform == "linux" else "pynput")
-        if backend not in ("xtest", "pynput"):
-            raise ValueError(f"unknown input backend {input_backend!r}; use 'xtest' or 'pynput'")
-        if backend == "xtest":
-            from tars.desktop.x11_input import X11Input
+        from tars.desktop.input_backend import make_input_backend
 
-            self.input: Any = X11Input()
-        else:
-            from tars.desktop.pynput_input import PynputInput
-
-            self.input = PynputInput()
+        # Any: X11Input adds the held-key gate the operator uses when it is there
+        self.input: Any = make_input_backend(input_backend, self.platform)
         # input waits for held keys (X11Input.gate) and a stop ends that wait
         self.input.stop_event = self.stop_event
         from tars.desktop.typing_input import TextTyper

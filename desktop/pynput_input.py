@@ -25,6 +25,8 @@ class PynputInput:
     def __init__(self, gap: float = 0.008):
         from pynput import keyboard, mouse
 
+        #: set to end a wait in progress (the operator shares its own event)
+        self.stop_event = threading.Event()
         #: seconds after each pointer event, as in X11Input: clients that read input in batches
         #: (Qt on X11) otherwise report a release at the next pointer position
         self.gap = gap
