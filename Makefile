@@ -1,5 +1,6 @@
 # The two commands of the README's Quick start: `make demo` and `make test`.
 # Each sets up what it needs (Debian packages, a virtual environment in .venv) and then runs.
+SHELL  := /bin/bash
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip --disable-pip-version-check -q
@@ -38,8 +39,13 @@ check: $(VENV)/.test
 test: system $(VENV)/.test check
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
+# every benchmark into one log, then one table of their figures (benchmarks/summary.py)
+BENCH_LOG ?= bench.log
 bench: system $(VENV)/.test
-	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@: > $(BENCH_LOG)
+	@for b in benchmarks/bench_*.py; do echo "== $$b" | tee -a $(BENCH_LOG); \
+		$(PY) $$b 2>&1 | tee -a $(BENCH_LOG); [ $${PIPESTATUS[0]} -eq 0 ] || exit 1; done
+	@echo "== summary ($(BENCH_LOG))"; $(PY) benchmarks/summary.py $(BENCH_LOG)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

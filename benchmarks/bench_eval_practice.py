@@ -40,6 +40,8 @@ def bench_grounding(out: Path) -> None:
     for r in rows:
         if not r["hit"]:
             print(f"  miss {r['id']}: {r['instruction']!r} -> {r['point']} {r['error'] or ''}")
+    hits = sum(1 for r in rows if r["hit"])
+    print(f"FIGURE grounding_hits {hits}/{len(rows)} reference - target no hit lost")
 
 
 def bench_tasks(out: Path, jobs: int) -> None:
@@ -57,6 +59,7 @@ def bench_tasks(out: Path, jobs: int) -> None:
     for r in rows:
         if not r["success"]:
             print(f"  failed {r['id']}: {r['status']} score {r['score']} {r['error'] or ''}")
+    print(f"FIGURE tasks_solved {summary['n_success']}/{summary['n_tasks']} reference - target 26/26")
 
 
 def main() -> int:

@@ -117,13 +117,19 @@ def main() -> int:
           f"{os.cpu_count()} CPU cores; load average {os.getloadavg()[0]:.1f}")
     print(f"{'screen':>10} {'line cache':>10} {'median ms':>10} {'p90 ms':>8} {'observe':>8} "
           f"{'OCR ms':>8} {'OCR share':>9} {'lines read':>10}")
+    results = {}
     for width, height in ((1280, 800), (1920, 1080)):
         for cache in (0, 4096):
-            r = measure(width, height, args.steps, cache)
+            r = results[(width, cache)] = measure(width, height, args.steps, cache)
             print(f"{f'{width}x{height}':>10} {'on' if cache else 'off':>10} {r['median']:10.0f} "
                   f"{r['p90']:8.0f} {r['observe']:8.0f} {r['ocr']:8.0f} {r['share']:9.0%} {r['lines']:10.0f}",
                   flush=True)
     print("target: median under 1000 ms per step at 1920x1080")
+    off, on = results[(1920, 0)], results[(1920, 4096)]
+    print(f"FIGURE lite_first_look_ms {off['median']:.0f} reference - (OCR {off['ocr']:.0f} ms, "
+          f"{off['lines']:.0f} lines read) target <=1000")
+    print(f"FIGURE lite_step_reuse_ms {on['median']:.0f} reference - (OCR {on['ocr']:.0f} ms, "
+          f"{on['lines']:.0f} lines read) target <=100")
     return 0
 
 
