@@ -104,7 +104,7 @@ def main() -> None:
             finally:
                 policy.close()
     print(f"hf step, 5-image history, 1920x1080 screenshots (1932x1092, 2691 tokens each), "
-          f"mid-size random Qwen2.5-VL, {args.new_tokens} new tokens, CPU "
+          f"small random Qwen2.5-VL, {args.new_tokens} new tokens, CPU "
           f"{torch.get_num_threads()} threads")
     for label, (seconds, encoded) in rows.items():
         print(f"  {label:14s} {seconds:7.2f} s   images through the vision tower: {encoded}")
