@@ -121,6 +121,7 @@ def test_reads_back_forgives_ocr_not_lost_characters():
     assert verify.same_text("3", " 3") and not verify.same_text("3", "13")  # a spin box that kept its 1
     assert not verify.same_text("3", "31") and verify.same_text("85", "85]") and verify.same_text("dog", "dog|")
     assert verify.same_text("Ada", "Ada|") and not verify.same_text("Ada", "Adam")
+    assert verify.same_text("3", "3個")  # a caret misread as a glyph of another script
 
 
 def test_text_in_rect_takes_the_part_of_a_joined_line_inside_the_field():
@@ -223,3 +224,11 @@ def test_a_value_kept_behind_the_caret_is_not_read_as_done():
     answers = run_policy(LitePolicy(), 'type "3" into the Quantity field', screens)
     assert "(checking)" in answers[1] and 'not "3"' in answers[1]
     assert "(retrying)" in answers[2]
+
+
+def test_set_a_spin_box_that_kept_its_value_is_retyped_another_way():
+    screens = [draw_spin("1"), draw_spin("1"), draw_spin("31"), draw_spin("31"), draw_spin("3", 1)]
+    answers = run_policy(LitePolicy(), "set Quantity to 3", screens)
+    assert "(opening the list)" in answers[0] and "(checking)" in answers[2] and "(retrying)" in answers[3]
+    assert [a for a in actions_of(answers[3]) if isinstance(a, Type)] == [Type("3")]
+    assert isinstance(last_action(answers[4]), Finished)

@@ -672,7 +672,7 @@ class LitePolicy(Policy):
     def _retry(self, cmd: Command, view: _View) -> "_Answer | None":
         """The same step by another route, or None when there is none that is safe."""
         try:
-            if cmd.verb == "type" and cmd.target is not None:
+            if cmd.verb in ("type", "set") and cmd.target is not None:
                 xy, rect, _ = self._field(view, cmd.target)
                 text = cmd.text or ""
                 # slower this time: one character per action (a slow program may drop keys)

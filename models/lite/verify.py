@@ -138,7 +138,9 @@ def same_text(typed: str, seen: str) -> bool:
     raw = seen.strip()
     # what a field's frame adds around its text: the caret after it (read as | l I) and the
     # edges of spin buttons or a drop-down arrow (] ) + -), never a character of the text
-    while raw and raw[-1] in _EDGE and not typed.rstrip().endswith(raw[-1]):
+    ascii_typed = typed.isascii()
+    while raw and (raw[-1] in _EDGE or (ascii_typed and not raw[-1].isascii())) \
+            and not typed.rstrip().endswith(raw[-1]):
         raw = raw[:-1].rstrip()
     while raw and raw[0] in _EDGE and not typed.lstrip().startswith(raw[0]):
         raw = raw[1:].lstrip()
