@@ -78,7 +78,7 @@ def parse_to_json(text: str, image_size: str | None = None, coords: str = "resiz
     except ParseError as exc:
         raise ParseCommandError(str(exc)) from None
     actions = step.actions
-    if space is not None:
+    if space is not None and geometry is not None:
         actions = tuple(coords_mod.action_to_screen(a, space, geometry) for a in actions)
     out = {
         "thought": step.thought,
