@@ -98,9 +98,9 @@ class TraceRow:
         obs = record.observation
         return cls(
             step_num=record.step_num, thought=record.thought or "",
-            actions=list(record.actions_screen), geometry=getattr(obs, "geometry", None),
+            actions=list(record.actions_screen), geometry=obs.geometry if obs is not None else None,
             timings_ms=dict(record.timings_ms), error=record.error, response=record.response,
-            image=getattr(obs, "image", None),
+            image=obs.image if obs is not None else None,
         )
 
     @classmethod
