@@ -54,3 +54,13 @@ def test_bad_settings_are_refused():
     if not cuda_available():
         with pytest.raises(PolicyError, match="onnxruntime-gpu"):
             OcrEngine(device="cuda")
+
+
+def test_read_says_how_long_detection_and_recognition_took():
+    engine = OcrEngine(line_cache=0)
+    result = engine.read(screen())
+    assert result.recognised >= len(result.lines) > 0
+    assert 0 < result.detect_seconds and 0 < result.recognise_seconds
+    assert result.detect_seconds + result.recognise_seconds <= result.seconds
+    again = engine.read(screen())  # the same bytes: served from the last read, nothing run
+    assert again.cached and again.detect_seconds == again.recognise_seconds == 0
