@@ -79,7 +79,8 @@ def read_glyphs(image: "Image", lines: list[TextBox], engine) -> list[TextBox]:
     rgb = np.asarray(image.convert("RGB"))
     gray = np.asarray(image.convert("L"))
     H, W = gray.shape
-    crops, boxes = [], []
+    crops: list = []
+    boxes: list[tuple[float, float, float, float]] = []
     for box in unlabelled_controls(image, lines):
         ink = _ink(gray, box)
         if ink is None:
@@ -93,8 +94,8 @@ def read_glyphs(image: "Image", lines: list[TextBox], engine) -> list[TextBox]:
         crops.append(np.ascontiguousarray(rgb[y1:y2, x1:x2, ::-1]))
         boxes.append((float(ax1), float(ay1), float(ax2), float(ay2)))
     out = []
-    for (text, score), box in zip(engine.recognize(crops), boxes):
+    for (text, score), glyph in zip(engine.recognize(crops), boxes):
         text = "".join(_FIX.get(ch, ch) for ch in text).strip()
         if text and score >= MIN_SCORE:
-            out.append(TextBox(text, box, score))
+            out.append(TextBox(text, glyph, score))
     return out

@@ -259,6 +259,13 @@ def _label(match: Match, target: Target) -> str:
     return match.line.text.strip() if match.whole else target.text
 
 
+def _need(target: Target | None) -> Target:
+    """The step's target; every verb that acts on one was parsed with one."""
+    if target is None:
+        raise PolicyError("lite: a step that needs a target has none")  # parse_step never makes one
+    return target
+
+
 def _pt(xy: tuple[float, float]) -> str:
     return f"({round(xy[0])}, {round(xy[1])})"
 
@@ -302,7 +309,7 @@ class LitePolicy(Policy):
         self._lock = threading.Lock()
         #: seconds spent in OCR by the last act(), and its OcrResult (benchmarks read them)
         self.last_ocr_seconds = 0.0
-        self.last_ocr = None
+        self.last_ocr: Any = None
 
     # -- the policy protocol ------------------------------------------------------------------
     def prepare(self, instruction: str) -> None:
@@ -358,14 +365,13 @@ class LitePolicy(Policy):
         pending = _pending(prompt.turns, n, done)
         if pending is not None:
             k = pending
-            answer = self._confirm(steps[k], k, n, view, prompt.turns, per_step[k])
-            if isinstance(answer, str):
-                notes.append(answer)
-                reply = self._message_box(view, steps[done] if done < n else None, done, n, notes)
-                if reply is not None:
-                    return reply
-            else:
-                return answer.text
+            confirmed = self._confirm(steps[k], k, n, view, prompt.turns, per_step[k])
+            if isinstance(confirmed, _Reply):
+                return confirmed.text
+            notes.append(confirmed)
+            reply = self._message_box(view, steps[done] if done < n else None, done, n, notes)
+            if reply is not None:
+                return reply
         if progress.step >= n:
             return self._format(n, n, None, " ".join(notes + ["Every step was done and checked."]),
                                 [Finished(self._summary(steps))])
@@ -490,14 +496,14 @@ class LitePolicy(Policy):
         if verb == "select":
             option = cmd.text or ""
             try:
-                _, rect, _ = self._field(view, cmd.target)
+                _, rect, _ = self._field(view, _need(cmd.target))
             except _NotFound:
                 rect = None
             if rect is not None:
                 inside = verify.text_in_rect(view.lines, rect)
                 if find_matches(option, [TextBox(inside, (rect.x1, rect.y1, rect.x2, rect.y2))], view.threshold):
-                    return True, f'"{cmd.target.text}" shows "{inside}"'
-                return False, f'"{cmd.target.text}" shows "{inside or "nothing I can read"}", not "{option}"'
+                    return True, f'"{_need(cmd.target).text}" shows "{inside}"'
+                return False, f'"{_need(cmd.target).text}" shows "{inside or "nothing I can read"}", not "{option}"'
             return (bool(changed), "the list changed" if changed else "nothing changed after choosing")
         if verb == "set":
             return self._verify_set(cmd, view, changed)
@@ -560,7 +566,7 @@ class LitePolicy(Policy):
                 _, rect, match = self._field(view, cmd.target)
             except _NotFound:
                 rect, match = None, None  # a placeholder that typing replaced: look where it changed
-            if rect is not None:
+            if rect is not None and match is not None:
                 seen = verify.text_in_rect(view.lines, rect,
                                            exclude=None if rect.contains(*match.center) else match.line)
                 own = self._read_field(view, rect, match)
@@ -630,18 +636,18 @@ class LitePolicy(Policy):
             return ok, what
         # a list choice shows in the closed control: the option as the control's own text
         try:
-            _, rect, match = self._field(view, cmd.target)
+            _, rect, match = self._field(view, _need(cmd.target))
         except _NotFound:
             return ok, what
         if rect is not None and find_matches(cmd.text or "", [
                 TextBox(verify.text_in_rect(view.lines, rect), (rect.x1, rect.y1, rect.x2, rect.y2))], view.threshold):
-            return True, f'"{cmd.target.text}" shows "{cmd.text}"'
+            return True, f'"{_need(cmd.target).text}" shows "{cmd.text}"'
         return ok, what
 
     def _verify_checked(self, cmd: Command, view: _View, changed: list) -> tuple[bool, str]:
         if cmd.parts:
             try:
-                self._find(view, cmd.target)
+                self._find(view, _need(cmd.target))
             except _NotFound:
                 seen = []
                 for part in cmd.parts:
@@ -653,21 +659,21 @@ class LitePolicy(Policy):
                 return True, "; ".join(seen)
         want = cmd.verb == "check"
         try:
-            match = self._find(view, cmd.target)
+            match = self._find(view, _need(cmd.target))
         except _NotFound as why:
             return False, str(why)
         box = controls.checkbox_near(view.image, match.box)
         if box is not None:
             state = controls.is_checked(view.image, box)
             if state == want:
-                return True, f'the box "{cmd.target.text}" is {"checked" if want else "unchecked"}'
-            return False, f'the box "{cmd.target.text}" is still {"checked" if state else "unchecked"}'
+                return True, f'the box "{_need(cmd.target).text}" is {"checked" if want else "unchecked"}'
+            return False, f'the box "{_need(cmd.target).text}" is still {"checked" if state else "unchecked"}'
         x1, y1, x2, y2 = match.box
         h = y2 - y1
         row = (x1 - 5 * h, y1 - h / 2, x1 + h, y2 + h / 2)
         if any(verify.overlaps(c, row) for c in changed):
-            return True, f'the control left of "{cmd.target.text}" changed (no square box to read)'
-        return False, f'nothing changed next to "{cmd.target.text}"'
+            return True, f'the control left of "{_need(cmd.target).text}" changed (no square box to read)'
+        return False, f'nothing changed next to "{_need(cmd.target).text}"'
 
     def _retry(self, cmd: Command, view: _View) -> "_Answer | None":
         """The same step by another route, or None when there is none that is safe."""
@@ -683,11 +689,11 @@ class LitePolicy(Policy):
                                f'and type "{text}" one character at a time.',
                                [Click(*xy), Wait(FOCUS_SETTLE), Press("end"), Hotkey(("shift", "home")), *keys])
             if cmd.verb in ("check", "uncheck"):
-                match = self._find(view, cmd.target)
-                return _Answer(f'I click the caption "{_label(match, cmd.target)}" at {_pt(match.center)}.',
+                match = self._find(view, _need(cmd.target))
+                return _Answer(f'I click the caption "{_label(match, _need(cmd.target))}" at {_pt(match.center)}.',
                                [Click(*match.center)])
             if cmd.verb == "click":
-                match = self._find(view, cmd.target)
+                match = self._find(view, _need(cmd.target))
                 around = controls.enclosing_box(view.image, match.box)
                 if around is not None:
                     cx, cy = around.center
@@ -839,7 +845,7 @@ class LitePolicy(Policy):
     def _decide(self, cmd: Command, view: _View, opened: bool) -> _Answer:
         verb = cmd.verb
         if verb in ("click", "double_click", "right_click"):
-            xy, words = self._point(view, cmd.target)
+            xy, words = self._point(view, _need(cmd.target))
             cls = {"click": Click, "double_click": DoubleClick, "right_click": RightClick}[verb]
             how = {"click": "click", "double_click": "double-click", "right_click": "right-click"}[verb]
             return _Answer(f"I see {words}; I {how} it.", [cls(*xy)])
@@ -876,7 +882,7 @@ class LitePolicy(Policy):
         if verb == "set":
             return self._set(cmd, view, opened)
         if verb == "compute":
-            actions: list[Action] = [Type(cmd.text or "")]
+            actions = [Type(cmd.text or "")]
             what = f'I type "{cmd.text}"'
             if cmd.keys:
                 actions.append(Press(cmd.keys[0]))
@@ -894,12 +900,12 @@ class LitePolicy(Policy):
         if verb == "scroll":
             if cmd.target is None:
                 return _Answer(f"I scroll {cmd.direction} where the pointer is.",
-                               [Scroll(None, None, cmd.direction)])
+                               [Scroll(None, None, cmd.direction or "down")])
             xy, words = self._point(view, cmd.target)
-            return _Answer(f"I scroll {cmd.direction} over {words}.", [Scroll(xy[0], xy[1], cmd.direction)])
+            return _Answer(f"I scroll {cmd.direction} over {words}.", [Scroll(xy[0], xy[1], cmd.direction or "down")])
         if verb == "drag":
-            a, wa = self._point(view, cmd.target)
-            b, wb = self._point(view, cmd.dest)
+            a, wa = self._point(view, _need(cmd.target))
+            b, wb = self._point(view, _need(cmd.dest))
             return _Answer(f"I drag {wa} to {wb}.", [Drag(a[0], a[1], b[0], b[1])])
         if verb in ("check", "uncheck"):
             return self._check(cmd, view)
@@ -910,12 +916,12 @@ class LitePolicy(Policy):
     def _check(self, cmd: Command, view: _View) -> _Answer:
         if cmd.parts:
             try:
-                self._find(view, cmd.target)
+                self._find(view, _need(cmd.target))
             except _NotFound:
                 return self._check_parts(cmd, view)
-        match = self._find(view, cmd.target)
+        match = self._find(view, _need(cmd.target))
         box = controls.checkbox_near(view.image, match.box)
-        caption = _label(match, cmd.target)
+        caption = _label(match, _need(cmd.target))
         if box is None:
             raise _NotFound(f'I see "{caption}" but no check box next to it.')
         want = cmd.verb == "check"
@@ -929,7 +935,8 @@ class LitePolicy(Policy):
         """``tick Milk and Eggs``: every caption that is not yet in the asked state, clicked in
         one answer (each is checked on the next screen)."""
         want = cmd.verb == "check"
-        clicks, said = [], []
+        clicks: list[Action] = []
+        said: list[str] = []
         for part in cmd.parts:
             match = self._find(view, part)
             box = controls.checkbox_near(view.image, match.box)
@@ -948,17 +955,19 @@ class LitePolicy(Policy):
         field holds with V."""
         value = cmd.text or ""
         try:
-            xy, rect, match = self._field(view, cmd.target)
+            xy, rect, match = self._field(view, _need(cmd.target))
         except _NotFound:
             if not opened:
                 raise
             xy, rect, match = None, None, None
         if not opened:
+            if xy is None or match is None:
+                raise _NotFound(f'I do not see "{_need(cmd.target).text}" on the screen.')
             if rect is not None:
                 inside = verify.text_in_rect(view.lines, rect, exclude=match.line if not rect.contains(*match.center) else None)
                 if normalize(inside) == normalize(value):
-                    raise _Skip(f'"{cmd.target.text}" already shows "{value}".')
-            return _Answer(f'The control for "{cmd.target.text}" is at {_pt(xy)}; I click it to set it to "{value}".',
+                    raise _Skip(f'"{_need(cmd.target).text}" already shows "{value}".')
+            return _Answer(f'The control for "{_need(cmd.target).text}" is at {_pt(xy)}; I click it to set it to "{value}".',
                            [Click(*xy)], tag=OPENING)
         # a list that opened: the option outside the control's own box
         options = [m for m in find_matches(value, view.lines, view.threshold)
@@ -966,13 +975,13 @@ class LitePolicy(Policy):
         if options:
             m = options[0]
             return _Answer(f'A list opened; I click "{m.line.text.strip()}" at {_pt(m.center)}.', [Click(*m.center)])
-        return _Answer(f'The field "{cmd.target.text}" has the keyboard; I select what it holds and type "{value}".',
+        return _Answer(f'The field "{_need(cmd.target).text}" has the keyboard; I select what it holds and type "{value}".',
                        [Hotkey(("ctrl", "a")), Type(value)])
 
     def _select(self, cmd: Command, view: _View, opened: bool) -> _Answer:
         option = cmd.text or ""
         try:
-            xy, rect, match = self._field(view, cmd.target)
+            xy, rect, match = self._field(view, _need(cmd.target))
         except _NotFound:
             if not opened:
                 raise
@@ -982,8 +991,8 @@ class LitePolicy(Policy):
                 inside = [line for line in view.lines if rect.contains(*line.center)]
                 if find_matches(option, inside, view.threshold) and \
                         find_matches(option, inside, view.threshold)[0].whole:
-                    raise _Skip(f'"{option}" is already selected in "{cmd.target.text}".')
-            return _Answer(f'The dropdown "{cmd.target.text}" is at {_pt(xy)}; I open it to choose "{option}".',
+                    raise _Skip(f'"{option}" is already selected in "{_need(cmd.target).text}".')
+            return _Answer(f'The dropdown "{_need(cmd.target).text}" is at {_pt(xy)}; I open it to choose "{option}".',
                            [Click(*xy)], tag=OPENING)
         matches = find_matches(option, view.lines, view.threshold)
         # the open list, not the closed box that may show the same words
