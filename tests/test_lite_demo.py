@@ -26,7 +26,7 @@ def test_demo_fills_in_the_form_on_a_virtual_display(tmp_path):
     out = proc.stdout
     assert proc.returncode == 0, out
     assert "starting a virtual display" in out
-    assert "step 1" in out and "Step 6 of 6" in out  # each step is printed
+    assert "step 1" in out and "Part 6 of 6" in out  # each step is printed
     assert "full_name  'Ada Lovelace'" in out and "country    'France'" in out
     assert "demo: success" in out
     trajectories = list(tmp_path.glob("tars-demo-*/trajectory/steps.jsonl"))

@@ -73,7 +73,7 @@ def test_form_steps_hit_the_controls():
     assert isinstance(submit, Click) and 420 < submit.x < 510 and 300 < submit.y < 326
     assert actions_of(answers[3]) == (Press("enter"),)
     assert isinstance(actions_of(answers[4])[0], Finished)
-    assert answers[2].startswith("Thought: Step 3 of 4:")
+    assert answers[2].startswith("Thought: Part 3 of 4:")
     # each step was checked on the next screen before the next one was done
     assert 'the field "Name" shows "Ada"' in answers[1]
     assert 'the box "Remember me" is checked' in answers[2]
@@ -90,7 +90,7 @@ def test_check_skips_a_box_already_checked_and_uncheck_clicks_it():
     policy = LitePolicy()
     (answer,) = run_policy(policy, "check Remember me then click Cancel", [draw_form(checked=True)])
     (click,) = actions_of(answer)
-    assert click.x > 300 and "already checked" in answer and answer.startswith("Thought: Step 2 of 2")
+    assert click.x > 300 and "already checked" in answer and answer.startswith("Thought: Part 2 of 2")
     (answer,) = run_policy(policy, "uncheck Remember me", [draw_form(checked=True)])
     (click,) = actions_of(answer)
     assert 20 <= click.x <= 34
@@ -138,8 +138,8 @@ def test_read_progress_from_answers():
     assert (p.step, p.looks, p.failures, p.last_error) == (1, 1, 1, "failed")
     turns.append(mk("Thought: Step 2 of 3 (looking again): x\nAction: wait()", "repeated action"))
     assert read_progress(turns, 3).looks == 2  # a warning on a wait is not a failed step
-    turns.append(mk("Thought: Step 3 of 3: x\nAction: click(start_box='(1,1)')"))
-    assert read_progress(turns, 3).step == 3
+    turns.append(mk("Thought: Part 3 of 3: x\nAction: click(start_box='(1,1)')"))
+    assert read_progress(turns, 3).step == 3  # "Part K of N" now, "Step K of N" of older runs too
     assert read_progress(turns, 4).step == 0  # answers for another instruction do not count
 
 

@@ -7,7 +7,8 @@ the operator, the overlay and the recorder cannot tell it from one. Its points a
 pixels (``CoordSpace("absolute")``).
 
 It keeps no run state of its own: which step it is on is read back from its own earlier
-answers in ``prompt.turns``. Each answer's thought starts ``Step K of N`` and, for answers that
+answers in ``prompt.turns``. Each answer's thought starts ``Part K of N`` (K-th part of the
+instruction; the loop's step is one answer) and, for answers that
 do not finish a step, a tag: ``(looking again)`` after a ``wait()`` because the target was not
 on screen, ``(opening the list)`` for the first half of a ``select``. A turn with feedback
 (the action failed, or the answer was refused) does not count as done. Steps whose goal the
@@ -57,7 +58,8 @@ CHECKING = "checking"
 RETRYING = "retrying"
 #: a message box that appeared after a step, closed because the task does not mention it
 DISMISSING = "dismissing a message"
-_MARK = re.compile(r"^\s*Thought:\s*Step (\d+) of (\d+)(?: \((%s|%s|%s|%s|%s)\))?:"
+# "Part K of N" (the loop's "step" is one answer, issue 18); "Step K of N" of older runs still read
+_MARK = re.compile(r"^\s*Thought:\s*(?:Part|Step) (\d+) of (\d+)(?: \((%s|%s|%s|%s|%s)\))?:"
                    % (LOOKING, OPENING, CHECKING, RETRYING, DISMISSING))
 #: words that make a message box an error lite cannot fix by closing it
 _ERROR_WORDS = re.compile(r"\b(error|invalid|cannot|can't|could not|failed|failure|not allowed|missing|"
@@ -100,7 +102,7 @@ def read_progress_all(turns: list, n_steps: int) -> tuple[int, dict[int, Progres
     :class:`Progress` of each step answered for, by 0-based index).
 
     Answers not written by ``lite`` for an instruction of ``n_steps`` steps (no
-    ``Step K of N`` mark) are ignored.
+    ``Part K of N`` mark, or the older ``Step K of N``) are ignored.
     """
     done = 0
     per_step: dict[int, Progress] = {}
@@ -744,7 +746,7 @@ class LitePolicy(Policy):
 
     @staticmethod
     def _format(k: int, n: int, tag: str | None, thought: str, actions: list[Action]) -> str:
-        head = f"Step {k} of {n}" + (f" ({tag})" if tag else "")
+        head = f"Part {k} of {n}" + (f" ({tag})" if tag else "")
         body = "\n\n".join(a.to_text() for a in actions)
         return f"Thought: {head}: {thought}\nAction: {body}"
 
