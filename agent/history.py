@@ -21,6 +21,9 @@ from tars.models.prompts import add_box_tokens
 if TYPE_CHECKING:
     from PIL.Image import Image
 
+    from tars.agent.harness import Harness
+    from tars.models.profiles import ModelProfile
+
 @dataclass
 class _Entry:
     image: "Image | None"
@@ -94,3 +97,36 @@ class History:
             turns.append(Turn(image))
         return Prompt(self.instruction, self.system, turns, self.space, self.task, self.layout,
                       dict(self.sampling))
+
+
+def start_history(profile: "ModelProfile", harness: "Harness", instruction: str, space: CoordSpace,
+                  max_images: int, language: str | None = None, task: str = "computer") -> History:
+    """The empty history of a run of ``instruction``: the harness's version of ``profile``, its
+    template for ``task`` filled in (in ``language``, None: the harness's), its sampling, and
+    ``space`` (the policy's) with the harness's pixel budget.
+
+    The one place a run's conversation starts: the agent loop and the training samples of
+    ``tars finetune`` (:mod:`tars.models.finetune.samples`) both call it, so a tuned model is
+    trained on exactly the prompts it is later sent.
+
+    Raises:
+        ValueError: empty instruction, unknown task, ``max_images`` < 1.
+    """
+    from dataclasses import replace
+
+    from tars.models import families
+    from tars.models.prompts import system_prompt, template_for
+
+    profile = harness.apply(profile)
+    if not instruction or not instruction.strip():
+        raise ValueError("the instruction is empty")
+    language = language or harness.language
+    if families.is_family(profile):  # a family renders its own messages from the Prompt
+        text, layout = system_prompt(profile, instruction, language, task), "agent"
+    else:
+        template = template_for(profile, task)
+        text, layout = template.render(instruction, language), template.layout
+    sampling = {k: v for k, v in harness.sampling if k != "history_images"}
+    space = replace(space, **dict(harness.space)) if harness.space else space
+    return History(instruction, text, space, max_images=max_images, box_tokens=profile.box_tokens,
+                   task=task, layout=layout, sampling=sampling)

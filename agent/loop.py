@@ -21,7 +21,7 @@ from tars.actions.parse import ParseError, parse_response
 from tars.actions.space import Action, CallUser, Finished, Step, Wait
 from tars.agent.guard import Guard, LoopDetector, screen_changed
 from tars.agent.harness import TARS, Harness
-from tars.agent.history import History
+from tars.agent.history import History, start_history
 from tars.agent.hooks import Hook, Hooks, RunInfo, RunResult, StepRecord
 from tars.desktop.operator import Observation, Operator, OperatorError
 from tars.models.base import Policy, PolicyError
@@ -130,30 +130,10 @@ class Agent:
 
     # -- the loop --------------------------------------------------------------------------
     def _history(self, instruction: str) -> History:
-        """The empty history of a run: the harness's version of the profile, its template for
-        the task filled in, its sampling, and the policy's space with the harness's pixel
-        budget (the policy's space says how its answers read; the harness only changes the
-        budget)."""
-        from dataclasses import replace
-
-        from tars.models import families
-        from tars.models.prompts import system_prompt, template_for
-
-        harness = self.harness
-        profile = harness.apply(self.profile)
-        if not instruction or not instruction.strip():
-            raise ValueError("the instruction is empty")
-        language = self.config.language or harness.language
-        if families.is_family(profile):  # a family renders its own messages from the Prompt
-            text, layout = system_prompt(profile, instruction, language, self.config.task), "agent"
-        else:
-            template = template_for(profile, self.config.task)
-            text, layout = template.render(instruction, language), template.layout
-        sampling = {k: v for k, v in harness.sampling if k != "history_images"}
-        space = replace(self.policy.space, **dict(harness.space)) if harness.space else self.policy.space
-        return History(instruction, text, space, max_images=self.config.history_images,
-                       box_tokens=profile.box_tokens, task=self.config.task, layout=layout,
-                       sampling=sampling)
+        """The empty history of a run (:func:`tars.agent.history.start_history` with the run's
+        harness, profile, policy space and settings)."""
+        return start_history(self.profile, self.harness, instruction, self.policy.space,
+                             self.config.history_images, self.config.language, self.config.task)
 
     def _resolve_harness(self) -> Harness:
         """The run's rules: ``config.harness`` (a :class:`Harness`, or a name resolved for the

@@ -30,7 +30,8 @@ class PolicyOptions:
 
     ``policy``: ``lite`` | ``hf`` | ``openai`` (None: ``openai`` when ``endpoint`` is set,
     else ``lite``). ``model``: Hub id or local folder (hf), served model name (openai).
-    ``adapter``: LoRA adapter folder (hf). ``endpoint``: base URL of an OpenAI-compatible
+    ``adapter``: LoRA adapter folder (hf; implies ``hf`` when no policy is named; with a
+    ``tars finetune`` manifest, ``model`` may be left out). ``endpoint``: base URL of an OpenAI-compatible
     server. ``api_key``: secret, never written anywhere. ``profile``: model profile name that
     overrides the one picked from the model name. ``max_new_tokens``: generation budget per
     answer (default: the profile's). ``timeout``: seconds per request to the endpoint
@@ -85,6 +86,8 @@ class PolicyOptions:
         """The policy name after applying the defaults."""
         if self.policy:
             return self.policy
+        if self.adapter and not self.endpoint:
+            return "hf"  # an adapter is for a local checkpoint
         return "openai" if self.endpoint else "lite"
 
     def public(self) -> dict[str, Any]:
@@ -110,7 +113,7 @@ class PolicyOptions:
                 raise PolicyError(f"--planner-profile {self.planner_profile} has its own conversation and "
                                   "cannot speak the planner language; use ui-tars-1.5, qwen2.5-vl or qwen2-vl")
         name = self.resolved
-        if name == "hf" and not self.model:
+        if name == "hf" and not self.model and not _tuned_base(self.adapter):
             raise PolicyError("--policy hf needs --model (a Hub id such as ByteDance-Seed/UI-TARS-1.5-7B or a folder)")
         if name == "openai" and not self.endpoint:
             raise PolicyError("--policy openai needs --endpoint (e.g. http://localhost:8000/v1)")
@@ -135,6 +138,25 @@ def _make_planner(options: PolicyOptions) -> Policy:
                            api_key=options.secret_key, profile=profile,
                            **({"timeout": options.timeout} if options.timeout is not None else {}))
     return load_policy("hf", model=options.planner_model, profile=profile)
+
+
+def tuned_manifest(adapter: str | None) -> dict[str, Any]:
+    """The manifest of a ``tars finetune`` adapter folder (:mod:`tars.models.finetune.manifest`),
+    or ``{}`` for no adapter, one made elsewhere, or an unreadable manifest (the hf policy
+    then says what is wrong with it). Its ``base_model.source`` stands in for a missing
+    ``--model``; its ``harness`` (``history_images``, ``language``) gives a run's defaults."""
+    if not adapter:
+        return {}
+    from tars.models.finetune.manifest import ManifestError, read_manifest
+
+    try:
+        return read_manifest(adapter) or {}
+    except ManifestError:
+        return {}
+
+
+def _tuned_base(adapter: str | None) -> str | None:
+    return (tuned_manifest(adapter).get("base_model") or {}).get("source")
 
 
 def make_policy(options: PolicyOptions) -> Policy:

@@ -77,7 +77,7 @@ def run_command(
     planner_profile: PlannerProfileOpt = None,
     max_steps: int = typer.Option(50, "--max-steps", min=1),
     max_seconds: float = typer.Option(None, "--max-seconds", min=0.001, help="Wall-time limit, seconds."),
-    history_images: int = typer.Option(5, "--history-images", min=1, help="Screenshots per prompt."),
+    history_images: int = typer.Option(None, "--history-images", min=1, help="Screenshots per prompt (default 5, or what a tars adapter was tuned with)."),
     language: LanguageOpt = None,
     harness: HarnessOpt = "tars",
     sleep_after_execution: SleepOpt = None,
@@ -95,9 +95,14 @@ def run_command(
     import json
     import os
 
-    from tars.agent.runbuild import PolicyOptions, RunOptions, build_agent, make_operator, make_policy
+    from tars.agent.runbuild import (
+        PolicyOptions, RunOptions, build_agent, make_operator, make_policy, tuned_manifest,
+    )
     from tars.models.base import PolicyError
 
+    tuned = tuned_manifest(adapter).get("harness") or {}  # a tars adapter runs as it was tuned
+    history_images = history_images or int(tuned.get("history_images") or 5)
+    language = language or tuned.get("language")
     options = PolicyOptions(policy, model, adapter, merge_adapter, endpoint, api_key, profile, max_new_tokens, timeout,
                             planner_endpoint=planner_endpoint, planner_model=planner_model,
                             planner_profile=planner_profile)
@@ -405,7 +410,7 @@ def eval_tasks_command(
     jobs: int = typer.Option(1, "--jobs", min=1, help="Tasks run side by side, each on its own virtual display."),
     max_steps: int = typer.Option(None, "--max-steps", min=1, help="Override every task's step limit."),
     max_seconds: float = typer.Option(300.0, "--max-seconds", help="Wall-time limit of one task's run, seconds."),
-    history_images: int = typer.Option(5, "--history-images", min=1, help="Screenshots per prompt."),
+    history_images: int = typer.Option(None, "--history-images", min=1, help="Screenshots per prompt (default 5, or what a tars adapter was tuned with)."),
     language: LanguageOpt = None,
     harness: HarnessOpt = "tars",
     sleep_after_execution: SleepOpt = None,
@@ -424,8 +429,13 @@ def eval_tasks_command(
     from tars.agent.runbuild import PolicyOptions, RunOptions
     from tars.evals.console import tasks_table, with_progress
     from tars.evals.tasks import RunSettings, TaskError, check_policy, load_suite, run_suite
+    from tars.agent.runbuild import tuned_manifest
     from tars.models.base import PolicyError
 
+    if adapter and Path(adapter).expanduser().exists():  # the workers run in another folder
+        adapter = str(Path(adapter).expanduser().resolve())
+    tuned = tuned_manifest(adapter).get("harness") or {}
+    history_images = history_images or int(tuned.get("history_images") or 5)
     try:
         tasks = load_suite(suite)
     except TaskError as exc:
@@ -449,8 +459,8 @@ def eval_tasks_command(
     except PolicyError as exc:
         raise fail(str(exc))
     settings = RunSettings({"options": fields}, max_steps=max_steps, max_seconds=max_seconds,
-                           history_images=history_images, language=language, jobs=jobs,
-                           harness=harness, sleep_after_execution=sleep_after_execution,
+                           history_images=history_images, language=language or tuned.get("language"),
+                           jobs=jobs, harness=harness, sleep_after_execution=sleep_after_execution,
                            extra={"suite": suite})
     # absolute once, here: setup commands run inside each task's folder
     out = str(Path(out or f"tars-eval-{time.strftime('%Y%m%d-%H%M%S')}").resolve())
@@ -529,6 +539,53 @@ def record_command(
     print(f"{len(actions)} actions saved in {folder}" + (f" (stopped: {rec.error})" if rec.error else ""),
           file=sys.stderr)
     raise typer.Exit(1 if rec.error else 0)
+
+
+@app.command("finetune")
+def finetune_command(
+    data: list[str] = typer.Argument(..., help="Trajectory folders (tars run --record), demonstrations (tars record) or evaluation folders (tars eval tasks --out)."),
+    model: str = typer.Option(..., "--model", help="Base checkpoint to tune: Hub id or local folder."),
+    out: str = typer.Option(..., "--out", help="New folder for the adapter (written whole, or not at all)."),
+    profile: ProfileOpt = None,
+    rank: int = typer.Option(16, "--rank", min=1, help="LoRA rank."),
+    alpha: int = typer.Option(32, "--alpha", min=1, help="LoRA alpha (scale = alpha / rank)."),
+    dropout: float = typer.Option(0.05, "--dropout", min=0.0, max=0.99, help="LoRA dropout."),
+    target_modules: str = typer.Option(None, "--target-modules", help="Regex over module names (default: the language model's attention and MLP projections)."),
+    train_merger: bool = typer.Option(False, "--train-merger", help="Also put LoRA on the vision-language merger (the vision tower stays frozen)."),
+    lr: float = typer.Option(2e-4, "--lr", min=1e-9, help="Peak learning rate (AdamW, linear warm-up and decay)."),
+    epochs: int = typer.Option(3, "--epochs", min=1),
+    batch_size: int = typer.Option(1, "--batch-size", min=1, help="Samples per forward pass."),
+    grad_accum: int = typer.Option(1, "--grad-accum", min=1, help="Forward passes per optimizer step."),
+    max_steps: int = typer.Option(None, "--max-steps", min=1, help="Stop after this many optimizer steps."),
+    val_split: float = typer.Option(0.1, "--val-split", min=0.0, max=0.9, help="Fraction held out for the validation loss (whole trajectories when there are several)."),
+    gradient_checkpointing: bool = typer.Option(False, "--gradient-checkpointing", help="Recompute activations: less memory, slower."),
+    history_images: int = typer.Option(None, "--history-images", min=1, help="Screenshots per prompt, as runs will send them (default: the profile's, 5)."),
+    language: LanguageOpt = None,
+    harness: HarnessOpt = "tars",
+    thought: str = typer.Option("keep", "--thought", help="keep (recorded thoughts), empty, or a template with {action} / {instruction}."),
+    include_failed: bool = typer.Option(False, "--include-failed", help="Also learn from runs that did not finish and tasks that failed."),
+    device: str = typer.Option(None, "--device", help="cuda, cuda:1, mps, cpu (default: the first available)."),
+    dtype: str = typer.Option(None, "--dtype", help="bfloat16 | float16 | float32 (default: bf16 on CUDA, fp32 on CPU)."),
+    seed: int = typer.Option(0, "--seed"),
+    save_every: int = typer.Option(50, "--save-every", min=1, help="Optimizer steps between checkpoints."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the interrupted run of --out from its last checkpoint."),
+    merge: bool = typer.Option(False, "--merge", help="Also write OUT/merged: the base with the adapter folded in."),
+) -> None:
+    """Tune a LoRA adapter on your own demonstrations and successful runs (tars run --adapter OUT uses it)."""
+    from tars.frontends.finetune_console import run_finetune
+    from tars.models.finetune.train import TuneSettings
+
+    settings = TuneSettings(
+        rank=rank, alpha=alpha, dropout=dropout, target_modules=target_modules, train_merger=train_merger,
+        lr=lr, epochs=epochs, batch_size=batch_size, grad_accum=grad_accum, max_steps=max_steps,
+        val_split=val_split, grad_checkpointing=gradient_checkpointing, history_images=history_images,
+        language=language, harness=harness, thought=thought, include_failed=include_failed, profile=profile,
+        device=device, dtype=dtype, seed=seed, save_every=save_every,
+    )
+    code, message = run_finetune(list(data), model, out, settings, resume=resume, merge=merge)
+    if code:
+        raise fail(message, code)
+    print(message, file=sys.stderr)
 
 
 def main() -> None:

@@ -162,7 +162,10 @@ class HFPolicy(Policy):
     ``model``: Hub id (``ByteDance-Seed/UI-TARS-1.5-7B``) or local folder; a Hub id is looked up
     in the local Hugging Face cache first and downloaded only when not offline.
     ``adapter``: a peft LoRA adapter folder (or Hub id) put on top; ``merge_adapter`` folds it
-    into the weights (faster generation, no unloading).
+    into the weights (faster generation, no unloading). An adapter made by ``tars finetune``
+    carries a manifest (:mod:`tars.models.finetune.manifest`): ``model`` may then be empty
+    (the base it names is loaded), a different base is refused, and its profile applies
+    unless ``profile`` is given.
     ``profile``: profile name overriding the guess from ``model`` (:func:`tars.models.profiles.get_profile`).
     ``device``: ``cuda``, ``cuda:1``, ``mps``, ``cpu``; default picks (see module docstring).
     ``dtype``: ``bfloat16`` / ``float16`` / ``float32``; default per device.
@@ -174,7 +177,7 @@ class HFPolicy(Policy):
         PolicyError: missing model (no such folder; a folder with a bad config.json or no
             weights; not cached while offline or without network; download failed), a
             checkpoint without a vision tower, a missing (checked before the base model
-            loads) or mismatched adapter, an unknown
+            loads) or mismatched adapter (a tars adapter tuned on another base), an unknown
             profile or dtype, or transformers/torch/peft not installed.
     """
 
@@ -192,10 +195,15 @@ class HFPolicy(Policy):
         vision_cache: bool = True,
         **_: Any,
     ) -> None:
+        #: the tars manifest of a ``tars finetune`` adapter (None: no adapter, or one made
+        #: elsewhere); its base model, profile and harness apply unless given here
+        self.adapter_manifest: dict[str, Any] | None = self._adapter_manifest(adapter)
+        tuned = self.adapter_manifest or {}
+        model = model or (tuned.get("base_model") or {}).get("source") or ""
         if not model:
             raise PolicyError("the hf policy needs --model (a Hub id or a checkpoint folder)")
         try:
-            self.profile: ModelProfile = get_profile(model, override=profile)
+            self.profile: ModelProfile = get_profile(model, override=profile or tuned.get("profile"))
         except ValueError as exc:
             raise PolicyError(str(exc)) from exc
         self.space = self.profile.space
@@ -219,6 +227,13 @@ class HFPolicy(Policy):
         source, local_only = self._resolve(model)
         if adapter:  # before the base model: loading a 7B checkpoint takes minutes
             self._check_adapter(adapter)
+            if self.adapter_manifest is not None:
+                from tars.models.finetune.manifest import ManifestError, check_base
+
+                try:
+                    check_base(self.adapter_manifest, model, adapter=f"adapter {adapter}")
+                except ManifestError as exc:
+                    raise PolicyError(str(exc)) from None
         self._check_vision_config(source, local_only)
         self.model = self._load_model(source, local_only)
         if adapter:
@@ -321,6 +336,22 @@ class HFPolicy(Policy):
             return
         self._cached_only(adapter, "adapter_config.json", what="adapter")
 
+    @staticmethod
+    def _adapter_manifest(adapter: str | None) -> dict[str, Any] | None:
+        """The ``tars_adapter.json`` of a local ``adapter`` folder, or None.
+
+        Raises:
+            PolicyError: the folder has a manifest that cannot be read.
+        """
+        if not adapter or not _names_local_path(adapter):
+            return None
+        from tars.models.finetune.manifest import ManifestError, read_manifest
+
+        try:
+            return read_manifest(adapter)
+        except ManifestError as exc:
+            raise PolicyError(str(exc)) from None
+
     def _missing(self, source: str, exc: Exception) -> PolicyError:
         detail = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         if Path(source).is_dir():  # the folder is there: say what failed in it, not "no such folder"
@@ -421,11 +452,17 @@ class HFPolicy(Policy):
 
     # -- inference ---------------------------------------------------------------------
 
-    def build_inputs(self, prompt: Prompt) -> dict[str, Any]:
+    def build_inputs(self, prompt: Prompt, answer: str | None = None, device: Any = None) -> dict[str, Any]:
         """Model inputs (``input_ids``, ``attention_mask``, ``pixel_values``, ``image_grid_thw``)
-        for ``prompt``, on the model's device: chat template with the generation prompt, images
-        resized with the profile's pixel budget by qwen-vl-utils (the Qwen reference pipeline;
-        ``tars.models.vision.prepare_image``, used where torch is absent, gives the same pixels)."""
+        for ``prompt``, on the model's device (or ``device``): chat template with the generation
+        prompt, images resized with the profile's pixel budget by qwen-vl-utils (the Qwen
+        reference pipeline; ``tars.models.vision.prepare_image``, used where torch is absent,
+        gives the same pixels).
+
+        ``answer``: render the conversation with ``answer`` as the final assistant turn instead
+        of the generation prompt: the training sample of ``tars finetune``
+        (:mod:`tars.models.finetune.samples`), made by this same code.
+        """
         from qwen_vl_utils import fetch_image
 
         from tars.actions.coords import linear_prescale
@@ -434,6 +471,8 @@ class HFPolicy(Policy):
         # the profile's message layout (UI-TARS, or a family of tars.models.families); the
         # images go to the processor in the order the messages show them
         messages = render_messages(prompt, self.profile)
+        if answer is not None:
+            messages.append({"role": "assistant", "content": [{"type": "text", "text": answer}]})
         shown = [part["image"] for m in messages for part in m["content"] if part.get("type") == "image"]
         images = []
         for img in shown:
@@ -445,7 +484,8 @@ class HFPolicy(Policy):
                                       image_patch_size=space.factor // 2))  # factor = patch size x merge size 2
         if self.vision_cache is not None:
             self.vision_cache.expect([image_key(im) for im in images])
-        text = self.processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        text = self.processor.apply_chat_template(messages, tokenize=False,
+                                                  add_generation_prompt=answer is None)
         kwargs: dict[str, Any] = {"text": [text], "return_tensors": "pt"}
         if images:
             # the same budget as fetch_image, so the processor's own smart_resize is the
@@ -455,7 +495,7 @@ class HFPolicy(Policy):
                 size={"shortest_edge": space.min_pixels, "longest_edge": space.max_pixels},
             )
         inputs = self.processor(**kwargs)
-        return inputs.to(self.model.device)
+        return inputs.to(device if device is not None else self.model.device)
 
     def decode(self, token_ids) -> str:
         """Text of generated ``token_ids`` up to the first end-of-turn token.

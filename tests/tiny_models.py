@@ -103,14 +103,18 @@ def _token_ids(tokenizer) -> dict[str, int]:
 
 
 def build_tiny_vl(folder: Path, family: str = "qwen2_vl", layers: int = 1, seed: int = 0,
-                  text_sizes: dict | None = None, vision_sizes: dict | None = None) -> Path:
+                  text_sizes: dict | None = None, vision_sizes: dict | None = None,
+                  init_std: float = 0.02) -> Path:
     """Write a tiny random-weight ``family`` checkpoint (``qwen2_vl`` | ``qwen2_5_vl`` |
     ``qwen3_vl`` | ``qwen3_5``) to ``folder``. Qwen3-VL and Qwen3.5 use 16-pixel patches (the
     image processor's patch_size 16, merge 2: images in multiples of 32).
 
     ``text_sizes`` / ``vision_sizes`` override entries of the text / vision configs (a larger
     model for benchmarks/bench_hf.py). Returns ``folder``. Takes about a second on CPU; the
-    weights are a few MB.
+    weights are a few MB. ``init_std``: the weights' normal std
+    (transformers' ``initializer_range``); the default 0.02 bounds the logits so tightly that
+    LoRA cannot bring the loss below ~4.7, while 0.2 lets a few dozen LoRA steps memorise a
+    short trajectory (the finetune tests).
     """
     import torch
     import transformers as tf
@@ -132,6 +136,7 @@ def build_tiny_vl(folder: Path, family: str = "qwen2_vl", layers: int = 1, seed:
         bos_token_id=ids["<|endoftext|>"],
         eos_token_id=ids["<|im_end|>"],
         pad_token_id=ids["<|endoftext|>"],
+        initializer_range=init_std,
     )
     if family == "qwen2_vl":
         vision = dict(depth=layers, embed_dim=32, hidden_size=64, num_heads=2, mlp_ratio=2)
@@ -172,6 +177,7 @@ def build_tiny_vl(folder: Path, family: str = "qwen2_vl", layers: int = 1, seed:
         video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"],
         vision_end_token_id=ids["<|vision_end|>"],
+        initializer_range=init_std,
     )
     torch.manual_seed(seed)
     model = model_cls(config).eval()
