@@ -60,8 +60,9 @@ class History:
     def __len__(self) -> int:
         return len(self.entries)
 
-    def add(self, image: "Image", response: str, feedback: str | None = None) -> None:
-        """Append a finished step: the screenshot it saw and the answer it gave.
+    def add(self, image: "Image | None", response: str, feedback: str | None = None) -> None:
+        """Append a finished step: the screenshot it saw (None: one that falls outside the
+        window anyway) and the answer it gave.
 
         Screenshots that can no longer be sent are dropped here, so memory stays flat over
         long runs (a 1920x1080 frame is 6 MB).
@@ -106,7 +107,7 @@ def start_history(profile: "ModelProfile", harness: "Harness", instruction: str,
     ``space`` (the policy's) with the harness's pixel budget.
 
     The one place a run's conversation starts: the agent loop and the training samples of
-    ``tars finetune`` (:mod:`tars.models.finetune.samples`) both call it, so a tuned model is
+    ``tars finetune`` (:mod:`tars.agent.finetune.samples`) both call it, so a tuned model is
     trained on exactly the prompts it is later sent.
 
     Raises:

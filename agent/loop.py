@@ -132,6 +132,7 @@ class Agent:
     def _history(self, instruction: str) -> History:
         """The empty history of a run (:func:`tars.agent.history.start_history` with the run's
         harness, profile, policy space and settings)."""
+        assert self.profile is not None  # set by _resolve_harness, which runs first
         return start_history(self.profile, self.harness, instruction, self.policy.space,
                              self.config.history_images, self.config.language, self.config.task)
 

@@ -141,13 +141,13 @@ def _make_planner(options: PolicyOptions) -> Policy:
 
 
 def tuned_manifest(adapter: str | None) -> dict[str, Any]:
-    """The manifest of a ``tars finetune`` adapter folder (:mod:`tars.models.finetune.manifest`),
+    """The manifest of a ``tars finetune`` adapter folder (:mod:`tars.models.adapters`),
     or ``{}`` for no adapter, one made elsewhere, or an unreadable manifest (the hf policy
     then says what is wrong with it). Its ``base_model.source`` stands in for a missing
     ``--model``; its ``harness`` (``history_images``, ``language``) gives a run's defaults."""
     if not adapter:
         return {}
-    from tars.models.finetune.manifest import ManifestError, read_manifest
+    from tars.models.adapters import ManifestError, read_manifest
 
     try:
         return read_manifest(adapter) or {}

@@ -96,7 +96,12 @@ def run_command(
     import os
 
     from tars.agent.runbuild import (
-        PolicyOptions, RunOptions, build_agent, make_operator, make_policy, tuned_manifest,
+        PolicyOptions,
+        RunOptions,
+        build_agent,
+        make_operator,
+        make_policy,
+        tuned_manifest,
     )
     from tars.models.base import PolicyError
 
@@ -426,10 +431,9 @@ def eval_tasks_command(
 
     from rich.console import Console
 
-    from tars.agent.runbuild import PolicyOptions, RunOptions
+    from tars.agent.runbuild import PolicyOptions, RunOptions, tuned_manifest
     from tars.evals.console import tasks_table, with_progress
     from tars.evals.tasks import RunSettings, TaskError, check_policy, load_suite, run_suite
-    from tars.agent.runbuild import tuned_manifest
     from tars.models.base import PolicyError
 
     if adapter and Path(adapter).expanduser().exists():  # the workers run in another folder
@@ -573,7 +577,7 @@ def finetune_command(
 ) -> None:
     """Tune a LoRA adapter on your own demonstrations and successful runs (tars run --adapter OUT uses it)."""
     from tars.frontends.finetune_console import run_finetune
-    from tars.models.finetune.train import TuneSettings
+    from tars.agent.finetune.train import TuneSettings
 
     settings = TuneSettings(
         rank=rank, alpha=alpha, dropout=dropout, target_modules=target_modules, train_merger=train_merger,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tars.models.finetune.train import FinetuneError, TuneSettings, partial_folder
+from tars.agent.finetune.train import FinetuneError, TuneSettings, partial_folder
 
 
 def _message(manifest: dict[str, Any], out: str) -> str:
@@ -26,12 +26,12 @@ def _message(manifest: dict[str, Any], out: str) -> str:
 
 def run_finetune(data: list[str], model: str, out: str, settings: TuneSettings,
                  resume: bool = False, merge: bool = False) -> tuple[int, str]:
-    """Run :func:`tars.models.finetune.train.finetune` with a progress bar; returns
+    """Run :func:`tars.agent.finetune.train.finetune` with a progress bar; returns
     (exit code, one line for the user)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from tars.models.finetune.train import finetune
+    from tars.agent.finetune.train import finetune
 
     console = Console(stderr=True)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

@@ -163,7 +163,7 @@ class HFPolicy(Policy):
     in the local Hugging Face cache first and downloaded only when not offline.
     ``adapter``: a peft LoRA adapter folder (or Hub id) put on top; ``merge_adapter`` folds it
     into the weights (faster generation, no unloading). An adapter made by ``tars finetune``
-    carries a manifest (:mod:`tars.models.finetune.manifest`): ``model`` may then be empty
+    carries a manifest (:mod:`tars.models.adapters`): ``model`` may then be empty
     (the base it names is loaded), a different base is refused, and its profile applies
     unless ``profile`` is given.
     ``profile``: profile name overriding the guess from ``model`` (:func:`tars.models.profiles.get_profile`).
@@ -228,7 +228,7 @@ class HFPolicy(Policy):
         if adapter:  # before the base model: loading a 7B checkpoint takes minutes
             self._check_adapter(adapter)
             if self.adapter_manifest is not None:
-                from tars.models.finetune.manifest import ManifestError, check_base
+                from tars.models.adapters import ManifestError, check_base
 
                 try:
                     check_base(self.adapter_manifest, model, adapter=f"adapter {adapter}")
@@ -345,7 +345,7 @@ class HFPolicy(Policy):
         """
         if not adapter or not _names_local_path(adapter):
             return None
-        from tars.models.finetune.manifest import ManifestError, read_manifest
+        from tars.models.adapters import ManifestError, read_manifest
 
         try:
             return read_manifest(adapter)
@@ -461,7 +461,7 @@ class HFPolicy(Policy):
 
         ``answer``: render the conversation with ``answer`` as the final assistant turn instead
         of the generation prompt: the training sample of ``tars finetune``
-        (:mod:`tars.models.finetune.samples`), made by this same code.
+        (:mod:`tars.agent.finetune.samples`), made by this same code.
         """
         from qwen_vl_utils import fetch_image
 

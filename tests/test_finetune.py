@@ -26,10 +26,10 @@ from tars.agent.loop import Agent, AgentConfig  # noqa: E402
 from tars.agent.trajectory import TrajectoryRecorder  # noqa: E402
 from tars.desktop.dryrun import DryRunOperator  # noqa: E402
 from tars.models.base import PolicyError  # noqa: E402
-from tars.models.finetune.data import find_sources  # noqa: E402
-from tars.models.finetune.manifest import MANIFEST  # noqa: E402
-from tars.models.finetune.samples import IGNORE, SampleSet, episode_of  # noqa: E402
-from tars.models.finetune.train import FinetuneError, TuneSettings, finetune, partial_folder  # noqa: E402
+from tars.agent.finetune.data import find_sources  # noqa: E402
+from tars.models.adapters import MANIFEST  # noqa: E402
+from tars.agent.finetune.samples import IGNORE, SampleSet, episode_of  # noqa: E402
+from tars.agent.finetune.train import FinetuneError, TuneSettings, finetune, partial_folder  # noqa: E402
 from tars.models.scripted import ScriptedPolicy  # noqa: E402
 from tests.tiny_models import build_text_only, build_tiny_vl  # noqa: E402
 
@@ -113,8 +113,8 @@ def test_demonstration_answers_in_the_profile_space(ckpts, tmp_path):
     """A demonstration (screen points, no thoughts) is written in each profile's own space;
     --thought templates fill the Thought."""
     from tars.actions.coords import CoordSpace, ScreenGeometry, screen_to_model
-    from tars.agent.hooks import RunInfo, RunResult, StepRecord
     from tars.actions.space import Click, Finished, Step, Type
+    from tars.agent.hooks import RunInfo, RunResult, StepRecord
     from tars.desktop.operator import Observation
     from tars.models.profiles import get_profile
 
@@ -293,7 +293,7 @@ def test_bad_input_is_one_line_and_writes_nothing(ckpts, tmp_path):
 FULL_DISK = r"""
 import resource, signal, sys
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
-from tars.models.finetune.train import TuneSettings, finetune, FinetuneError
+from tars.agent.finetune.train import TuneSettings, finetune, FinetuneError
 settings = TuneSettings(epochs=1, val_split=0, history_images=2, save_every=1000)
 resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, 40_000))  # the log fits, the weights do not
 try:

@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tars.agent.schema import TaskResultRow
 from tars.agent.trajectory import Trajectory, read_trajectory
 
 
@@ -51,8 +52,7 @@ class Found:
 
 
 def _is_demonstration(traj: Trajectory) -> bool:
-    settings = traj.meta.get("settings") or {}
-    return traj.meta.get("policy") == "human" or settings.get("source") == "demonstration"
+    return traj.meta.policy == "human" or traj.meta.settings.get("source") == "demonstration"
 
 
 def _load(folder: Path) -> Trajectory:
@@ -62,13 +62,13 @@ def _load(folder: Path) -> Trajectory:
         raise DataError(str(exc)) from None
     except (OSError, ValueError) as exc:
         raise DataError(f"{folder} is not a readable trajectory: {exc}") from None
-    if not isinstance(traj.meta.get("instruction"), str) or not traj.meta["instruction"].strip():
+    if not traj.meta.instruction.strip():
         raise DataError(f"{folder}/meta.json has no instruction")
     for step in traj.steps:
         if traj.screenshot_path(step) is None:
-            name = step.get("screenshot_file") or "(none recorded)"
+            name = step.screenshot_file or "(none recorded)"
             raise DataError(
-                f"{folder}: step {step.get('step_num', '?')} has no screenshot ({name}); "
+                f"{folder}: step {step.step_num} has no screenshot ({name}); "
                 "record with screenshots to train on it"
             )
     return traj
@@ -82,7 +82,7 @@ def _add_trajectory(folder: Path, found: Found, include_failed: bool, origin: st
     if _is_demonstration(traj):
         found.sources.append(Source(traj, "demonstration", origin))
         return
-    status = (traj.result or {}).get("status")
+    status = traj.result.status if traj.result is not None else None
     if status is None:
         found.skipped.append(f"{folder}: the run never ended (no result.json)")
     elif status != "finished" and not include_failed:
@@ -97,17 +97,17 @@ def _add_eval(folder: Path, found: Found, include_failed: bool) -> None:
         if not line.strip():
             continue
         try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            raise DataError(f"{folder}/results.jsonl:{i}: not valid JSON") from None
+            rows.append(TaskResultRow.model_validate(json.loads(line)))
+        except ValueError as exc:  # JSONDecodeError, pydantic's ValidationError
+            raise DataError(f"{folder}/results.jsonl:{i}: not a task result ({str(exc).splitlines()[0]})") from None
     for row in rows:
-        task = str(row.get("id"))
+        task = row.id
         where = folder / task
-        if not row.get("success") and not include_failed:
+        if not row.success and not include_failed:
             found.skipped.append(f"{folder}: task {task} did not succeed")
             continue
         if not (where / "meta.json").is_file():
-            found.skipped.append(f"{folder}: task {task} has no trajectory ({row.get('status')})")
+            found.skipped.append(f"{folder}: task {task} has no trajectory ({row.status})")
             continue
         traj = _load(where)
         if traj.steps:

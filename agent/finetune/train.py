@@ -2,7 +2,7 @@
 
 :func:`finetune` loads the base checkpoint through :class:`tars.models.hf.HFPolicy` (the
 loading, dtype and device rules of inference: bf16 on CUDA, fp32 on CPU), builds the samples
-(:mod:`tars.models.finetune.samples`), puts LoRA on the language model's attention and MLP
+(:mod:`tars.agent.finetune.samples`), puts LoRA on the language model's attention and MLP
 projections (optionally the vision-language merger; the vision tower stays frozen), and trains
 with AdamW, linear warm-up and decay, gradient accumulation and clipping. The loss of a step is
 the mean over the answer tokens of its samples.
@@ -31,9 +31,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from tars.models.finetune import manifest as mf
-from tars.models.finetune.data import DataError, find_sources
-from tars.models.finetune.samples import IGNORE, SampleError, SampleSet, episode_of
+from tars.models import adapters as mf
+from tars.agent.finetune.data import DataError, find_sources
+from tars.agent.finetune.samples import IGNORE, SampleError, SampleSet, episode_of
 
 #: LoRA targets by default: every attention and MLP projection of the language model
 LM_TARGETS = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"

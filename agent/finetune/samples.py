@@ -36,10 +36,11 @@ from tars.actions.coords import CoordSpace, ScreenGeometry, action_to_model
 from tars.actions.space import Action, Drag, Finished, action_from_json
 from tars.agent.history import start_history
 from tars.models.base import Prompt
-from tars.models.finetune.data import Source
+from tars.agent.finetune.data import Source
 from tars.models.prompts import add_box_tokens
 
 if TYPE_CHECKING:
+    from tars.agent.schema import StepLine, TrajectoryMeta
     from tars.models.hf import HFPolicy
     from tars.models.profiles import ModelProfile
 
@@ -70,11 +71,10 @@ class Episode:
     dropped: int = 0
 
 
-def _same_space(meta: dict[str, Any], space: CoordSpace) -> bool:
-    coords = meta.get("coords") or {}
-    return (coords.get("kind") == space.kind and coords.get("min_pixels") == space.min_pixels
-            and coords.get("max_pixels") == space.max_pixels
-            and coords.get("factor", space.factor) == space.factor)
+def _same_space(meta: "TrajectoryMeta", space: CoordSpace) -> bool:
+    coords = meta.coords
+    return (coords is not None and coords.kind == space.kind and coords.min_pixels == space.min_pixels
+            and coords.max_pixels == space.max_pixels and (coords.factor or space.factor) == space.factor)
 
 
 _BOX = re.compile(r"\b(start|end)_box='\((-?\d+),(-?\d+)\)'")
@@ -90,16 +90,15 @@ def _doubao(action: Action, text: str) -> str:
 
 
 def action_text(action: Action, profile: "ModelProfile") -> str:
-    """``action`` (model space) as the profile's models write it."""
+    """``action`` (model space) as the profile's models write it (box tokens are added to the
+    whole answer by :func:`write_answer`)."""
     if isinstance(action, Finished) and not action.content and profile.prompt_style == "uitars-1.0":
         return "finished()"  # the UI-TARS-1.0 action space has no content argument
     text = action.to_text()
-    if profile.prompt_style == "doubao":
-        return _doubao(action, text)
-    return add_box_tokens(text) if profile.box_tokens else text
+    return _doubao(action, text) if profile.prompt_style == "doubao" else text
 
 
-def write_answer(step: dict[str, Any], geometry: ScreenGeometry, profile: "ModelProfile",
+def write_answer(step: "StepLine", geometry: ScreenGeometry, profile: "ModelProfile",
                  thought: str | None, instruction: str) -> str:
     """The answer text for a step from its screen-point actions (see the module docstring).
 
@@ -107,16 +106,16 @@ def write_answer(step: dict[str, Any], geometry: ScreenGeometry, profile: "Model
         SampleError: the step has no actions, or one that cannot be read back.
     """
     try:
-        screen = [action_from_json(a["screen"]) for a in step.get("actions") or []]
+        screen = [action_from_json(a.screen) for a in step.actions]
     except (KeyError, TypeError, ValueError) as exc:
-        raise SampleError(f"step {step.get('step_num')}: unreadable action ({exc})") from None
+        raise SampleError(f"step {step.step_num}: unreadable action ({exc})") from None
     if not screen:
-        raise SampleError(f"step {step.get('step_num')} has no action")
+        raise SampleError(f"step {step.step_num} has no action")
     model = [action_to_model(a, profile.space, geometry) for a in screen]
     actions = "\n\n".join(action_text(a, profile) for a in model)
-    if thought:
-        return f"Thought: {thought}\nAction: {actions}"
-    return f"Action: {actions}"
+    answer = f"Thought: {thought}\nAction: {actions}" if thought else f"Action: {actions}"
+    # box tokens as the history will show the answer again (OSWorld's add_box_token)
+    return add_box_tokens(answer) if profile.box_tokens and profile.prompt_style != "doubao" else answer
 
 
 def episode_of(source: Source, profile: "ModelProfile", thought: str = "keep") -> Episode:
@@ -127,33 +126,34 @@ def episode_of(source: Source, profile: "ModelProfile", thought: str = "keep") -
     """
     traj = source.trajectory
     meta = traj.meta
-    instruction = meta["instruction"]
+    instruction = meta.instruction
     verbatim = source.kind == "run" and thought == "keep" and _same_space(meta, profile.space)
     examples: list[Example] = []
     dropped = 0
     for step in traj.steps:
-        if step.get("error") or not step.get("actions"):
+        if step.error or not step.actions:
             dropped += 1
             continue
         image = traj.screenshot_path(step)
         assert image is not None  # data.find_sources refused steps without one
-        if verbatim and step.get("response"):
-            answer = step["response"]
+        if verbatim and step.response:
+            answer = step.response
         else:
             from PIL import Image
 
             with Image.open(image) as img:
                 size = img.size
-            geometry = ScreenGeometry.from_json(step.get("geometry") or meta.get("geometry"), *size)
+            known = step.geometry or meta.geometry
+            geometry = ScreenGeometry.from_json(known.model_dump() if known else None, *size)
             if thought == "keep":
-                text = step.get("thought")
+                text = step.thought
             elif thought == "empty":
                 text = None
             else:
-                first = (step.get("actions") or [{}])[0].get("text", "")
+                first = step.actions[0].text or ""
                 text = thought.format(action=first, instruction=instruction)
             answer = write_answer(step, geometry, profile, (text or "").strip() or None, instruction)
-        examples.append(Example(image, answer, int(step.get("step_num") or len(examples) + 1)))
+        examples.append(Example(image, answer, step.step_num))
     return Episode(instruction, examples, source, dropped)
 
 
@@ -205,13 +205,14 @@ class SampleSet:
     history_images: int
     language: str | None = None
     task: str = "computer"
-    infos: list[SampleInfo] | None = None
+    selected: list[SampleInfo] | None = None
     harness: str = "tars"
 
     def __post_init__(self) -> None:
-        if self.infos is None:
-            self.infos = [SampleInfo(e, k) for e, ep in enumerate(self.episodes)
-                          for k in range(len(ep.examples))]
+        #: the samples of this set (``selected``, or every step of every episode)
+        self.infos: list[SampleInfo] = (
+            self.selected if self.selected is not None else
+            [SampleInfo(e, k) for e, ep in enumerate(self.episodes) for k in range(len(ep.examples))])
 
     def __len__(self) -> int:
         return len(self.infos)
