@@ -576,8 +576,8 @@ def finetune_command(
     merge: bool = typer.Option(False, "--merge", help="Also write OUT/merged: the base with the adapter folded in."),
 ) -> None:
     """Tune a LoRA adapter on your own demonstrations and successful runs (tars run --adapter OUT uses it)."""
-    from tars.frontends.finetune_console import run_finetune
     from tars.agent.finetune.train import TuneSettings
+    from tars.frontends.finetune_console import run_finetune
 
     settings = TuneSettings(
         rank=rank, alpha=alpha, dropout=dropout, target_modules=target_modules, train_merger=train_merger,

@@ -22,14 +22,14 @@ pytest.importorskip("peft")
 
 from PIL import Image, ImageDraw  # noqa: E402
 
+from tars.agent.finetune.data import find_sources  # noqa: E402
+from tars.agent.finetune.samples import IGNORE, SampleSet, episode_of  # noqa: E402
+from tars.agent.finetune.train import FinetuneError, TuneSettings, finetune, partial_folder  # noqa: E402
 from tars.agent.loop import Agent, AgentConfig  # noqa: E402
 from tars.agent.trajectory import TrajectoryRecorder  # noqa: E402
 from tars.desktop.dryrun import DryRunOperator  # noqa: E402
-from tars.models.base import PolicyError  # noqa: E402
-from tars.agent.finetune.data import find_sources  # noqa: E402
 from tars.models.adapters import MANIFEST  # noqa: E402
-from tars.agent.finetune.samples import IGNORE, SampleSet, episode_of  # noqa: E402
-from tars.agent.finetune.train import FinetuneError, TuneSettings, finetune, partial_folder  # noqa: E402
+from tars.models.base import PolicyError  # noqa: E402
 from tars.models.scripted import ScriptedPolicy  # noqa: E402
 from tests.tiny_models import build_text_only, build_tiny_vl  # noqa: E402
 

@@ -34,9 +34,9 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from tars.actions.coords import CoordSpace, ScreenGeometry, action_to_model
 from tars.actions.space import Action, Drag, Finished, action_from_json
+from tars.agent.finetune.data import Source
 from tars.agent.history import start_history
 from tars.models.base import Prompt
-from tars.agent.finetune.data import Source
 from tars.models.prompts import add_box_tokens
 
 if TYPE_CHECKING:

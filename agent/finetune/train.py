@@ -31,9 +31,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from tars.models import adapters as mf
 from tars.agent.finetune.data import DataError, find_sources
 from tars.agent.finetune.samples import IGNORE, SampleError, SampleSet, episode_of
+from tars.models import adapters as mf
 
 #: LoRA targets by default: every attention and MLP projection of the language model
 LM_TARGETS = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
