@@ -138,3 +138,26 @@ def window_at(x: float, y: float, display_name: str | None = None) -> Window | N
         if w.contains(x, y):
             return w
     return None
+
+
+def wm_running(display_name: str | None = None) -> bool:
+    """True when a window manager runs on the X display (EWMH ``_NET_SUPPORTING_WM_CHECK`` on
+    the root window): only then can a window be minimised. False off X11."""
+    if not (display_name or os.environ.get("DISPLAY")):
+        return False
+    try:
+        from Xlib import display as xdisplay
+    except ImportError:
+        return False
+    try:
+        disp = xdisplay.Display(display_name)
+    except Exception:
+        return False
+    try:
+        return _prop(disp, disp.screen().root, "_NET_SUPPORTING_WM_CHECK") is not None
+    except Exception:
+        return False
+    finally:
+        for key in [k for k in _ATOMS if k[0] == id(disp)]:
+            del _ATOMS[key]
+        disp.close()

@@ -45,6 +45,16 @@ def quoted_label(thought: str | None) -> str | None:
     return next(g for g in m.groups() if g is not None).strip() or None
 
 
+_PLAN_MARK = re.compile(r"^(\s*)Step (\d+) of (\d+)\b")
+
+
+def thought_for_people(thought: str | None) -> str:
+    """A thought as the front ends show it: lite's progress mark ``Step K of N`` (the K-th
+    part of the written instruction, not the run's step K) reads ``Part K of N``, so the only
+    "Step" a person sees is the run's step number (trace, overlay and report agree)."""
+    return _PLAN_MARK.sub(r"\1Part \2 of \3", thought or "", count=1)
+
+
 def action_in_words(action: Action, label: str | None = None, window: str | None = None) -> str:
     """``action`` named by its target: ``Click “Appearance” in Settings``.
 

@@ -6,11 +6,12 @@
 Starts Xvfb + openbox (tars.agent.display.VirtualDisplay), opens the practice settings app
 (assets/apps/settings.py), then in a child process on that display:
 
-* ``overlay.png``: the overlay over the practice app, as a run shows it (thought panel,
-  marker on the point about to be clicked, the trail of the previous action, control strip);
-  captured with the overlay kept in the capture;
-* ``app.png``: the tars app mid-run (a scripted policy and a dry-run operator serving the
-  practice app's screenshot), with its trace and the selected step shown large.
+* ``overlay.png``: the overlay over the practice app, as a run shows it (the panel off the
+  practice window, the marker on the point about to be clicked, the numbered trail of the
+  previous action); captured with the overlay kept in the capture;
+* ``app.png``: the whole screen after a real run of the app's example instruction with the
+  default ``lite`` policy: the app beside the practice app with the result and a selected
+  step, and the overlay's final status.
 
 Both are written as small palette PNGs. Needs: xvfb, openbox, xdotool, xsetroot (optional), PySide6, mss.
 """
@@ -29,8 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 SIZE = (1280, 800)
-THOUGHT = ("The settings window is open on the General tab. The theme is under Appearance, "
-           "so I click the Appearance tab first.")
+THOUGHT = ('I see "Appearance" at the top of the settings window; the theme is there, so I click it.')
 
 
 def _save_small(image, path: Path, width: int = 960) -> None:
@@ -75,62 +75,48 @@ def inside(out: Path) -> None:
     from tars.actions.space import Click
     from tars.agent.hooks import RunInfo
     from tars.frontends.overlay import OverlayHook, OverlaySettings
+    from tars.frontends.wording import EXAMPLE_INSTRUCTION
 
     app = QApplication(sys.argv[:1])  # noqa: F841  (must stay alive while widgets exist)
     desktop = _grab()
     geo = ScreenGeometry(desktop.width, desktop.height)
     wx, wy = _window_origin("Settings")
-    tab = (wx + 128, wy + 4)  # the "Appearance" tab of the practice app (xdotool origin)
+    general = (wx + 34, wy + 4)  # the practice app's "General" and "Appearance" tabs
+    tab = (wx + 110, wy + 4)
 
     # -- the overlay, kept in the capture so it can be photographed -------------------------
     hook = OverlayHook(OverlaySettings(keep_in_captures=True))
-    hook.run_start(RunInfo("Switch the theme to Dark", "lite", CoordSpace("absolute"), geometry=geo))
-    hook.before_action(1, Click(wx + 60, wy + 60), geo)  # becomes the trail
+    hook.run_start(RunInfo(EXAMPLE_INSTRUCTION, "lite", CoordSpace("absolute"), geometry=geo))
+    first = f"Thought: I see \"General\" at {general}; I click it.\nAction: click(start_box='{general}')"
+    hook.model_output(1, first, parse_response(first), None)
+    hook.before_action(1, Click(*general), geo)  # becomes the trail
     reply = f"Thought: {THOUGHT}\nAction: click(start_box='({tab[0]},{tab[1]})')"
     hook.model_output(2, reply, parse_response(reply), None)
     hook.before_action(2, Click(*tab), geo)
     QTest.qWait(400)
     _save_small(_grab(), out / "overlay.png")
     hook.close()
-    QTest.qWait(200)
-
-    # -- the app mid-run ----------------------------------------------------------------------
-    from tars.desktop.dryrun import DryRunOperator
-    from tars.frontends.app.window import main_window_class
-    from tars.models.scripted import ScriptedPolicy
-
-    replies = [
-        f"Thought: {THOUGHT}\nAction: click(start_box='({tab[0]},{tab[1]})')",
-        f"Thought: The Appearance tab shows a Theme list. I open it.\n"
-        f"Action: click(start_box='({wx + 200},{wy + 75})')",
-        "Thought: Dark is in the list; I choose it.\nAction: type(content='Dark\\n')",
-        "Thought: Apply stores the choice.\nAction: hotkey(key='alt a')",
-    ] + ["Thought: waiting for the window.\nAction: wait()"] * 5
-    store = QSettings(str(out / ".screenshots.ini"), QSettings.Format.IniFormat)
-    win = main_window_class()(store, lambda s: ScriptedPolicy(replies, delay=0.3),
-                              lambda s: DryRunOperator(images=[desktop]), hide_while_running=False)
-    win.overlay_box.setChecked(False)
-    win.policy_box.setCurrentText("hf")
-    win.model_edit.setText("ByteDance-Seed/UI-TARS-1.5-7B")
-    win.resize(1200, 760)
-    win.move(40, 20)
-    win.show()
-    win.start_run("Switch the theme of the Settings app to Dark")
-    deadline = time.monotonic() + 30
-    while len(win.rows) < 4 and time.monotonic() < deadline:
-        QTest.qWait(50)
-    win.trace.selectRow(1)
     QTest.qWait(300)
-    from PIL import Image
 
-    img = win.grab().toImage().convertToFormat(win.grab().toImage().Format.Format_RGB888)
-    pil = Image.frombytes("RGB", (img.width(), img.height()), bytes(img.constBits())[: img.sizeInBytes()],
-                          "raw", "RGB", img.bytesPerLine())
-    _save_small(pil, out / "app.png", width=1000)
-    win.stop_run()
-    deadline = time.monotonic() + 5
+    # -- the app after a real run of its example with lite, beside the practice app ---------
+    from tars.desktop.local import LocalOperator
+    from tars.frontends.app.window import MainWindow
+
+    store = QSettings(str(out / ".screenshots.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(store, operator_factory=lambda s: LocalOperator(monitor=s.monitor, estop_hotkey=None))
+    win.place_beside_target()
+    win.show()
+    QTest.qWait(500)
+    win.place_beside_target()
+    QTest.qWait(300)
+    win.start_run(EXAMPLE_INSTRUCTION)
+    deadline = time.monotonic() + 120
     while win.running and time.monotonic() < deadline:
-        QTest.qWait(50)
+        QTest.qWait(100)
+    QTest.qWait(800)
+    win.trace.selectRow(1)
+    QTest.qWait(400)
+    _save_small(_grab(), out / "app.png", width=1000)  # the whole screen: app, practice app, final panel
     win.close()
     (out / ".screenshots.ini").unlink(missing_ok=True)
 
@@ -155,7 +141,7 @@ def main() -> int:
             subprocess.run(["xsetroot", "-solid", "#46627e"], env=env, check=False)
         practice = subprocess.Popen(
             [sys.executable, "-m", "tars.assets.apps.settings", "--state", str(out / ".settings-state.json"),
-             "--geometry", "760x480+260+150"],
+             "--geometry", "560x420+20+60"],
             env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             time.sleep(2.0)

@@ -78,7 +78,7 @@ def test_settings_round_trip_and_the_key_is_kept_only_when_remembered():
 def test_trace_rows_from_a_trajectory_line(tmp_path):
     from PIL import Image
 
-    from tars.frontends.app.worker import TraceRow
+    from tars.frontends.app.trace import TraceRow
     from tars.frontends.markers import MARKER_RGB
 
     Image.new("RGB", (200, 100), (9, 9, 9)).save(tmp_path / "step-0001.png")
@@ -166,7 +166,7 @@ def scenario_scripted_run(tmp: str) -> dict:
     from PySide6.QtCore import QSettings
 
     from tars.desktop.local import LocalOperator
-    from tars.frontends.app.window import main_window_class
+    from tars.frontends.app.window import MainWindow
     from tars.frontends.markers import MARKER_RGB
     from tars.models.scripted import ScriptedPolicy
 
@@ -184,7 +184,7 @@ def scenario_scripted_run(tmp: str) -> dict:
         return policies[-1]
 
     store = QSettings(str(Path(tmp) / "tars.ini"), QSettings.Format.IniFormat)
-    win = main_window_class()(store, policy_factory,
+    win = MainWindow(store, policy_factory,
                               lambda s: LocalOperator(monitor=s.monitor, estop_hotkey=None))
     win.policy_box.setCurrentText("openai")
     win.endpoint_edit.setText("http://127.0.0.1:9/v1")
@@ -212,7 +212,7 @@ def scenario_scripted_run(tmp: str) -> dict:
                       and b"sk-secret-123" in p.read_bytes()]
     ini = (Path(tmp) / "tars.ini").read_text()
     # a second window (the app opened again) browses the recorded run
-    win2 = main_window_class()(QSettings(str(Path(tmp) / "tars.ini"), QSettings.Format.IniFormat),
+    win2 = MainWindow(QSettings(str(Path(tmp) / "tars.ini"), QSettings.Format.IniFormat),
                                hide_while_running=False)
     opened = win2.open_trajectory(traj)
     win2.show_step(2)
@@ -220,7 +220,7 @@ def scenario_scripted_run(tmp: str) -> dict:
         "started": started, "ended": ended, "status": win.last_result.status,
         "content": win.last_result.content, "rows": len(win.rows),
         "thoughts": [r.thought for r in win.rows],
-        "trace_cells": [win.trace.item(i, 3).text() for i in range(win.trace.rowCount())],
+        "trace_cells": [win.trace.item(i, 2).text() for i in range(win.trace.rowCount())],
         "thumbs": sum(1 for i in range(win.trace.rowCount()) if not win.trace.item(i, 1).icon().isNull()),
         "clicks": clicks, "marker_px_in_model_frames": marker_px,
         "minimized_during": minimized_during, "restored": win.isVisible() and not win.isMinimized(),
@@ -244,7 +244,7 @@ def scenario_pause_stop(tmp: str) -> dict:
     from PySide6.QtCore import QSettings, QTimer
 
     from tars.desktop.dryrun import DryRunOperator
-    from tars.frontends.app.window import main_window_class
+    from tars.frontends.app.window import MainWindow
     from tars.models.scripted import ScriptedPolicy
 
     app = _app()
@@ -256,7 +256,7 @@ def scenario_pause_stop(tmp: str) -> dict:
 
     image = Image.new("RGB", (800, 600), (120, 130, 140))
     store = QSettings(str(Path(tmp) / "tars.ini"), QSettings.Format.IniFormat)
-    win = main_window_class()(store, policy_factory, lambda s: DryRunOperator(images=[image]),
+    win = MainWindow(store, policy_factory, lambda s: DryRunOperator(images=[image]),
                               hide_while_running=False)
     win.overlay_box.setChecked(False)
     win.steps_spin.setValue(200)
@@ -295,9 +295,154 @@ def scenario_pause_stop(tmp: str) -> dict:
     win.policy_box.setCurrentText("hf")
     win.model_edit.setText("")
     out["refused_hf_without_model"] = win.start_run("anything") is False and not win.running
-    out["refused_status"] = win.status_label.text()
+    out["refused_status"] = win.message.text()
     win.close()
     return out
+
+
+#: the practice settings app for the example run: x, y, w, h (screen pixels) on a 1280x800 screen
+PRACTICE = (20, 40, 560, 420)
+
+
+def _clipped(win) -> list[str]:
+    """Texts of visible labels, check boxes and buttons narrower than their text needs."""
+    from PySide6.QtWidgets import QAbstractButton, QLabel
+
+    out = []
+    for w in win.findChildren(QAbstractButton) + win.findChildren(QLabel):
+        if not w.isVisible() or (isinstance(w, QLabel) and (w.wordWrap() or w.pixmap() is not None
+                                                             and not w.pixmap().isNull())):
+            if isinstance(w, QLabel) and w.isVisible() and w.wordWrap() and w.text():
+                if w.height() < w.heightForWidth(w.width()) - 1:
+                    out.append(w.text())
+            continue
+        text = w.text()
+        if text and w.width() < w.sizeHint().width():
+            out.append(text)
+    return out
+
+
+def scenario_example_with_lite(tmp: str) -> dict:
+    """The example instruction, with the default policy (lite), on the practice settings app;
+    where the app stands, what it says, the end of the run."""
+    import subprocess
+
+    from PySide6.QtCore import QSettings
+
+    from tars.assets.apps import app_command
+    from tars.assets.apps._common import read_state
+    from tars.desktop.local import LocalOperator
+    from tars.frontends import windows
+    from tars.frontends.app.window import MainWindow
+    from tars.frontends.layout import intersects
+    from tars.frontends.wording import EXAMPLE_INSTRUCTION
+
+    state = str(Path(tmp) / "settings.json")
+    x, y, w, h = PRACTICE
+    proc = subprocess.Popen(app_command("settings", state, "--geometry", f"{w}x{h}+{x}+{y}"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        app = _app()
+        _wait(lambda: windows.target_window() is not None, 20)
+        _wait(lambda: False, 0.5)
+        target = windows.target_window()
+        store = QSettings(str(Path(tmp) / "tars.ini"), QSettings.Format.IniFormat)
+        win = MainWindow(store, operator_factory=lambda s: LocalOperator(monitor=s.monitor, estop_hotkey=None))
+        win.place_beside_target()
+        win.show()
+        _wait(lambda: win.isVisible(), 5)
+        _wait(lambda: False, 0.5)
+        win.place_beside_target()  # again, now that the frame is known
+        _wait(lambda: False, 0.3)
+        out: dict = {"target": list(target.rect), "app_at_open": list(win.frame_rect())}
+        out["placeholder"] = win.instruction.placeholderText()
+        out["export_enabled"] = win.export_act.isEnabled()
+        out["export_tip"] = win.export_act.toolTip()
+        out["clipped_run_tab"] = _clipped(win)
+        win.tabs.setCurrentIndex(1)
+        _wait(lambda: False, 0.2)
+        out["clipped_settings_tab"] = _clipped(win)
+        win.tabs.setCurrentIndex(0)
+        out["refused"] = win.start_run("Open the settings and turn on dark mode") is False
+        out["refusal"] = win.message.text()
+        out["refusal_visible"] = win.message.isVisible()
+        out["clipped_with_refusal"] = _clipped(win)
+        started = win.start_run(EXAMPLE_INSTRUCTION)
+        out["started"] = started
+        hidden: list[bool] = []
+        win.worker.step_done.connect(lambda row: hidden.append(win.isMinimized() or not win.isVisible()))
+        out["ended"] = _wait(lambda: not win.running, 120)
+        _wait(lambda: win.isVisible() and not win.isMinimized(), 5)
+        _wait(lambda: False, 0.5)
+        res = win.last_result
+        out.update(status=res.status, error=res.error, steps=res.steps, hidden_during=hidden,
+                   app_at_end=list(win.frame_rect()), visible_at_end=win.isVisible() and not win.isMinimized(),
+                   message_at_end=win.message.text(), clipped_at_end=_clipped(win),
+                   selected=[i.row() for i in win.trace.selectedItems()][:1], rows=len(win.rows),
+                   step_cells=[win.trace.item(i, 0).text() for i in range(win.trace.rowCount())],
+                   thought_cells=[win.trace.item(i, 3).text() for i in range(win.trace.rowCount())])
+        hook = win.overlay
+        g = hook.panel.geometry()
+        out["panel"] = [g.x(), g.y(), g.width(), g.height()]
+        out["panel_visible_at_end"] = hook.panel.isVisible()
+        out["panel_texts"] = list(hook.panel.texts)
+        out["state"] = read_state(state)
+        # the step's screenshot zooms to its own pixels
+        win.trace.selectRow(0)
+        app.processEvents()
+        view = win.preview
+        out["fit_scale"] = view.current_scale()
+        view.set_zoom(1.0)
+        app.processEvents()
+        out["zoom_label"] = [view.label.width(), view.label.height()]
+        out["shot"] = [view.full.width(), view.full.height()]
+        out["scrollable"] = view.scroll.horizontalScrollBar().maximum() > 0
+        view.step(1)
+        out["zoom_after_plus"] = view.zoom
+        out["intersects_open"] = intersects(tuple(out["app_at_open"]), tuple(out["target"]))
+        out["intersects_end"] = intersects(tuple(out["app_at_end"]), tuple(out["target"]))
+        out["panel_over_app"] = intersects(tuple(out["panel"]), tuple(out["app_at_end"]))
+        out["panel_over_target"] = intersects(tuple(out["panel"]), tuple(out["target"]))
+        win.close()
+        return out
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
+@pytest.mark.display
+def test_the_example_instruction_runs_with_lite_beside_the_practice_app(virtual_display, tmp_path):
+    d = virtual_display(1280, 800)
+    r = run_scenario(__file__, "example_with_lite", d.env(), args=[str(tmp_path)], timeout=200)
+    from tars.frontends.wording import EXAMPLE_INSTRUCTION
+
+    assert EXAMPLE_INSTRUCTION in r["placeholder"]
+    # the example works with the default policy, on a practice app
+    assert r["started"] and r["ended"], r
+    assert (r["status"], r["error"]) == ("finished", None), r
+    assert r["state"]["applied"]["theme"] == "Dark"
+    # the app stands beside the practice window, not over it, when it opens and after the run
+    assert not r["intersects_open"] and not r["intersects_end"], (r["app_at_open"], r["app_at_end"], r["target"])
+    assert r["hidden_during"] and all(r["hidden_during"]) and r["visible_at_end"]
+    assert "Finished" in r["message_at_end"] and r["selected"] == [r["rows"] - 1]
+    assert r["step_cells"] == [str(i) for i in range(1, r["rows"] + 1)]
+    # one step numbering: lite's "Step K of N" (a part of the instruction) reads "Part K of N"
+    assert r["thought_cells"][0].startswith("Part 1 of 3")
+    assert not any(c.startswith("Step ") for c in r["thought_cells"])
+    # the overlay's final status: on screen, off the app and off the practice window
+    assert r["panel_visible_at_end"] and r["panel_texts"][0] == "Finished"
+    assert not r["panel_over_app"] and not r["panel_over_target"], (r["panel"], r["app_at_end"])
+    # a refusal says what to do instead, without class names
+    assert r["refused"] and r["refusal_visible"]
+    assert "step by step" in r["refusal"] and EXAMPLE_INSTRUCTION in r["refusal"]
+    assert "Error" not in r["refusal"] and "InstructionError" not in r["refusal"]
+    # nothing clipped; Export says why it is off
+    assert r["clipped_run_tab"] == [] and r["clipped_settings_tab"] == [], r
+    assert r["clipped_with_refusal"] == [] and r["clipped_at_end"] == []
+    assert not r["export_enabled"] and "Record to" in r["export_tip"]
+    # the screenshot zooms to its own pixels and scrolls
+    assert r["fit_scale"] < 1.0 and r["zoom_label"] == r["shot"] == [1280, 800] and r["scrollable"]
+    assert r["zoom_after_plus"] == 1.5
 
 
 @pytest.mark.display

@@ -46,6 +46,11 @@ def test_actions_are_named_by_their_target_and_errors_lose_class_names():
     thought = 'Step 1 of 3: I see "Appearance" at (128, 66); I click it.'
     assert quoted_label(thought) == "Appearance"
     assert quoted_label("no quotes here") is None
+    from tars.frontends.wording import thought_for_people
+
+    assert thought_for_people(thought).startswith('Part 1 of 3: I see "Appearance"')
+    assert thought_for_people("Step 2 of 2 (looking again): x") == "Part 2 of 2 (looking again): x"
+    assert thought_for_people("I click Step 1 of 2") == "I click Step 1 of 2"  # only lite's leading mark
     assert action_in_words(Click(128, 66), "Appearance", "Settings") == "Click “Appearance” in Settings"
     assert action_in_words(Click(128, 66), None, "Settings") == "Click at (128, 66) in Settings"
     assert action_in_words(Type("hi\n"), "x") == 'Type "hi" and press Enter'

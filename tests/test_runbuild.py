@@ -53,7 +53,7 @@ def test_the_app_and_tars_run_write_the_same_settings(virtual_display, tmp_path)
     from tars.agent.trajectory import TrajectoryRecorder, read_trajectory
     from tars.frontends.app.settings import AppSettings
     from tars.frontends.app.window import default_operator, default_policy
-    from tars.frontends.app.worker import worker_class
+    from tars.frontends.app.worker import RunWorker
 
     if shutil.which("xmessage") is None:
         pytest.skip("needs xmessage (x11-utils) for a window to look at")
@@ -76,7 +76,7 @@ def test_the_app_and_tars_run_write_the_same_settings(virtual_display, tmp_path)
         s = AppSettings(policy="openai", model=SERVED, endpoint=server.url, api_key="sk-same",
                         profile="ui-tars-1.0", max_new_tokens=77, timeout=12, max_steps=7,
                         max_seconds=90, history_images=3, language="Chinese", overlay=False)
-        worker = worker_class()("check the screen", s.run_options(), lambda: default_policy(s),
+        worker = RunWorker("check the screen", s.run_options(), lambda: default_policy(s),
                                 lambda: default_operator(s), [TrajectoryRecorder(app_dir)])
         results: list = []
         worker.run_finished.connect(results.append)

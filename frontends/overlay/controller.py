@@ -20,7 +20,7 @@ from tars.frontends.markers import STATUS_RGB, describe_action
 from tars.frontends.overlay.marker_window import MarkerWindow
 from tars.frontends.overlay.panel import PANEL_SIZE, StatusPanel
 from tars.frontends.overlay.platform import exclude_from_capture
-from tars.frontends.wording import action_in_words, outcome, quoted_label
+from tars.frontends.wording import action_in_words, outcome, quoted_label, thought_for_people
 
 if TYPE_CHECKING:
     from tars.frontends.overlay.hook import OverlayHook
@@ -148,8 +148,8 @@ class Controller(QtCore.QObject):
     @QtCore.Slot(int, str)
     def on_output(self, step_num: int, thought: str) -> None:
         self.step_num = step_num
-        self.last_thought = thought
-        self.panel.set_texts(f"Step {step_num}", thought, "")
+        self.last_thought = thought_for_people(thought)
+        self.panel.set_texts(f"Step {step_num}", self.last_thought, "")
 
     @QtCore.Slot(int, object, object, object, object)
     def on_action(self, step_num: int, action: Action, geometry: ScreenGeometry,
