@@ -33,22 +33,28 @@ from tars.agent.schema import (
     parse,
     read_json,
 )
+from tars.frontends.markers import STATUS_RGB, STYLE, hex_rgb
+from tars.frontends.wording import thought_for_people
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,DejaVu Sans,sans-serif;margin:24px;color:#1d2330;max-width:1400px}
 h1{font-size:22px} h2{font-size:18px;margin-top:32px;border-bottom:1px solid #d8dce3;padding-bottom:4px}
 h3{font-size:15px;margin:18px 0 6px}
 table{border-collapse:collapse;margin:8px 0} td,th{border:1px solid #d8dce3;padding:4px 8px;text-align:left;font-size:13px}
-th{background:#f1f3f6} .ok{color:#137333;font-weight:600} .bad{color:#b3261e;font-weight:600}
+th{background:#f1f3f6} .ok{color:@success;font-weight:600} .bad{color:@failure;font-weight:600}
+.partial{color:@partial;font-weight:600} .unscored{color:@unscored;font-weight:600} table table{margin:0}
+table table td,table table th{font-size:12px;padding:2px 6px}
 .meta{color:#5f6672;font-size:13px} .step{border:1px solid #d8dce3;border-radius:6px;padding:10px;margin:12px 0}
 .shot{position:relative;display:inline-block;max-width:100%} .shot img{display:block;max-width:100%;height:auto}
 .shot svg{position:absolute;left:0;top:0;width:100%;height:100%;pointer-events:none}
 pre{background:#f6f8fa;padding:8px;white-space:pre-wrap;word-break:break-word;font-size:12px;margin:4px 0}
 code{font-size:12px} .thought{margin:6px 0;font-style:italic} .error{color:#b3261e}
 """
+for _k in ("success", "failure", "partial", "unscored"):  # the status colours of every front end
+    _CSS = _CSS.replace(f"@{_k}", hex_rgb(STATUS_RGB[_k]))
 
-_MARK = {"click": "#e53935", "left_double": "#8e24aa", "right_single": "#1e88e5",
-         "mouse_move": "#fb8c00", "long_press": "#6d4c41", "drag": "#00897b", "scroll": "#3949ab"}
+#: marker colours: the one style table of tars (tars.frontends.markers.STYLE)
+_RING, _DOT = hex_rgb(STYLE.ring), hex_rgb(STYLE.dot)
 
 
 def _e(value: Any) -> str:
@@ -112,7 +118,7 @@ def action_marks_svg(actions: Iterable[dict[str, Any]], geometry: dict[str, Any]
              'fill="context-stroke"/></marker></defs>']
     for n, a in enumerate(actions, 1):
         name = str(a.get("action"))
-        color = _MARK.get(name, "#e53935")
+        color = _RING
         label_at = None
         # a drag's start is ``x``/``y`` in DESIGN.md's JSON (``x1``/``y1`` in older files)
         sx, sy = a.get("x", a.get("x1")), a.get("y", a.get("y1"))
@@ -133,7 +139,7 @@ def action_marks_svg(actions: Iterable[dict[str, Any]], geometry: dict[str, Any]
                              f'y2="{y + dy * 4 * r:.1f}" stroke="{color}" stroke-width="{r / 3:.1f}" '
                              f'marker-end="url(#arrow)"/>')
             else:
-                fill = "none" if name == "mouse_move" else color
+                fill = "none" if name == "mouse_move" else _DOT
                 parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="none" '
                              f'stroke="{color}" stroke-width="{r / 4:.1f}"/>'
                              f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r / 4:.1f}" fill="{fill}"/>')
@@ -167,19 +173,59 @@ def _action_texts(step: dict[str, Any]) -> list[str]:
     return texts
 
 
+def _geometry_words(g: dict[str, Any]) -> str:
+    text = f"{g.get('width')}×{g.get('height')} px"
+    if g.get("scale") not in (None, 1, 1.0):
+        text += f", {g.get('scale')} px per point"
+    if g.get("left") or g.get("top"):
+        text += f", at ({g.get('left')}, {g.get('top')})"
+    if g.get("monitor") is not None:
+        text += f", monitor {g.get('monitor')}"
+    return text
+
+
+def _value_html(value: Any) -> str:
+    """A metadata value for people: nested objects as nested tables, lists joined, a screen
+    geometry in words."""
+    if isinstance(value, dict):
+        if {"width", "height"} <= set(value) and set(value) <= {"width", "height", "scale", "left", "top", "monitor"}:
+            return _e(_geometry_words(value))
+        return _kv_table(value)
+    if isinstance(value, list):
+        if all(not isinstance(v, (dict, list)) for v in value):
+            return _e(", ".join(str(v) for v in value))
+        return "".join(_value_html(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return _e(value)
+
+
 def _kv_table(data: dict[str, Any]) -> str:
-    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v if not isinstance(v, (dict, list)) else json.dumps(v, ensure_ascii=False))}</td></tr>"
+    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_value_html(v)}</td></tr>"
                    for k, v in data.items() if v not in (None, "", {}, []))
     return f"<table>{rows}</table>"
 
 
-def _status_class(status: Any) -> str:
-    return "ok" if status == "finished" else "bad"
+def result_class(status: Any, score: float | None = None) -> tuple[str, str]:
+    """(CSS class, words) for how a run ended: by ``score`` when there is one (1 and above
+    green, 0 red, between amber), else a ``finished`` run is the agent's claim ("not scored",
+    blue) and any other status red. Green means success, never only "finished"."""
+    if score is not None:
+        s = float(score)
+        if s >= 1:
+            return "ok", f"score {s:g}"
+        return ("bad" if s <= 0 else "partial"), f"score {s:g}"
+    if status == "finished":
+        return "unscored", "not scored"
+    return "bad", ""
 
 
-def render_trajectory(folder: str | Path, heading: str | None = None, level: int = 1) -> str:
+def render_trajectory(folder: str | Path, heading: str | None = None, level: int = 1,
+                      score: float | None = None) -> str:
     """HTML fragment for one trajectory folder (meta.json, steps.jsonl, step-NNNN.png,
-    result.json). Missing parts (a crash mid-run) are shown as missing, never an error."""
+    result.json). Missing parts (a crash mid-run) are shown as missing, never an error.
+    ``score``: the evaluator's score of the run (a task suite's row), which colours the
+    result when result.json holds none."""
     from tars.agent.trajectory import scrub
 
     folder = Path(folder)
@@ -187,15 +233,20 @@ def render_trajectory(folder: str | Path, heading: str | None = None, level: int
     steps = _read_jsonl(StepLine, folder / "steps.jsonl")
     result = _read_json(RunResultFile, folder / "result.json")
     h, h2 = f"h{level}", f"h{level + 1}"
-    out = [f"<{h}>{_e(heading or meta.get('instruction') or folder.name)}</{h}>"]
-    info = {"instruction": meta.get("instruction"), "policy": meta.get("policy"),
+    title = heading or meta.get("instruction") or folder.name
+    out = [f"<{h}>{_e(title)}</{h}>"]
+    info = {"instruction": meta.get("instruction") if title != meta.get("instruction") else None,
+            "policy": meta.get("policy"),
             "model": meta.get("model"), "start": meta.get("start_time"),
             "screen": meta.get("geometry"), "coordinates": meta.get("coords"),
             "settings": scrub(meta.get("settings") or {})}
     out.append(_kv_table(info))
     if result:
-        out.append(f'<p>Result: <span class="{_status_class(result.get("status"))}">'
-                   f'{_e(result.get("status"))}</span> after {_e(result.get("steps"))} steps, '
+        got = result.get("score") if result.get("score") is not None else score
+        cls, words = result_class(result.get("status"), got)
+        out.append(f'<p>Result: <span class="{cls}">{_e(result.get("status"))}'
+                   + (f" ({_e(words)})" if words else "")
+                   + f'</span> after {_e(result.get("steps"))} steps, '
                    f'{_e(result.get("seconds"))} s'
                    + (f' — {_e(result.get("content"))}' if result.get("content") else "")
                    + (f' <span class="error">{_e(result.get("error"))}</span>' if result.get("error") else "")
@@ -211,7 +262,7 @@ def render_trajectory(folder: str | Path, heading: str | None = None, level: int
                        + (f" · at {_e(step.get('action_timestamp'))}" if step.get("action_timestamp") else "")
                        + "</div>")
         if step.get("thought"):
-            out.append(f'<div class="thought">{_e(step["thought"])}</div>')
+            out.append(f'<div class="thought">{_e(thought_for_people(step["thought"]))}</div>')
         for text in _action_texts(step):
             out.append(f"<pre>{_e(text)}</pre>")
         if step.get("error"):
@@ -246,7 +297,7 @@ def _render_tasks(folder: Path, summary: dict[str, Any]) -> str:
            "<th>seconds</th><th>error</th></tr>"]
     for r in rows:
         anchor = f"task-{_e(r.get('id'))}"
-        ok = "ok" if r.get("success") or (r.get("score") or 0) >= 1 else "bad"
+        ok = result_class(r.get("status"), r.get("score"))[0]
         out.append(f'<tr><td><a href="#{anchor}">{_e(r.get("id"))}</a></td><td>{_e(r.get("status"))}</td>'
                    f'<td class="{ok}">{_e(r.get("score"))}</td><td>{_e(r.get("steps"))}</td>'
                    f'<td>{_e(r.get("seconds"))}</td><td class="error">{_e(r.get("error"))}</td></tr>')
@@ -256,7 +307,8 @@ def _render_tasks(folder: Path, summary: dict[str, Any]) -> str:
         out.append(f'<section id="task-{_e(tid)}">')
         traj = folder / tid
         if (traj / "meta.json").exists():
-            out.append(render_trajectory(traj, heading=f"{tid} (score {r.get('score')})", level=2))
+            out.append(render_trajectory(traj, heading=f"{tid} (score {r.get('score')})", level=2,
+                                         score=r.get("score")))
         else:
             out.append(f"<h2>{_e(tid)} (score {_e(r.get('score'))})</h2>"
                        f'<p class="meta">No trajectory (status {_e(r.get("status"))}).</p>')

@@ -138,3 +138,29 @@ def test_marks_for_each_action_kind():
     assert 'cx="-90.0" cy="20.0"' in svg
     assert svg.count("<text") == 3  # numbered marks for click, scroll and drag, none for type
     assert ">1<" in svg and ">2<" in svg and ">4<" in svg
+
+
+def test_result_colour_follows_the_score_and_metadata_is_a_table(tmp_path):
+    from tars.frontends.report import result_class
+
+    # a finished run the evaluator scored 0 is red, never green; unscored is the agent's claim
+    assert result_class("finished", 0.0) == ("bad", "score 0")
+    assert result_class("finished", 1.0)[0] == "ok" and result_class("finished", 0.5)[0] == "partial"
+    assert result_class("finished", None) == ("unscored", "not scored")
+    assert result_class("error", None)[0] == "bad"
+    _record_run(tmp_path / "t1", ScreenGeometry(64, 48))
+    rows = [{"id": "t1", "status": "finished", "score": 0.0, "success": False, "steps": 3,
+             "seconds": 2.0, "error": None}]
+    (tmp_path / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "summary.json").write_text(json.dumps({"n_tasks": 1, "n_success": 0, "success_rate": 0.0,
+                                                       "mean_steps": 3, "policy": "lite"}))
+    text = render_report(tmp_path)
+    assert '<span class="bad">finished (score 0)</span>' in text and '<span class="ok">finished' not in text
+    assert '<td class="bad">0.0</td>' in text
+    # a plain run: no score, the status is not painted as a success
+    one = render_report(tmp_path / "t1")
+    assert '<span class="unscored">finished (not scored)</span>' in one
+    # metadata: the instruction once (the heading), settings as a nested table, the screen in words
+    assert one.count("open &lt;the&gt; menu") == 1
+    assert "<th>settings</th><td><table>" in one and "<th>endpoint</th><td>http://x</td>" in one
+    assert "64×48 px" in one and '{"width"' not in one
