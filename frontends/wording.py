@@ -113,3 +113,23 @@ def outcome(status: str, content: str = "", error: str | None = None,
     else:
         body = content
     return title, body
+
+
+def exchange_in_words(exchange: dict | None) -> str:
+    """A planner + grounder step in one line: the planner's action and where the grounder put
+    each element, e.g. ``planner: click(element='the Save button') · grounder: the Save button
+    -> (812, 433)``. "" for a single model (``exchange`` None). Shape: ``StepRecord.exchange``
+    (``{"planner": text, "grounder": [{"element", "answer", "point", "error"}]}``)."""
+    if not exchange:
+        return ""
+    parts = []
+    planner = str(exchange.get("planner") or "")
+    action = next((ln.split(":", 1)[1].strip() for ln in planner.splitlines()
+                   if ln.strip().lower().startswith("action:")), planner.strip())
+    if action:
+        parts.append(f"planner: {action}")
+    for call in exchange.get("grounder") or []:
+        point = call.get("point")
+        where = f"({round(point[0])}, {round(point[1])})" if point else f"no point ({call.get('error') or 'unread'})"
+        parts.append(f"grounder: {call.get('element')} -> {where}")
+    return " · ".join(parts)

@@ -63,3 +63,14 @@ def test_actions_are_named_by_their_target_and_errors_lose_class_names():
     assert outcome("call_user", "", None, "the Apply button needs a password") == (
         "tars needs you", "the Apply button needs a password")
     assert outcome("error", error="OperatorError: no display")[1] == "no display"
+
+
+def test_a_planner_and_grounder_step_in_one_line():
+    from tars.frontends.wording import exchange_in_words
+
+    ex = {"planner": "Thought: save it\nAction: click(element='the Save button')",
+          "grounder": [{"element": "the Save button", "answer": "(812,433)", "point": [812.4, 433.0]},
+                       {"element": "the OK button", "answer": "?", "point": None, "error": "no point"}]}
+    assert exchange_in_words(ex) == ("planner: click(element='the Save button') · grounder: the Save "
+                                     "button -> (812, 433) · grounder: the OK button -> no point (no point)")
+    assert exchange_in_words(None) == ""

@@ -14,6 +14,7 @@ from tars.actions.coords import ScreenGeometry
 from tars.actions.space import Action, action_from_json
 from tars.agent.hooks import StepRecord
 from tars.frontends.markers import actions_to_pixels, describe_action, draw_actions
+from tars.frontends.wording import exchange_in_words
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -44,6 +45,8 @@ class TraceRow:
     image: Image | None = None
     image_path: str | None = None
     thumbnail: Image | None = None
+    #: planner + grounder answers in words (:func:`tars.frontends.wording.exchange_in_words`)
+    exchange: str = ""
 
     @property
     def action_text(self) -> str:
@@ -94,6 +97,7 @@ class TraceRow:
             actions=list(record.actions_screen), geometry=obs.geometry if obs is not None else None,
             timings_ms=dict(record.timings_ms), error=record.error, response=record.response,
             image=obs.image if obs is not None else None,
+            exchange=exchange_in_words(record.exchange),
         )
 
     @classmethod

@@ -546,7 +546,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.trace.setItem(r, 1, thumb)
         self.trace.setItem(r, 2, QtWidgets.QTableWidgetItem(row.action_text))
         thought = QtWidgets.QTableWidgetItem(thought_for_people(row.thought))
-        thought.setToolTip(row.response)
+        thought.setToolTip(row.response + (f"\n\n{row.exchange}" if row.exchange else ""))
         self.trace.setItem(r, 3, thought)
         self.trace.setRowHeight(r, 78)
         self.trace.scrollToBottom()

@@ -35,7 +35,7 @@ class Controller(QtCore.QObject):
     sig_observed = QtCore.Signal(object)
     sig_output = QtCore.Signal(int, str)
     sig_action = QtCore.Signal(int, object, object, object, object)
-    sig_step_end = QtCore.Signal(int)
+    sig_step_end = QtCore.Signal(int, str)
     sig_run_end = QtCore.Signal(object)
     sig_paused = QtCore.Signal(bool)
     #: the final status was dismissed (Close or the hold time ran out)
@@ -184,8 +184,11 @@ class Controller(QtCore.QObject):
         finally:
             done.set()
 
-    @QtCore.Slot(int)
-    def on_step_end(self, step_num: int) -> None:
+    @QtCore.Slot(int, str)
+    def on_step_end(self, step_num: int, exchange: str) -> None:
+        if exchange:  # planner + grounder: both answers on the status line
+            head, thought, _ = self.panel.texts
+            self.panel.set_texts(head, thought, exchange)
         if self.panel_blocked:
             self.panel_blocked = False
             self._show()

@@ -187,7 +187,9 @@ class OverlayHook(Hook):
 
     def step_end(self, record: StepRecord) -> None:
         if not self.closed:
-            self.controller.sig_step_end.emit(record.step_num)
+            from tars.frontends.wording import exchange_in_words
+
+            self.controller.sig_step_end.emit(record.step_num, exchange_in_words(record.exchange))
 
     def run_end(self, result: RunResult) -> None:
         if not self.closed:
