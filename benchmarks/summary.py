@@ -30,6 +30,7 @@ WHAT = {
     "lite_first_look_ms": "lite step, whole screen read (first look), 1920x1080, ms (bench_lite)",
     "lite_step_reuse_ms": "lite step after a small change (reuse on), 1920x1080, ms (bench_lite)",
     "hf_step_s": "hf step, 5-image history, 1920x1080 screenshots, s (bench_hf)",
+    "finetune_samples_per_s": "finetune training step, 1280x720, 3 screenshots, samples/s (bench_finetune)",
     "estop_ms": "emergency stop during typing, ms (bench_execute)",
     "grounding_hits": "lite on the shipped grounding set (bench_eval_practice)",
     "tasks_solved": "lite on the shipped task suite (bench_eval_practice)",

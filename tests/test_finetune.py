@@ -317,3 +317,26 @@ def test_a_full_disk_while_saving_leaves_no_adapter(ckpts, tmp_path):
     assert not out.exists()
     partial = partial_folder(out)
     assert (partial / "train_log.jsonl").exists() and not (partial / "adapter.tmp").exists()
+
+
+def test_merge_writes_a_checkpoint_that_answers_like_base_plus_adapter(ckpts, tmp_path):
+    """--merge: OUT/merged loads as an ordinary checkpoint (no --adapter) and its logits equal
+    those of the base with the adapter on top."""
+    from tars.models.hf import HFPolicy
+
+    policy = HFPolicy(str(ckpts["qwen2_vl"]))
+    scripted = record_run(tmp_path / "run", policy)
+    policy.close()
+    out = tmp_path / "adapter"
+    finetune([str(tmp_path / "run")], str(ckpts["qwen2_vl"]), out, _settings(epochs=2, val_split=0), merge=True)
+    assert json.loads((out / "merged" / MANIFEST).read_text())["merged"] is True
+    tuned = HFPolicy(str(ckpts["qwen2_vl"]), adapter=str(out), vision_cache=False)
+    merged = HFPolicy(str(out / "merged"), profile=tuned.profile.name, vision_cache=False)
+    base = HFPolicy(str(ckpts["qwen2_vl"]), vision_cache=False)
+    prompt = scripted.prompts[2]
+    with torch.no_grad():
+        a = tuned.model(**tuned.build_inputs(prompt)).logits
+        b = merged.model(**merged.build_inputs(prompt)).logits
+        c = base.model(**base.build_inputs(prompt)).logits
+    torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+    assert not torch.allclose(a, c, atol=1e-3)  # the adapter changed the model
