@@ -9,8 +9,10 @@ TORCH  ?= torch==2.14.1 torchvision==0.29.1
 
 .PHONY: demo test check system bench clean
 
+# SYSTEM_ARGS=--osworld also installs the big apps of OSWorld's local tasks
+SYSTEM_ARGS ?=
 system:
-	@bash scripts/install-system.sh
+	@bash scripts/install-system.sh $(SYSTEM_ARGS)
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -23,7 +25,7 @@ $(VENV)/.demo: pyproject.toml | $(VENV)/bin/python
 # everything the test suite touches, the transformers path included
 $(VENV)/.test: pyproject.toml | $(VENV)/bin/python
 	$(PIP) install $(TORCH)
-	$(PIP) install -e ".[all,dev]"
+	$(PIP) install -e ".[all,dev,osworld]"
 	$(PIP) install --no-deps "desktop-env==1.0.2"
 	@touch $@ $(VENV)/.demo
 

@@ -153,6 +153,9 @@ class TaskResultRow(Record):
     seconds: float = 0.0
     error: str | None = None
     final_action: str | None = None
+    #: OSWorld tasks: the examples domain, and the task's folder under --out (OSWorld's layout)
+    domain: str | None = None
+    folder: str | None = None
 
 
 class TaskSummary(Record):
@@ -167,6 +170,11 @@ class TaskSummary(Record):
     statuses: dict[str, int] = Field(default_factory=dict)
     policy: str | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
+    #: per domain (OSWorld suites): ``n``, ``n_success``, ``success_rate``
+    domains: dict[str, dict[str, Any]] | None = None
+    #: tasks of the suite that cannot run here, each ``id``, ``domain``, ``reason`` (not in the rates)
+    n_skipped: int | None = None
+    skipped: list[dict[str, Any]] | None = None
 
 
 class GroundingResultRow(Record):

@@ -133,6 +133,35 @@ class Task(BaseModel):
         funcs = self.evaluator.func if isinstance(self.evaluator.func, list) else [self.evaluator.func]
         return self.infeasible or "infeasible" in funcs
 
+    def out_folder(self) -> Path:
+        """The task's results folder, relative to ``--out``: its id (OSWorld tasks use
+        OSWorld's results layout, :class:`tars.evals.osworld.suite.OSWorldTask`)."""
+        return Path(self.id)
+
+    def session(self, env: dict[str, str], workdir: Path,
+                stop: threading.Event | None = None) -> "TaskSession":
+        """The task's world on its display: a :class:`TaskSession`."""
+        return TaskSession(self, env, workdir, stop)
+
+    def row_fields(self) -> dict[str, Any]:
+        """Extra fields of this task's results.jsonl row (OSWorld tasks: ``domain``)."""
+        return {}
+
+    def record_score(self, task_dir: Path, row: dict[str, Any]) -> None:
+        """After scoring: the score goes into the trajectory's result.json too (when the agent
+        wrote one), so each task folder says how it was scored."""
+        result = task_dir / "result.json"
+        if not result.exists() or row["status"] == "stopped":
+            return
+        try:
+            data = json.loads(result.read_text(encoding="utf-8"))
+        except ValueError:
+            return
+        data["score"] = row["score"]
+        tmp = result.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+        os.replace(tmp, result)
+
 
 def load_task(path: str | Path) -> Task:
     """Read and validate one task file.
@@ -588,15 +617,17 @@ def run_task(task: Task, out_dir: str | Path, settings: RunSettings,
     from tars.agent.display import DisplayError, VirtualDisplay
 
     started = time.monotonic()
-    task_dir = Path(out_dir).resolve() / task.id
+    task_dir = Path(out_dir).resolve() / task.out_folder()
     task_dir.mkdir(parents=True, exist_ok=True)
     row: dict[str, Any] = {"id": task.id, "status": "none", "score": 0.0, "success": False,
-                           "steps": 0, "seconds": 0.0, "error": None}
+                           "steps": 0, "seconds": 0.0, "error": None, **task.row_fields()}
+    if task.out_folder() != Path(task.id):
+        row["folder"] = str(task.out_folder())
     display = None
     try:
         display = _start_display(VirtualDisplay, task.screen)
-        with TaskSession(task, display.env(), task_dir / "work",
-                         stop.event if stop is not None else None) as session:
+        with task.session(display.env(), task_dir / "work",
+                          stop.event if stop is not None else None) as session:
             try:
                 session.setup()
             except Interrupted as exc:
@@ -628,6 +659,7 @@ def run_task(task: Task, out_dir: str | Path, settings: RunSettings,
             display.stop()
         row["success"] = row["score"] >= 1.0
         row["seconds"] = round(time.monotonic() - started, 2)
+        task.record_score(task_dir, row)
     return row
 
 
@@ -667,7 +699,7 @@ def _harness_rules(out: Path, rows: list[dict[str, Any]]) -> dict[str, Any] | No
     """The harness rules the runs followed (resolved for the model's family by the worker), as
     the first trajectory's meta.json records them; None when no run got that far."""
     for row in rows:
-        meta = out / row["id"] / "meta.json"
+        meta = out / (row.get("folder") or row["id"]) / "meta.json"
         try:
             rules = json.loads(meta.read_text(encoding="utf-8")).get("settings", {}).get("harness_rules")
         except (OSError, ValueError, AttributeError):
@@ -677,15 +709,38 @@ def _harness_rules(out: Path, rows: list[dict[str, Any]]) -> dict[str, Any] | No
     return None
 
 
+def finish_summary(out: Path, ordered: list[dict[str, Any]], settings: RunSettings | None,
+                   not_run: list[str] | None, skipped: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """:func:`summarize`, plus ``harness_rules`` (as the runs recorded them), ``domains`` (n, n_success, success_rate per domain, when rows
+    have one) and ``n_skipped`` / ``skipped`` (tasks that could not run here, with reasons)."""
+    summary = summarize(ordered, settings, not_run)
+    summary["harness_rules"] = _harness_rules(out, ordered)
+    domains: dict[str, dict[str, Any]] = {}
+    for r in ordered:
+        if r.get("domain"):
+            d = domains.setdefault(r["domain"], {"n": 0, "n_success": 0, "success_rate": 0.0})
+            d["n"] += 1
+            d["n_success"] += int(r["success"])
+            d["success_rate"] = d["n_success"] / d["n"]
+    if domains:
+        summary["domains"] = domains
+    if skipped is not None:
+        summary.update(n_skipped=len(skipped), skipped=list(skipped))
+    return summary
+
+
 def run_suite(
     tasks: list[Task],
     out_dir: str | Path,
     settings: RunSettings,
     on_result: Callable[[dict[str, Any]], None] | None = None,
+    skipped: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Run ``tasks`` (``settings.jobs`` at a time) and write ``results.jsonl`` and
     ``summary.json`` to ``out_dir`` (made absolute first); returns the summary with ``rows``
-    (in suite order) added.
+    (in suite order) added. ``skipped``: tasks of the suite that cannot run here (``id``,
+    ``reason``, ...), listed in summary.json as ``skipped`` and not counted in the rates.
+    Rows with a ``domain`` also give ``domains`` (n, n_success, success_rate per domain).
 
     results.jsonl gets each task's row as the task ends (flushed, so finished tasks survive a
     crash); its lines are in finishing order. ``on_result`` is called with each row too
@@ -751,9 +806,7 @@ def run_suite(
             pool.shutdown(wait=True, cancel_futures=True)
     ordered = [rows[t.id] for t in tasks if t.id in rows]
     not_run = [t.id for t in tasks if t.id not in rows] if stop.is_set() else None
-    summary = summarize(ordered, settings, not_run)
-    summary["harness_rules"] = _harness_rules(out, ordered)
-    summary = TaskSummary(**summary).to_json()
+    summary = TaskSummary(**finish_summary(out, ordered, settings, not_run, skipped)).to_json()
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     return {**summary, "rows": ordered}
 

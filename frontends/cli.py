@@ -398,7 +398,7 @@ def eval_grounding_command(
 
 @eval_app.command("tasks")
 def eval_tasks_command(
-    suite: str = typer.Argument("practice", help="Task JSON file, folder of them, or 'practice' (the shipped suite)."),
+    suite: str = typer.Argument("practice", help="Task JSON file, folder of them, 'practice' (the shipped suite), or OSWorld's evaluation_examples (an index file such as test_all.json, or the folder)."),
     policy: PolicyOpt = None,
     model: ModelOpt = None,
     adapter: AdapterOpt = None,
@@ -420,8 +420,15 @@ def eval_tasks_command(
     harness: HarnessOpt = "tars",
     sleep_after_execution: SleepOpt = None,
     task: list[str] = typer.Option(None, "--task", help="Run only these task ids (repeatable)."),
+    domain: list[str] = typer.Option(None, "--domain", help="OSWorld suites: run only these domains (repeatable)."),
+    cache: str = typer.Option(None, "--cache", help="OSWorld suites: folder for the files setup and evaluation download (kept between runs)."),
+    ray: str = typer.Option(None, "--ray", help="Run the tasks on a Ray cluster: 'local' (a local instance) or its address (ray://host:10001, auto); --jobs tasks at a time."),
 ) -> None:
     """Run a task suite, each task on a fresh virtual display, and score it (exit 1 unless all succeed).
+
+    OSWorld's task files run unchanged through OSWorld's own setup and evaluation code
+    (desktop-env); tasks that cannot run here are skipped with the reason (summary.json), and
+    the results are also in OSWorld's layout (pyautogui/screenshot/<model>/<domain>/<id>/).
 
     Ctrl+C stops the running tasks (status stopped), keeps results.jsonl and writes summary.json
     for what ran (tars report works on it), then exits 130.
@@ -433,6 +440,7 @@ def eval_tasks_command(
 
     from tars.agent.runbuild import PolicyOptions, RunOptions, tuned_manifest
     from tars.evals.console import tasks_table, with_progress
+    from tars.evals.osworld.suite import is_osworld_suite, load_osworld
     from tars.evals.tasks import RunSettings, TaskError, check_policy, load_suite, run_suite
     from tars.models.base import PolicyError
 
@@ -440,12 +448,22 @@ def eval_tasks_command(
         adapter = str(Path(adapter).expanduser().resolve())
     tuned = tuned_manifest(adapter).get("harness") or {}
     history_images = history_images or int(tuned.get("history_images") or 5)
+    skipped = None
     try:
-        tasks = load_suite(suite)
+        if is_osworld_suite(suite):
+            name = Path(model).name if model else (policy or "lite")
+            tasks, skips = load_osworld(suite, domains=domain or None, cache=cache, model=name)
+            skipped = [s.to_json() for s in skips if not task or s.id in set(task)]
+            if skipped:
+                print(f"tars: {len(skipped)} OSWorld tasks skipped (reasons in summary.json)", file=sys.stderr)
+        elif domain or cache:
+            raise fail("--domain and --cache are for OSWorld suites (an index file or evaluation_examples/)")
+        else:
+            tasks = load_suite(suite)
     except TaskError as exc:
         raise fail(str(exc))
     if task:
-        unknown = sorted(set(task) - {t.id for t in tasks})
+        unknown = sorted(set(task) - {t.id for t in tasks} - {s["id"] for s in skipped or []})
         if unknown:
             raise fail(f"no task with id {', '.join(unknown)} in {suite}")
         tasks = [t for t in tasks if t.id in set(task)]
@@ -475,8 +493,14 @@ def eval_tasks_command(
         return f"{row['id']}: {row['status']} · {done[0]} succeeded"
 
     try:
-        summary = with_progress(len(tasks), "tasks", lambda on_row: run_suite(
-            tasks, out, settings, on_result=on_row), note)
+        if ray:
+            from tars.evals.osworld.ray_runner import run_suite_ray
+
+            summary = with_progress(len(tasks), "tasks", lambda on_row: run_suite_ray(
+                tasks, out, settings, address=ray, on_result=on_row, skipped=skipped), note)
+        else:
+            summary = with_progress(len(tasks), "tasks", lambda on_row: run_suite(
+                tasks, out, settings, on_result=on_row, skipped=skipped), note)
     except TaskError as exc:
         raise fail(str(exc))
     Console().print(tasks_table(summary))
