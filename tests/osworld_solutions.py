@@ -47,7 +47,9 @@ SOLUTIONS: dict[str, tuple[str, tuple[str, ...], list[str]]] = {
         "chrome", ("chromium",), [
             "Action: hotkey(key='ctrl l')", "Action: type(content='chrome://settings/cookies\\n')", "Action: wait()",
             "Thought: the Do Not Track switch.\nAction: click(start_box='(781,682)')", "Action: wait()",
-            "Thought: confirm it.\nAction: click(start_box='(682,706)')", "Action: wait()", "Action: finished()"]),
+            "Thought: confirm it.\nAction: click(start_box='(682,706)')",
+            # Chromium writes its Preferences file up to 10 s after a change
+            "Action: wait()", "Action: wait()", "Action: finished()"]),
     "2373b66a-092d-44cb-bfd7-82e86e7a3b4d": (
         # sar takes 30 s; typing in between changes the screen, so the loop guard sees progress
         "multi_apps", (), [OPEN_TERMINAL, "Action: type(content='sar -u 1 30 > ~/Desktop/System_Resources_Report.txt\\n')",

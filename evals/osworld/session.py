@@ -7,11 +7,10 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tars.evals.evaluators import EvaluatorError
 from tars.evals.osworld import refcode
