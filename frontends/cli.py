@@ -441,7 +441,7 @@ def eval_tasks_command(
     from tars.agent.runbuild import PolicyOptions, RunOptions, tuned_manifest
     from tars.evals.console import tasks_table, with_progress
     from tars.evals.osworld.suite import is_osworld_suite, load_osworld
-    from tars.evals.tasks import RunSettings, TaskError, check_policy, load_suite, run_suite
+    from tars.evals.tasks import RunSettings, Task, TaskError, check_policy, load_suite, run_suite
     from tars.models.base import PolicyError
 
     if adapter and Path(adapter).expanduser().exists():  # the workers run in another folder
@@ -449,10 +449,12 @@ def eval_tasks_command(
     tuned = tuned_manifest(adapter).get("harness") or {}
     history_images = history_images or int(tuned.get("history_images") or 5)
     skipped = None
+    tasks: list[Task]
     try:
         if is_osworld_suite(suite):
             name = Path(model).name if model else (policy or "lite")
-            tasks, skips = load_osworld(suite, domains=domain or None, cache=cache, model=name)
+            loaded, skips = load_osworld(suite, domains=domain or None, cache=cache, model=name)
+            tasks = list(loaded)
             skipped = [s.to_json() for s in skips if not task or s.id in set(task)]
             if skipped:
                 print(f"tars: {len(skipped)} OSWorld tasks skipped (reasons in summary.json)", file=sys.stderr)

@@ -52,10 +52,10 @@ def write_osworld_files(folder: str | Path, score: float, final_status: str | No
     for i, step in enumerate(steps):
         n = int(step.get("step_num") or i + 1)
         stamp = osworld_timestamp(step.get("action_timestamp"))
-        shot = f"step_{n}_{stamp}.png"
+        shot: str | None = f"step_{n}_{stamp}.png"
         src = folder / str(step.get("screenshot_file") or "")
         if step.get("screenshot_file") and src.is_file():
-            _link(src, folder / shot)
+            _link(src, folder / f"step_{n}_{stamp}.png")
         else:
             shot = None
         actions = step.get("actions") or [{"text": None}]

@@ -102,7 +102,7 @@ class Desktop:
 
     def own(self, path: Path) -> None:
         """Give a file the server wrote (an upload) to the task's user."""
-        if self.uid is not None:
+        if self.uid is not None and self.gid is not None:
             os.chown(path, self.uid, self.gid)
 
     # -- commands --------------------------------------------------------------------------
@@ -236,11 +236,12 @@ def _multipart(content_type: str, body: bytes) -> dict[str, tuple[str | None, by
     """Fields of a multipart/form-data body: name -> (filename, bytes)."""
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
     msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
-    fields = {}
+    fields: dict[str, tuple[str | None, bytes]] = {}
     for part in msg.iter_parts():
         name = part.get_param("name", header="content-disposition")
-        if name:
-            fields[name] = (part.get_filename(), part.get_payload(decode=True) or b"")
+        if isinstance(name, str):
+            payload = part.get_payload(decode=True)
+            fields[name] = (part.get_filename(), payload if isinstance(payload, bytes) else b"")
     return fields
 
 
@@ -284,7 +285,7 @@ class Handler(BaseHTTPRequestHandler):
 
             with mss.mss(display=d.spec.display) as sct:
                 shot = sct.grab(sct.monitors[0])
-                self._send(200, mss.tools.to_png(shot.rgb, shot.size), "image/png")
+                self._send(200, mss.tools.to_png(shot.rgb, shot.size) or b"", "image/png")
         elif self.path == "/platform":
             self._send(200, "Linux", "text/plain")
         elif self.path == "/terminal":

@@ -194,7 +194,7 @@ def check_task(data: dict[str, Any], cache: Path | None, is_online: bool) -> str
                 if kind == "cloud_file" and not is_online:
                     urls = spec.get("path")
                     dests = spec.get("dest")
-                    pairs = zip(urls, dests) if isinstance(urls, list) else [(urls, dests)]
+                    pairs = list(zip(urls, dests or [])) if isinstance(urls, list) else [(urls, dests)]
                     for url, dest in pairs:
                         if cache is None or not (cache / data["id"] / str(dest)).exists():
                             return f"offline and {url} is not in the cache (--cache)"
