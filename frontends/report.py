@@ -305,7 +305,7 @@ def _render_tasks(folder: Path, summary: dict[str, Any]) -> str:
     for r in rows:
         tid = str(r.get("id"))
         out.append(f'<section id="task-{_e(tid)}">')
-        traj = folder / tid
+        traj = folder / str(r.get("folder") or tid)  # OSWorld tasks: OSWorld's results layout
         if (traj / "meta.json").exists():
             out.append(render_trajectory(traj, heading=f"{tid} (score {r.get('score')})", level=2,
                                          score=r.get("score")))

@@ -168,6 +168,10 @@ def test_results_in_osworld_layout_read_by_show_result(tmp_path):
     rate = re.search(r"Current Success Rate: ([\d.]+) %", proc.stdout)
     assert rate and float(rate.group(1)) == round(100 * summary["success_rate"], 2) == 50.0, proc.stdout
     assert "Domain: os Runned: 2 Success Rate: 50.0 %" in proc.stdout
+    # tars report finds the trajectories in OSWorld's layout
+    subprocess.run([sys.executable, "-m", "tars", "report", str(out)], check=True, capture_output=True, timeout=120)
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert tasks[0].instruction.split("'")[0] in html and "No trajectory" not in html
 
 
 def test_task_never_touches_the_users_home_or_processes(tmp_path):
