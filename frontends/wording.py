@@ -29,7 +29,7 @@ EXAMPLE_INSTRUCTION = 'click Appearance, then select "Dark" from Theme, then cli
 _QUOTED = re.compile(r'"([^"\n]{1,40})"|“([^”\n]{1,40})”|‘([^’\n]{1,40})’|(?<!\w)\'([^\'\n]{1,40})\'(?!\w)')
 _CLASS_PREFIX = re.compile(r"^(?:[A-Z][A-Za-z0-9_]*(?:Error|Exception|Interrupt|Interrupted|Exit)\s*:\s*)+")
 
-_VERBS = {Click: "Click", DoubleClick: "Double-click", RightClick: "Right-click",
+_VERBS: dict[type, str] = {Click: "Click", DoubleClick: "Double-click", RightClick: "Right-click",
           MoveTo: "Move the pointer to", LongPress: "Long-press"}
 
 

@@ -396,7 +396,7 @@ def scenario_example_with_lite(tmp: str) -> dict:
         app.processEvents()
         out["zoom_label"] = [view.label.width(), view.label.height()]
         out["shot"] = [view.full.width(), view.full.height()]
-        out["scrollable"] = view.scroll.horizontalScrollBar().maximum() > 0
+        out["scrollable"] = view.area.horizontalScrollBar().maximum() > 0
         view.step(1)
         out["zoom_after_plus"] = view.zoom
         out["intersects_open"] = intersects(tuple(out["app_at_open"]), tuple(out["target"]))

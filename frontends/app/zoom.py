@@ -24,14 +24,14 @@ class ZoomView(QtWidgets.QWidget):
         super().__init__()
         self.full: QtGui.QPixmap | None = None
         self.zoom: float | None = None
-        self.scroll = QtWidgets.QScrollArea()
-        self.scroll.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.scroll.setWidgetResizable(False)
+        self.area = QtWidgets.QScrollArea()
+        self.area.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.area.setWidgetResizable(False)
         self.label = QtWidgets.QLabel(text)
         self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.label.setWordWrap(True)
-        self.scroll.setWidget(self.label)
-        self.scroll.viewport().installEventFilter(self)
+        self.area.setWidget(self.label)
+        self.area.viewport().installEventFilter(self)
         self.label.installEventFilter(self)
         bar = QtWidgets.QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
@@ -58,7 +58,7 @@ class ZoomView(QtWidgets.QWidget):
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
-        lay.addWidget(self.scroll, 1)
+        lay.addWidget(self.area, 1)
         lay.addLayout(bar)
         self._text = text
         self._show()
@@ -81,7 +81,7 @@ class ZoomView(QtWidgets.QWidget):
             return 1.0
         if self.zoom is not None:
             return self.zoom
-        vp = self.scroll.viewport().size()
+        vp = self.area.viewport().size()
         return max(0.05, min(vp.width() / self.full.width(), vp.height() / self.full.height()))
 
     def step(self, direction: int) -> None:
@@ -99,7 +99,7 @@ class ZoomView(QtWidgets.QWidget):
         if not has:
             self.label.setPixmap(QtGui.QPixmap())
             self.label.setText(self._text)
-            self.label.resize(self.scroll.viewport().size())
+            self.label.resize(self.area.viewport().size())
             self.info.setText("")
             return
         assert self.full is not None

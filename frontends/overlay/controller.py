@@ -8,7 +8,7 @@ each action belonged to, and holds the final status on screen after the run.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from typing import Any
 
 from PySide6 import QtCore, QtGui
 
@@ -21,9 +21,6 @@ from tars.frontends.overlay.marker_window import MarkerWindow
 from tars.frontends.overlay.panel import PANEL_SIZE, StatusPanel
 from tars.frontends.overlay.platform import exclude_from_capture
 from tars.frontends.wording import action_in_words, outcome, quoted_label, thought_for_people
-
-if TYPE_CHECKING:
-    from tars.frontends.overlay.hook import OverlayHook
 
 
 class Controller(QtCore.QObject):
@@ -41,7 +38,9 @@ class Controller(QtCore.QObject):
     #: the final status was dismissed (Close or the hold time ran out)
     held_done = QtCore.Signal()
 
-    def __init__(self, hook: OverlayHook) -> None:
+    def __init__(self, hook: Any) -> None:
+        """``hook``: the :class:`~tars.frontends.overlay.hook.OverlayHook` (its settings and
+        its ``_pause``/``_resume``/``_stop``)."""
         super().__init__()
         self.hook = hook
         self.settings = hook.settings
@@ -108,7 +107,7 @@ class Controller(QtCore.QObject):
             self.window.setGeometry(screen.geometry())
         self.window.current = []
         self.window.trail.clear()
-        self.window.render()
+        self.window.redraw()
         self.step_num, self.last_thought, self.current_key = 0, "", None
         g = self.window.geometry()
         x, y, _, _ = corner_spot((g.x(), g.y(), g.width(), g.height()), PANEL_SIZE, list(avoid))
@@ -143,7 +142,7 @@ class Controller(QtCore.QObject):
     @QtCore.Slot(object)
     def on_observed(self, geometry: ScreenGeometry | None) -> None:
         if geometry is not None and self.window.place(geometry):
-            self.window.render()
+            self.window.redraw()
 
     @QtCore.Slot(int, str)
     def on_output(self, step_num: int, thought: str) -> None:
@@ -165,7 +164,7 @@ class Controller(QtCore.QObject):
             self.current_key = (step_num, action)
             self.current_step = step_num
             w.current = [w.to_local(action)]
-            w.render()
+            w.redraw()
             label = quoted_label(self.last_thought) if step_num == self.step_num else None
             words = action_in_words(action, label, window_title)
             plain = describe_action(action)
@@ -200,7 +199,7 @@ class Controller(QtCore.QObject):
         self.panel_blocked = False
         self.window.current = []
         self.window.trail.clear()
-        self.window.render()
+        self.window.redraw()
         self.window.hide()  # no stale rings over what the run left behind
         title, body = outcome(result.status, result.content, result.error, self.last_thought)
         hold = self.settings.hold_s

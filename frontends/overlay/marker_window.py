@@ -103,7 +103,7 @@ class MarkerWindow(QtWidgets.QWidget):
         return [(self.x() + x, self.y() + y) for x, y in self.to_local(action).points()]
 
     # -- rendering -----------------------------------------------------------------------
-    def render(self) -> None:
+    def redraw(self) -> None:
         """Draw everything into an ARGB image and shape the window to its opaque pixels.
 
         The image has the screen's physical resolution (logical size x dpr), so the marker's
