@@ -48,6 +48,8 @@ FALLBACK_CHAT_TEMPLATE = (
 # End-of-turn strings stripped from decoded text (special tokens are otherwise kept, because
 # UI-TARS-1.0 writes its coordinates inside <|box_start|>...<|box_end|>).
 _END_STRINGS = ("<|im_end|>", "<|endoftext|>")
+#: the Qwen-VL processors' image/video placeholder tokens: never part of an answer
+_VISION_TOKENS = ("<|image_pad|>", "<|video_pad|>", "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>")
 
 
 def _looks_like_path(model: str) -> bool:
@@ -501,7 +503,9 @@ class HFPolicy(Policy):
         """Text of generated ``token_ids`` up to the first end-of-turn token.
 
         Special tokens are kept (UI-TARS-1.0 writes ``<|box_start|>(x,y)<|box_end|>``, which
-        the parser reads); only end-of-turn and padding strings are removed.
+        the parser reads); end-of-turn and padding strings are removed, and so are the vision
+        placeholders (``<|image_pad|>``, ``<|vision_start|>``...): an answer that carried one
+        into the history would make the processor count one image too many on the next step.
         """
         ids = [int(t) for t in token_ids]
         for i, tid in enumerate(ids):
@@ -509,7 +513,7 @@ class HFPolicy(Policy):
                 ids = ids[:i]
                 break
         text = self.tokenizer.decode(ids, skip_special_tokens=False)
-        for end in (*_END_STRINGS, self.tokenizer.pad_token or ""):
+        for end in (*_END_STRINGS, *_VISION_TOKENS, self.tokenizer.pad_token or ""):
             if end:
                 text = text.replace(end, "")
         return text.strip()

@@ -134,6 +134,17 @@ def test_decode_keeps_box_tokens_and_stops_at_end_of_turn(qwen2_policy):
     assert qwen2_policy.decode(ids) == text
 
 
+def test_decode_drops_vision_placeholders_an_answer_must_not_carry(qwen2_policy):
+    """A (random or confused) model may write <|image_pad|>; kept in the history it would make
+    the processor expect one more image on the next step."""
+    tok = qwen2_policy.tokenizer
+    text = "Thought: ok <|vision_start|><|image_pad|><|vision_end|>\nAction: wait()"
+    ids = tok.encode(text, add_special_tokens=False)
+    assert "<|image_pad|>" in tok.decode(ids, skip_special_tokens=False)  # really one token
+    out = qwen2_policy.decode(ids)
+    assert "image_pad" not in out and "vision_" not in out and out.endswith("Action: wait()")
+
+
 def test_prepare_image_matches_qwen_vl_utils():
     qwen_vl_utils = pytest.importorskip("qwen_vl_utils")
     # upscaled to min_pixels, rounded to multiples of 28, and shrunk to a small max_pixels
