@@ -85,6 +85,17 @@ def _read_jsonl(model: "type[Record]", path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _inside(folder: Path, name: str) -> Path | None:
+    """``folder/name`` when it stays inside ``folder`` (an untrusted trajectory's absolute or
+    ``../`` screenshot name must not pull any file of this machine into a report), else None."""
+    path = folder / name
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except (ValueError, OSError):
+        return None
+    return path
+
+
 def _data_url(path: Path) -> str:
     mime = "image/jpeg" if path.suffix.lower() in (".jpg", ".jpeg") else "image/png"
     return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
@@ -268,11 +279,17 @@ def render_trajectory(folder: str | Path, heading: str | None = None, level: int
         if step.get("error"):
             out.append(f'<div class="error">Error: {_e(step["error"])}</div>')
         shot = step.get("screenshot_file")
-        path = folder / shot if shot else None
-        if path is not None and path.exists():
-            w, h_px = _image_size(path)
-            svg = action_marks_svg(_screen_actions(step), step.get("geometry") or meta.get("geometry"), w, h_px)
-            out.append(f'<div class="shot"><img alt="step {_e(num)}" src="{_data_url(path)}">{svg}</div>')
+        path = _inside(folder, shot) if shot else None
+        if shot and path is None:
+            out.append(f'<div class="meta">screenshot {_e(shot)} not embedded: it lies outside the run folder</div>')
+        elif path is not None and path.is_file():
+            try:
+                w, h_px = _image_size(path)
+            except (OSError, ValueError) as exc:  # not an image (a torn write, a foreign file)
+                out.append(f'<div class="meta">screenshot {_e(shot)} unreadable: {_e(exc)}</div>')
+            else:
+                svg = action_marks_svg(_screen_actions(step), step.get("geometry") or meta.get("geometry"), w, h_px)
+                out.append(f'<div class="shot"><img alt="step {_e(num)}" src="{_data_url(path)}">{svg}</div>')
         elif shot:
             out.append(f'<div class="meta">screenshot {_e(shot)} missing</div>')
         if step.get("response"):
@@ -335,11 +352,14 @@ def _miss_figure(row: dict[str, Any]) -> str:
     px, py = row.get("point") or (None, None)
     xs = [x1, x2] + ([px] if px is not None else [])
     ys = [y1, y2] + ([py] if py is not None else [])
-    with Image.open(path) as im:
-        w, h = im.size
-        left, top = max(0, int(min(xs)) - 80), max(0, int(min(ys)) - 60)
-        right, bottom = min(w, int(max(xs)) + 80), min(h, int(max(ys)) + 60)
-        crop = im.convert("RGB").crop((left, top, right, bottom))
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            left, top = max(0, int(min(xs)) - 80), max(0, int(min(ys)) - 60)
+            right, bottom = min(w, int(max(xs)) + 80), min(h, int(max(ys)) + 60)
+            crop = im.convert("RGB").crop((left, top, right, bottom))
+    except (OSError, ValueError):  # not an image: the row is still listed in the table below
+        return ""
     buf = io.BytesIO()
     crop.save(buf, "JPEG", quality=80)
     cw, ch = crop.size

@@ -164,3 +164,23 @@ def test_result_colour_follows_the_score_and_metadata_is_a_table(tmp_path):
     assert one.count("open &lt;the&gt; menu") == 1
     assert "<th>settings</th><td><table>" in one and "<th>endpoint</th><td>http://x</td>" in one
     assert "64×48 px" in one and '{"width"' not in one
+
+
+def test_untrusted_screenshot_names_are_not_embedded_and_a_bad_image_does_not_fail_the_report(tmp_path):
+    """A trajectory is data from anywhere: a screenshot_file outside its folder (absolute or
+    ../) is not read, and a file that is not an image is reported as unreadable while the rest
+    of the report is still written."""
+    geometry = ScreenGeometry(320, 200)
+    _record_run(tmp_path / "run", geometry)
+    secret_image = tmp_path / "elsewhere.png"
+    Image.new("RGB", (7, 7), "red").save(secret_image)
+    steps_path = tmp_path / "run" / "steps.jsonl"
+    lines = [json.loads(line) for line in steps_path.read_text().splitlines()]
+    lines[0]["screenshot_file"] = str(secret_image)          # absolute, outside the run
+    lines[1]["screenshot_file"] = "../elsewhere.png"         # relative, climbing out
+    (tmp_path / "run" / "step-0003.png").write_text("not a png")  # torn / foreign file
+    steps_path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    text = render_report(tmp_path / "run")
+    assert text.count("outside the run folder") == 2 and "step-0003.png unreadable" in text
+    assert "data:image/png;base64" not in text  # nothing embedded: not the outside file either
+    assert "drag then type" in text and "Result" in text
