@@ -503,6 +503,49 @@ def test_overlay_stays_up_between_captures_in_one_place_off_the_target_and_holds
     assert any(s["trail_px"] > 50 for s in during), "no trail badge on screen"
 
 
+def scenario_panel_steps_aside() -> dict:
+    """An action aimed under the panel: the panel (it takes clicks) hides for that step only,
+    in the same place afterwards."""
+    from gui_helpers import grab
+
+    from tars.frontends.overlay import OverlayHook, OverlaySettings
+
+    app, run = _setup()
+    base = grab()
+    geo = ScreenGeometry(base.shape[1], base.shape[0])
+    hook = OverlayHook(OverlaySettings(hold_s=0))
+
+    def agent_side():
+        hook.run_start(_info(geo))
+        time.sleep(0.2)
+        g = hook.panel.geometry()
+        before = [g.x(), g.y(), g.width(), g.height()]
+        hook.before_action(1, Click(g.x() + g.width() // 2, g.y() + g.height() // 2), geo)
+        under = _map_state(hook.panel)
+        rec = type("R", (), {"step_num": 1, "exchange": None})()
+        hook.step_end(rec)
+        time.sleep(0.2)
+        again = _map_state(hook.panel)
+        hook.before_action(2, Click(40, 40), geo)
+        elsewhere = _map_state(hook.panel)
+        g = hook.panel.geometry()
+        return {"before": before, "after": [g.x(), g.y(), g.width(), g.height()], "under": under,
+                "again": again, "elsewhere": elsewhere}
+
+    out = run(agent_side)
+    hook.close()
+    return out
+
+
+@pytest.mark.display
+def test_panel_steps_aside_for_an_action_beneath_it_and_never_moves(virtual_display):
+    d = virtual_display(W, H, wm=False)
+    r = run_scenario(__file__, "panel_steps_aside", d.env())
+    assert r["under"] == "IsUnMapped", "a click aimed under the panel would land on it"
+    assert r["again"] == "IsViewable" and r["elsewhere"] == "IsViewable"
+    assert r["before"] == r["after"]
+
+
 @pytest.mark.display
 def test_control_strip_pauses_resumes_and_stops_the_run(virtual_display):
     d = virtual_display(W, H)
