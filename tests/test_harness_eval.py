@@ -107,3 +107,44 @@ def test_eval_tasks_scores_like_osworld_under_each_harness(tmp_path):
     first, second = scripted.requests["unparsable-once"][:2]
     assert second["temperature"] == 0.0 and len(second["messages"]) == len(first["messages"]) + 2
     assert summary["harness"] == "tars" and summary["harness_rules"]["call_user_tolerance"] is None
+
+
+def _tars_cli(*args: str) -> subprocess.CompletedProcess:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    return subprocess.run([sys.executable, "-m", "tars", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_tars_run_and_eval_grounding_take_the_harness(tmp_path):
+    from PIL import Image
+
+    shot = tmp_path / "screen.png"
+    Image.new("RGB", (640, 400), "white").save(shot)
+    server = ChatServer([(200, completion(CLICK), 0), (200, completion(FINISHED), 0)], models=("UI-TARS-1.5-7B",))
+    try:
+        proc = _tars_cli("run", "do the thing", "--endpoint", server.url, "--model", "UI-TARS-1.5-7B",
+                         "--harness", "osworld", "--sleep-after-execution", "0", "--dry-run",
+                         "--image", str(shot), "--record", str(tmp_path / "run"), "--json")
+    finally:
+        server.close()
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["final_action"] == "DONE"
+    assert server.chats[0]["frequency_penalty"] == 1 and server.chats[0]["top_p"] == 0.9
+    meta = json.loads((tmp_path / "run" / "meta.json").read_text())
+    assert meta["settings"]["harness"] == "osworld" and meta["settings"]["harness_rules"]["last_step_fail"]
+
+    grounding = ROOT / "assets" / "grounding" / "practice.json"
+    server = ChatServer([(200, completion("Action: click(start_box='(10,10)')"), 0)] * 2, models=("UI-TARS-1.5-7B",))
+    try:
+        proc = _tars_cli("eval", "grounding", str(grounding), "--endpoint", server.url, "--model", "UI-TARS-1.5-7B",
+                         "--harness", "osworld", "--limit", "2", "--out", str(tmp_path / "g"))
+    finally:
+        server.close()
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "g" / "summary.json").read_text())["harness"] == "osworld"
+    assert all(c["top_p"] == 0.9 for c in server.chats) and len(server.chats) == 2
+
+    proc = _tars_cli("run", "x", "--harness", "webarena", "--dry-run", "--image", str(shot))
+    assert proc.returncode == 2 and "unknown harness" in proc.stderr

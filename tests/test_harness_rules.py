@@ -192,3 +192,54 @@ def test_tars_scoring_rule():
     assert score_task("osworld", True, "FAIL", lambda: 0.0, touched=True) == 1.0
     with pytest.raises(ValueError):
         score_task("webarena", False, None, lambda: 1.0)
+
+
+# -- grounding: the template's layout on the wire, and the harness's sampling ------------------
+
+def _ground(model: str, harness: str):
+    from tars.evals.grounding import predict_point
+
+    server = ChatServer([(200, completion("Action: click(start_box='(500,500)')"), 0)])
+    try:
+        policy = OpenAIPolicy(server.url, model=model, backoff=0)
+        point = predict_point(policy, Image.new("RGB", (800, 600), "white"), "the OK button", harness)
+        policy.close()
+    finally:
+        server.close()
+    return point, server.chats[0]
+
+
+def test_grounding_requests_follow_their_reference_layout():
+    # UI-TARS-1.0 (README_v1): one user message, the image first, then prompt + instruction
+    point, body = _ground("UI-TARS-7B-DPO", "tars")
+    assert [m["role"] for m in body["messages"]] == ["user"]
+    parts = body["messages"][0]["content"]
+    assert [p["type"] for p in parts] == ["image_url", "text"]
+    assert parts[1]["text"].startswith("Output only the coordinate of one point") and point == (400.0, 300.0)
+    # UI-TARS-1.5 (codes/prompts.py GROUNDING): the agent layout, text then image
+    _, body = _ground("UI-TARS-1.5-7B", "tars")
+    assert [m["role"] for m in body["messages"]] == ["system", "user", "user"]
+    assert body["messages"][1]["content"][0]["text"].endswith("## User Instruction\nthe OK button")
+    assert body["messages"][2]["content"][0]["type"] == "image_url"
+    assert "top_p" not in body and "frequency_penalty" not in body
+
+
+def test_grounding_under_osworld_gets_its_sampling():
+    _, body = _ground("UI-TARS-1.5-7B", "osworld")
+    assert (body["temperature"], body["top_p"], body["frequency_penalty"], body["max_tokens"]) == (0.0, 0.9, 1, 1000)
+
+
+def test_app_settings_carry_the_harness():
+    from tars.frontends.app.settings import AppSettings, load_settings
+
+    assert AppSettings(harness="osworld").run_options().harness == "osworld"
+    assert AppSettings().run_options().harness == "tars"
+
+    class Store(dict):  # the part of QSettings load_settings uses
+        def beginGroup(self, name): pass
+        def endGroup(self): pass
+        def contains(self, key): return key in self
+        def value(self, key): return self[key]
+
+    assert load_settings(Store(harness="osworld")).harness == "osworld"
+    assert load_settings(Store(harness="nonsense")).harness == "tars"

@@ -1,4 +1,4 @@
-"""A 7-step UI-TARS-1.5 run under ``--harness osworld``: the requests tars puts on the wire
+"""A 7-step UI-TARS-1.5 (and 1.0) run under ``--harness osworld``: the requests tars puts on the wire
 (captured by the loopback server, tests/openai_server.py) equal, message for message, the
 requests OSWorld's own agent (desktop-env 1.0.2 ``mm_agents/uitars15_v1.py``
 ``UITARSAgent.predict``, configured as ``run_multienv_uitars15_v1.py`` configures it) builds for
@@ -42,10 +42,17 @@ ANSWERS = [
     "Thought: 双击打开它。\nAction: left_double(start_box='(1500,1000)')",
     "Thought: 完成了。\nAction: finished(content='renamed')",
 ]
-# run_multienv_uitars15_v1.py, infer_mode qwen25vl_normal
-RUNTIME_CONF = {"infer_mode": "qwen25vl_normal", "prompt_style": "qwen25vl_normal", "input_swap": True,
-                "language": "Chinese", "history_n": 5, "max_pixels": 16384 * 28 * 28, "min_pixels": 100 * 28 * 28,
-                "callusr_tolerance": 3, "temperature": 0.0, "top_k": -1, "top_p": 0.9, "max_tokens": 1000}
+# run_multienv_uitars15_v1.py's runtime_conf per infer_mode: (served model, runtime_conf, model_type)
+RUNNERS = {
+    "1.5": (MODEL, {"infer_mode": "qwen25vl_normal", "prompt_style": "qwen25vl_normal", "input_swap": True,
+                    "language": "Chinese", "history_n": 5, "max_pixels": 16384 * 28 * 28,
+                    "min_pixels": 100 * 28 * 28, "callusr_tolerance": 3, "temperature": 0.0, "top_k": -1,
+                    "top_p": 0.9, "max_tokens": 1000}, "qwen25vl"),
+    "1.0": ("UI-TARS-7B-DPO", {"infer_mode": "qwen2vl_user", "prompt_style": "qwen2vl_user", "input_swap": True,
+                               "language": "Chinese", "history_n": 5, "max_pixels": 2116800, "min_pixels": 3136,
+                               "callusr_tolerance": 3, "temperature": 0.0, "top_k": -1, "top_p": 0.9,
+                               "max_tokens": 1000}, "qwen2vl"),
+}
 
 
 def screenshots(n: int = 7, size=(1920, 1080)) -> list[Image.Image]:
@@ -82,13 +89,14 @@ class RecordingClient:
         return SimpleNamespace(choices=[SimpleNamespace(message=SimpleNamespace(content=content))])
 
 
-def reference_run(monkeypatch, frames):
+def reference_run(monkeypatch, frames, version: str = "1.5"):
     v1 = load_reference("uitars15_v1")
     monkeypatch.setenv("DOUBAO_API_URL", "http://127.0.0.1:9/v1")
     monkeypatch.setenv("DOUBAO_API_KEY", "none")
-    agent = v1.UITARSAgent(model=MODEL, runtime_conf=RUNTIME_CONF, action_space="pyautogui",
+    model, conf, model_type = RUNNERS[version]
+    agent = v1.UITARSAgent(model=model, runtime_conf=conf, action_space="pyautogui",
                            observation_type="screenshot", max_trajectory_length=MAX_STEPS,
-                           model_type="qwen25vl")
+                           model_type=model_type)
     agent.vlm = RecordingClient(ANSWERS)
     agent.reset()
     actions = []
@@ -100,10 +108,11 @@ def reference_run(monkeypatch, frames):
     return agent.vlm.calls, actions
 
 
-def tars_run(frames):
-    server = ChatServer([(200, completion(a, MODEL), 0) for a in ANSWERS], models=(MODEL,))
+def tars_run(frames, version: str = "1.5"):
+    model = RUNNERS[version][0]
+    server = ChatServer([(200, completion(a, model), 0) for a in ANSWERS], models=(model,))
     try:
-        policy = OpenAIPolicy(server.url, model=MODEL, backoff=0)
+        policy = OpenAIPolicy(server.url, model=model, backoff=0)
         op = DryRunOperator(images=frames)
         config = AgentConfig(max_steps=MAX_STEPS, settle=False, harness="osworld", sleep_after_execution=0.0)
         agent = Agent(policy, op, config)
@@ -123,14 +132,15 @@ def frames():
     return screenshots()
 
 
-def test_seven_step_requests_equal_osworld_uitars15_v1(monkeypatch, frames):
-    ref_calls, ref_actions = reference_run(monkeypatch, frames)
-    chats, executed, result, agent = tars_run(frames)
+@pytest.mark.parametrize("version", ["1.5", "1.0"])
+def test_seven_step_requests_equal_osworld_uitars15_v1(monkeypatch, frames, version):
+    ref_calls, ref_actions = reference_run(monkeypatch, frames, version)
+    chats, executed, result, agent = tars_run(frames, version)
     assert len(ref_calls) == len(chats) == 7
     assert result.status == "finished" and result.final_action == "DONE" and ref_actions[-1] == ["DONE"]
-    space = agent.space  # the harness's space: 100*28*28..16384*28*28, OSWorld's pre-scale
-    assert space == PROFILES["ui-tars-1.5"].space.__class__(**{**vars(PROFILES["ui-tars-1.5"].space),
-                                                              "prescale": True})
+    space = agent.space  # the harness's budget (the runner's max_pixels / min_pixels), OSWorld's pre-scale
+    conf = RUNNERS[version][1]
+    assert (space.min_pixels, space.max_pixels, space.prescale) == (conf["min_pixels"], conf["max_pixels"], True)
     server_side = CoordSpace("resized", min_pixels=space.min_pixels, max_pixels=space.max_pixels)
     for step, (ref, body) in enumerate(zip(ref_calls, chats), start=1):
         for key in ("model", "max_tokens", "temperature", "top_p", "frequency_penalty"):
@@ -157,9 +167,10 @@ def _numbers(code: str, call: str) -> list[list[float]]:
             for m in re.findall(rf"pyautogui\.{call}\(([-\d.]+, [-\d.]+)", code)]
 
 
-def test_model_space_points_equal_the_reference(monkeypatch, frames):
-    _, ref_actions = reference_run(monkeypatch, frames)
-    _, executed, _, _ = tars_run(frames)
+@pytest.mark.parametrize("version", ["1.5", "1.0"])
+def test_model_space_points_equal_the_reference(monkeypatch, frames, version):
+    _, ref_actions = reference_run(monkeypatch, frames, version)
+    _, executed, _, _ = tars_run(frames, version)
     ref_points = []
     for step_actions in ref_actions:
         for code in step_actions:
@@ -171,9 +182,12 @@ def test_model_space_points_equal_the_reference(monkeypatch, frames):
                     ref_points += _numbers(code, call)
     tars_points = [list(p) for a in executed for p in a.points()]
     assert len(tars_points) == len(ref_points) == 5  # click, scroll, drag (2 points), double click
+    w, h = frames[0].size
     for (tx, ty), (rx, ry) in zip(sorted(tars_points), sorted(ref_points)):
-        # tars rounds to the nearest screen point; pyautogui gets OSWorld's 3-decimal floats
-        assert abs(tx - rx) <= 0.5 and abs(ty - ry) <= 0.5, ((tx, ty), (rx, ry))
+        # tars rounds to the nearest screen point where pyautogui gets OSWorld's 3-decimal
+        # floats, and clamps a point beyond the screen (1.0's grid is 0..1000) onto it
+        cx, cy = min(max(rx, 0.0), w - 1.0), min(max(ry, 0.0), h - 1.0)
+        assert abs(tx - cx) <= 0.5 and abs(ty - cy) <= 0.5, ((tx, ty), (rx, ry))
 
 
 def test_harness_space_is_the_reference_model_size_for_large_screens():
