@@ -422,6 +422,14 @@ def render_report(folder: str | Path) -> str:
         body, title = _render_grounding(folder, grounding), f"tars grounding report: {folder.name}"
     elif (folder / "meta.json").exists():
         body, title = render_trajectory(folder), f"tars run: {folder.name}"
+    elif (folder / "summary.json").exists():
+        # name what is wrong in it, not "no summary"
+        try:
+            read_json(TaskSummary if "n_tasks" in (folder / "summary.json").read_text(errors="replace")
+                      else GroundingSummary, folder / "summary.json")
+        except ValueError as exc:
+            raise FileNotFoundError(f"{folder}: summary.json is not an evaluation summary ({exc})") from None
+        raise FileNotFoundError(f"{folder}: summary.json is not an evaluation summary")
     else:
         raise FileNotFoundError(f"{folder} is neither a trajectory (meta.json) nor an evaluation "
                                 f"(summary.json)")

@@ -184,3 +184,9 @@ def test_untrusted_screenshot_names_are_not_embedded_and_a_bad_image_does_not_fa
     assert text.count("outside the run folder") == 2 and "step-0003.png unreadable" in text
     assert "data:image/png;base64" not in text  # nothing embedded: not the outside file either
     assert "drag then type" in text and "Result" in text
+
+
+def test_a_summary_that_is_not_one_is_named_with_what_is_wrong(tmp_path):
+    (tmp_path / "summary.json").write_text('{"accuracy": "x"}')
+    with pytest.raises(FileNotFoundError, match="summary.json is not an evaluation summary.*accuracy"):
+        render_report(tmp_path)
