@@ -419,7 +419,7 @@ def scenario_sampled_run() -> dict:
                 ends.append(time.monotonic())
 
         op = TimedOperator(estop_hotkey=None)
-        agent = Agent(ScriptedPolicy(replies, delay=0.5), op,
+        agent = Agent(ScriptedPolicy(replies, delay=1.0), op,
                       AgentConfig(max_steps=10, settle=True, settle_interval=0.15), [Watcher()])
         samples: list[dict] = []
         stop = threading.Event()
