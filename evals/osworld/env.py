@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import types
 from pathlib import Path
@@ -332,14 +333,20 @@ class LocalDesktop:
 
     def _quiet(self):
         """OSWorld's getters print what they fetch: into the task's ``osworld.log``, not onto
-        tars's console."""
+        tars's console (per thread: tasks of a ``--jobs`` run print side by side)."""
         import contextlib
 
-        log = open(self.workdir / "osworld.log", "a", encoding="utf-8")
-        stack = contextlib.ExitStack()
-        stack.enter_context(log)
-        stack.enter_context(contextlib.redirect_stdout(log))
-        return stack
+        @contextlib.contextmanager
+        def into_log():
+            with open(self.workdir / "osworld.log", "a", encoding="utf-8") as log:
+                _ThreadStdout.install()
+                _ThreadStdout.local.target = log
+                try:
+                    yield
+                finally:
+                    _ThreadStdout.local.target = None
+
+        return into_log()
 
     def evaluate(self, final_action: str | None) -> float:
         """``DesktopEnv.evaluate`` with the run's last OSWorld action (``"DONE"``, ``"FAIL"``,
@@ -347,6 +354,37 @@ class LocalDesktop:
         self.action_history = [final_action] if final_action else []
         with self._quiet():
             return float(self._desktop_env_class().evaluate(self))
+
+
+class _ThreadStdout:
+    """``sys.stdout`` that sends a thread's prints to that thread's ``local.target`` when set,
+    else to the stream it replaced. Installed once and left in place: swapping ``sys.stdout``
+    per call (``contextlib.redirect_stdout``) from several threads can leave it pointing at a
+    closed file."""
+
+    local = threading.local()
+    _lock = threading.Lock()
+
+    def __init__(self, base: Any) -> None:
+        self.base = base
+
+    @classmethod
+    def install(cls) -> None:
+        with cls._lock:
+            if not isinstance(sys.stdout, cls):
+                sys.stdout = cls(sys.stdout)
+
+    def _out(self) -> Any:
+        return getattr(self.local, "target", None) or self.base
+
+    def write(self, text: str) -> int:
+        return self._out().write(text)
+
+    def flush(self) -> None:
+        self._out().flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.base, name)
 
 
 def _read_line(proc: subprocess.Popen, timeout: float) -> str:
