@@ -219,6 +219,12 @@ class LocalDesktop:
         home.mkdir(parents=True, exist_ok=True)
         for name in HOME_FOLDERS:  # an Ubuntu user's home, as on OSWorld's VM
             (home / name).mkdir(exist_ok=True)
+        if "google-chrome" in json.dumps(self.task):
+            # Chrome has run once on OSWorld's VM: its profile exists (setup steps edit it with jq)
+            prefs = home / ".config" / "google-chrome" / "Default" / "Preferences"
+            if not prefs.exists():
+                prefs.parent.mkdir(parents=True, exist_ok=True)
+                prefs.write_text("{}", encoding="utf-8")
         shims = write_shims(self.workdir / "shims", None if self.isolate else self.python,
                             SHIMS_MOUNT if self.isolate else None)
         user = None
