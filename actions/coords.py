@@ -135,6 +135,15 @@ class CoordSpace:
             raise ValueError(f"unknown truncation {self.truncate!r}; use one of {', '.join(TRUNCATE_RULES)}")
         if not self.grid > 0:
             raise ValueError(f"the relative grid must be positive, got {self.grid}")
+        if not (isinstance(self.factor, int) and self.factor >= 1):
+            raise ValueError(f"the resize factor must be a positive integer, got {self.factor!r}")
+        if not (isinstance(self.min_pixels, int) and self.min_pixels >= 1):
+            raise ValueError(f"min_pixels must be a positive integer, got {self.min_pixels!r}")
+        if not (isinstance(self.max_pixels, int) and self.max_pixels >= self.factor * self.factor):
+            raise ValueError(f"max_pixels must be at least {self.factor * self.factor} (one "
+                             f"{self.factor}x{self.factor} patch), got {self.max_pixels!r}")
+        if self.min_pixels > self.max_pixels:
+            raise ValueError(f"min_pixels ({self.min_pixels}) is above max_pixels ({self.max_pixels})")
 
     def image_size(self, width: int, height: int) -> tuple[int, int]:
         """(width, height) in pixels of the image the model sees for a width x height

@@ -18,6 +18,7 @@ and have its points mapped to another space (:meth:`Action.map_points`).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterator
 
@@ -32,9 +33,14 @@ SCROLL_DIRECTIONS = ("up", "down", "left", "right")
 #: Wheel notches per UI-TARS ``scroll`` when the model gives no amount. The UI-TARS reference
 #: executor scrolls 5 "clicks" per call; we keep that number so behaviour matches training.
 DEFAULT_SCROLL_AMOUNT = 5
+#: The most wheel notches one scroll may take (Qwen tool calls are capped the same way).
+MAX_SCROLL_AMOUNT = 50
 
 #: Seconds a bare ``wait()`` sleeps (UI-TARS prompt: "Sleep for 5s and take a screenshot").
 DEFAULT_WAIT_SECONDS = 5.0
+#: The longest one ``wait`` may be, in seconds, whatever the dialect: a model that needs longer
+#: waits again and looks at the screen in between (issue 16: a tool-call wait of 3600 s).
+MAX_WAIT_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -177,7 +183,8 @@ class Scroll(Action):
 
     def to_text(self) -> str:
         where = f"start_box={_box(self.x, self.y)}, " if self.x is not None and self.y is not None else ""
-        return f"scroll({where}direction='{self.direction}')"
+        amount = f", amount={self.amount}" if self.amount != DEFAULT_SCROLL_AMOUNT else ""
+        return f"scroll({where}direction='{self.direction}'{amount})"
 
 
 @dataclass(frozen=True)
@@ -256,6 +263,15 @@ class Wait(Action):
 
     name: ClassVar[str] = "wait"
     seconds: float = DEFAULT_WAIT_SECONDS
+
+    def __post_init__(self) -> None:
+        # every dialect builds its waits here, so the bound holds everywhere (parsers turn the
+        # ValueError into a ParseError that is fed back to the model)
+        seconds = self.seconds
+        if not (isinstance(seconds, (int, float)) and math.isfinite(seconds)
+                and 0 <= seconds <= MAX_WAIT_SECONDS):
+            raise ValueError(f"a wait must be 0-{MAX_WAIT_SECONDS:g} seconds, got {seconds!r}; "
+                             "wait several times to wait longer")
 
     def to_text(self) -> str:
         if self.seconds == DEFAULT_WAIT_SECONDS:

@@ -12,12 +12,13 @@ sleep, the loop breaker, error feedback) are those of the run's harness
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from tars.actions.coords import action_to_screen
-from tars.actions.parse import ParseError, parse_response
+from tars.actions.parse import ParseError, bound_answer, parse_response
 from tars.actions.space import Action, CallUser, Finished, Step, Wait
 from tars.agent.guard import Guard, LoopDetector, screen_changed
 from tars.agent.harness import TARS, Harness
@@ -161,6 +162,18 @@ class Agent:
         ``stopped`` when :meth:`stop` caused them by interrupting the policy)."""
         self.guard.start()
         self.operator.stop_event.clear()
+        # --max-seconds bounds the run whatever the policy does: at the limit a request or a
+        # generation in progress is interrupted, and the run ends as "timeout"
+        out_of_time = threading.Event()
+        timer = None
+        if self.config.max_seconds is not None:
+            def time_up() -> None:
+                out_of_time.set()
+                self.policy.interrupt()
+
+            timer = threading.Timer(self.config.max_seconds, time_up)
+            timer.daemon = True
+            timer.start()
         started = time.time()
         steps = 0
         result: RunResult | None = None
@@ -201,9 +214,14 @@ class Agent:
         except (PolicyError, OperatorError, OSError, ValueError) as exc:
             # stop() interrupts the policy, whose act then raises: that is the stop, not a fault
             status = "stopped" if self.guard.stopped else "error"
-            result = RunResult(status, "", steps, time.time() - started, f"{type(exc).__name__}: {exc}")
+            error = f"{type(exc).__name__}: {exc}"
+            if status == "error" and out_of_time.is_set():
+                status, error = "timeout", f"time limit of {self.config.max_seconds} s reached"
+            result = RunResult(status, "", steps, time.time() - started, error)
         finally:
             self.running = False
+            if timer is not None:
+                timer.cancel()
             if result is not None and result.status == "stopped" and self.guard.stop_reason:
                 result.error = self.guard.stop_reason  # "stopped by SIGTERM", not its echo
             if result is None:  # an unexpected exception is propagating: still end the run
@@ -259,7 +277,8 @@ class Agent:
                 prompt = history.prompt(image)
                 if harness.retry_temperature is not None:
                     prompt.sampling = {**prompt.sampling, "temperature": harness.retry_temperature}
-            text = self.policy.act(prompt)
+            # cut to size and made writable once, before it is parsed, printed or recorded
+            text = bound_answer(self.policy.act(prompt))
             try:
                 step = parse_response(text)
             except ParseError as exc:

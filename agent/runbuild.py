@@ -92,9 +92,13 @@ class PolicyOptions:
 
     def public(self) -> dict[str, Any]:
         """The settings without secrets, for meta.json, reports and logs."""
+        from tars.models.secrets import redact_url
+
         data = asdict(self)
         data["policy"] = self.resolved
         data.pop("api_key")
+        if data.get("endpoint"):  # a key in the URL (user:KEY@, ?api-key=) is a secret too
+            data["endpoint"] = redact_url(data["endpoint"])
         return {k: v for k, v in data.items() if v not in (None, False)}
 
     def check(self) -> None:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from tars.agent.hooks import Hook, RunInfo, RunResult, StepRecord
+from tars.models.secrets import redact_text
 from tars.agent.schema import (
     ActionJSON,
     CoordsJSON,
@@ -72,6 +73,8 @@ def scrub(settings: dict[str, Any]) -> dict[str, Any]:
             out[k] = "***"
         elif isinstance(v, dict):
             out[k] = scrub(v)
+        elif isinstance(v, str) and "://" in v:  # a key inside a URL (user:KEY@, ?api-key=)
+            out[k] = redact_text(v)
         else:
             out[k] = v
     return out

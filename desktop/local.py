@@ -168,12 +168,13 @@ class LocalOperator(Operator):
             check_on_screen(action, self._geometry())
         try:
             detail = self._perform(action) or ""
-        except OperatorError:
-            raise
-        except Exception as exc:  # Xlib / pynput failures, with the action named
-            raise OperatorError(f"{action.name} failed: {exc}") from exc
-        finally:
             self.input.sync()
+        except OperatorError:
+            self._sync_quietly()  # the first error is the one to report
+            raise
+        except Exception as exc:  # Xlib / pynput failures (a dead X server), with the action named
+            self._sync_quietly()
+            raise OperatorError(f"{action.name} failed: {type(exc).__name__}: {exc}") from exc
         return ActionResult(action=action, seconds=time.perf_counter() - t0, detail=detail)
 
     def _perform(self, action: Action) -> str | None:
@@ -216,6 +217,12 @@ class LocalOperator(Operator):
         else:
             raise UnsupportedActionError(f"{action.name} is not supported by this operator")
         return None
+
+    def _sync_quietly(self) -> None:
+        try:
+            self.input.sync()
+        except Exception:
+            pass
 
     # ------------------------------------------------------------------ pieces
     def _leave_corner(self, geometry: ScreenGeometry) -> None:

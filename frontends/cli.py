@@ -2,7 +2,8 @@
 `tars parse` and `tars --help` stay fast and work without torch, Qt or a display.
 
 Exit status (DESIGN.md): 0 when a run finished, 1 on call_user, limits or a failed
-evaluation, 2 on bad input with a one-line reason on stderr.
+evaluation, 2 on bad input with a one-line reason on stderr, 128 + N when stopped by signal N
+(130 Ctrl+C), 70 on an internal error (one line; TARS_DEBUG=1 shows the traceback).
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+#: exit status of an unexpected error inside tars (a bug), BSD sysexits' EX_SOFTWARE
+INTERNAL_ERROR = 70
 
 
 def fail(message: str, code: int = 2) -> "typer.Exit":
@@ -640,8 +645,18 @@ def main() -> None:
     except cx.ClickException as exc:
         print(f"tars: {exc.format_message()}".replace("\n", " "), file=sys.stderr)
         sys.exit(exc.exit_code)
-    except cx.Abort:
+    except KeyboardInterrupt:  # Ctrl+C outside a run (a run handles its own signals)
+        print("tars: interrupted", file=sys.stderr)
         sys.exit(130)
+    except Exception as exc:  # a bug: one line, not a traceback (TARS_DEBUG=1 shows it)
+        import os
+
+        if os.environ.get("TARS_DEBUG"):
+            raise
+        message = f"{type(exc).__name__}: {exc}".replace("\n", " ")
+        print(f"tars: internal error: {message[:300]} (set TARS_DEBUG=1 for the traceback)",
+              file=sys.stderr)
+        sys.exit(INTERNAL_ERROR)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -12,7 +12,7 @@ and the caller hands the command line to Typer, whose messages then stay the onl
 from __future__ import annotations
 
 import sys
-from typing import Any, TextIO
+from typing import Any
 
 
 class ParseCommandError(ValueError):
@@ -88,16 +88,34 @@ def parse_to_json(text: str, image_size: str | None = None, coords: str = "resiz
     return json.dumps(out, ensure_ascii=False)
 
 
-def read_stdin(stream: TextIO | None = None) -> str:
-    """All of stdin as text.
+def read_stdin(stream: Any = None) -> str:
+    """Stdin as text, strictly UTF-8, at most what the loop reads of an answer
+    (:data:`tars.actions.parse.MAX_ANSWER_CHARS`; a note on stderr when there was more).
+
+    ``stream``: a binary stream, or a text stream (read as it decodes) for callers that have one.
 
     Raises:
-        ParseCommandError: stdin is not valid text in its encoding.
+        ParseCommandError: stdin is not valid UTF-8.
     """
-    try:
-        return (stream or sys.stdin).read()
-    except UnicodeDecodeError as exc:
-        raise ParseCommandError(f"stdin is not valid text: {exc}") from None
+    from tars.actions.parse import MAX_ANSWER_CHARS
+
+    stream = stream if stream is not None else sys.stdin
+    raw = getattr(stream, "buffer", stream)
+    limit = 4 * MAX_ANSWER_CHARS  # UTF-8: at most 4 bytes a character
+    data = raw.read(limit + 4)
+    if isinstance(data, str):
+        text = data
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.start < limit:  # not merely a character cut at the read limit
+                raise ParseCommandError(f"stdin is not valid UTF-8 (byte {exc.start}: {exc.reason})") from None
+            text = data[: exc.start].decode("utf-8")
+    if len(text) > MAX_ANSWER_CHARS or len(data) > limit:
+        print(f"tars: the answer is longer than {MAX_ANSWER_CHARS} characters; only the first "
+              f"{MAX_ANSWER_CHARS} are read", file=sys.stderr)
+    return text
 
 
 def read_options(args: list[str]) -> dict[str, Any] | None:

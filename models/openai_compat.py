@@ -39,13 +39,14 @@ import os
 import re
 import threading
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from tars.actions.coords import CoordSpace
 from tars.models.base import Interrupted, Policy, PolicyError, Prompt
 from tars.models.families import render_messages
 from tars.models.prefetch import FrameEncoder
 from tars.models.profiles import ModelProfile, get_profile
+from tars.models.secrets import redact_text, redact_url
 from tars.models.vision import ImageFormat, data_url, prepare_image
 
 if TYPE_CHECKING:
@@ -103,6 +104,53 @@ def normalise_endpoint(endpoint: str) -> str:
     if not path:
         path = "/v1"
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def endpoint_query(endpoint: str) -> dict[str, str]:
+    """The query parameters of ``endpoint`` (``?api-key=K&api-version=2``), sent with every
+    request: :func:`normalise_endpoint` drops them from the base URL the client joins paths to."""
+    text = endpoint.strip()
+    if "://" not in text:
+        text = "http://" + text
+    return dict(parse_qsl(urlsplit(text).query, keep_blank_values=True))
+
+
+class RequestDeadline(Exception):
+    """One request ran past its deadline (the answer stalled or never came)."""
+
+
+def _deadline_client(openai: Any, timeout: float) -> Any:
+    """An httpx client for the openai client whose responses cannot be read past ``timeout``
+    seconds after the request began: httpx's own timeout bounds each read, so a server sending
+    one byte a second never trips it (issue 16, item 4)."""
+    import time
+
+    try:  # recent openai releases are built on the httpx2 fork, older ones on httpx
+        import httpx2 as httpx
+    except ImportError:
+        import httpx  # type: ignore[no-redef]
+
+    class _Stream(httpx.SyncByteStream):
+        def __init__(self, inner: Any, deadline: float):
+            self.inner, self.deadline = inner, deadline
+
+        def __iter__(self):
+            for chunk in self.inner:
+                if time.monotonic() > self.deadline:
+                    raise httpx.ReadTimeout(f"no complete answer within {timeout:g} s")
+                yield chunk
+
+        def close(self) -> None:
+            self.inner.close()
+
+    class _Transport(httpx.HTTPTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            deadline = time.monotonic() + timeout
+            response = super().handle_request(request)
+            response.stream = _Stream(response.stream, deadline)
+            return response
+
+    return openai.DefaultHttpxClient(transport=_Transport(), timeout=timeout)
 
 
 def _error_text(exc: Exception) -> str:
@@ -178,7 +226,9 @@ class OpenAIPolicy(Policy):
             raise PolicyError(f"the openai policy needs the openai package ({exc})") from exc
         if not endpoint:
             raise PolicyError("the openai policy needs --endpoint URL")
-        self.endpoint = normalise_endpoint(endpoint)
+        base_url = normalise_endpoint(endpoint)
+        #: the endpoint as shown in every message and log: a key in it is ``***``
+        self.endpoint = redact_url(base_url)
         self.timeout = float(timeout)
         self.max_retries = max(0, int(max_retries))
         self.backoff = max(0.0, float(backoff))
@@ -190,7 +240,9 @@ class OpenAIPolicy(Policy):
         self._waiters_lock = threading.Lock()
         # retries are ours (they interleave with history shrinking), so the client makes none
         self._client = openai.OpenAI(
-            base_url=self.endpoint, api_key=key, timeout=self.timeout, max_retries=0
+            base_url=base_url, api_key=key, timeout=self.timeout, max_retries=0,
+            default_query=endpoint_query(endpoint) or None,
+            http_client=_deadline_client(openai, self.timeout),
         )
         self._openai = openai
         self.model = model or self._first_served_model()
@@ -223,18 +275,20 @@ class OpenAIPolicy(Policy):
             try:
                 models = self._call(lambda: list(self._client.models.list()))
                 break
-            except (self._openai.APIConnectionError, self._openai.InternalServerError) as exc:
+            except (self._openai.APIConnectionError, self._openai.InternalServerError,
+                    RequestDeadline) as exc:
                 last = exc
-                self._sleep(attempt)
+                if attempt < self.max_retries:  # no back-off after the last attempt
+                    self._sleep(attempt)
             except self._openai.APIStatusError as exc:
                 raise PolicyError(
                     f"endpoint {self.endpoint} did not list its models (HTTP {exc.status_code}: "
-                    f"{_error_text(exc)}); give --model"
+                    f"{redact_text(_error_text(exc))}); give --model"
                 ) from exc
         else:
             raise PolicyError(
-                f"endpoint {self.endpoint} is unreachable ({type(last).__name__}: {last}); "
-                "is the server running?"
+                f"endpoint {self.endpoint} is unreachable ({type(last).__name__}: "
+                f"{redact_text(str(last))}); is the server running?"
             ) from last
         if not models:
             raise PolicyError(f"endpoint {self.endpoint} serves no model")
@@ -348,7 +402,10 @@ class OpenAIPolicy(Policy):
             if self._interrupt.is_set():
                 raise Interrupted(f"request to {self.endpoint} interrupted")
             threading.Thread(target=work, name="tars-openai-request", daemon=True).start()
-            wake.wait()
+            # the transport ends a stalled answer at the timeout; this bounds the wait even
+            # when the server stalls before its headers
+            if not wake.wait(self.timeout + 1.0):
+                raise RequestDeadline(f"no answer within {self.timeout:g} s")
         finally:
             with self._waiters_lock:
                 self._waiters.discard(wake)
@@ -411,25 +468,33 @@ class OpenAIPolicy(Policy):
                 request["extra_body"] = extra
             try:
                 response = self._call(lambda req=request: self._client.chat.completions.create(**req))
-            except (openai.APIConnectionError, openai.InternalServerError, openai.RateLimitError) as exc:
+            except (openai.APIConnectionError, openai.InternalServerError, openai.RateLimitError,
+                    RequestDeadline) as exc:
                 # APITimeoutError is an APIConnectionError
                 if failures >= self.max_retries:
-                    kind = "timed out" if isinstance(exc, openai.APITimeoutError) else "failed"
+                    timed_out = isinstance(exc, (openai.APITimeoutError, RequestDeadline))
+                    kind = "timed out" if timed_out else "failed"
+                    each = f" of at most {self.timeout:g} s" if timed_out else ""
                     raise PolicyError(
-                        f"endpoint {self.endpoint} {kind} after {failures + 1} attempts "
-                        f"({type(exc).__name__}: {_error_text(exc)})"
+                        f"endpoint {self.endpoint} {kind} after {failures + 1} attempts{each} "
+                        f"({type(exc).__name__}: {redact_text(_error_text(exc))})"
                     ) from exc
                 log.warning("endpoint %s: %s; retrying", self.endpoint, type(exc).__name__)
                 self._sleep(failures)
                 failures += 1
                 continue
             except openai.APIStatusError as exc:
-                message = _error_text(exc)
+                message = redact_text(_error_text(exc))
                 new_keep, new_max = self._fit(message, exc.status_code, len(sent.images()), max_tokens)
                 if new_keep is None:
                     raise self._rejected(exc, message) from exc
                 keep, max_tokens = new_keep, new_max
                 continue
+            except (openai.APIError, ValueError) as exc:  # a body that is no completion (HTML, bad JSON)
+                raise PolicyError(
+                    f"endpoint {self.endpoint} sent an answer that is not a chat completion "
+                    f"({type(exc).__name__}: {redact_text(str(exc))[:200]})"
+                ) from None
             return self._content(response)
         raise PolicyError(f"endpoint {self.endpoint} kept refusing the request; giving up")
 
@@ -473,12 +538,19 @@ class OpenAIPolicy(Policy):
         return PolicyError(f"endpoint {self.endpoint} rejected the request (HTTP {status}: {message})")
 
     def _content(self, response: Any) -> str:
-        choices = getattr(response, "choices", None) or []
+        """The answer text of a completion; a body of any other shape (``"choices": "nope"``, a
+        string, a list) is a :class:`PolicyError` naming the endpoint, never an AttributeError."""
+        choices = getattr(response, "choices", None)
         if not choices:
             raise PolicyError(f"endpoint {self.endpoint} answered without choices")
-        content = choices[0].message.content
-        if isinstance(content, list):  # some servers return content parts
-            content = "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
+        try:
+            content = choices[0].message.content
+            if isinstance(content, list):  # some servers return content parts
+                content = "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
+            if content is not None and not isinstance(content, str):
+                raise TypeError(f"content is a {type(content).__name__}")
+        except (AttributeError, TypeError, KeyError, IndexError) as exc:
+            raise PolicyError(f"endpoint {self.endpoint} sent a malformed completion ({exc})") from None
         return (content or "").strip()
 
     def close(self) -> None:

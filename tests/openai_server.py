@@ -41,14 +41,37 @@ def vllm_error(message: str, code: int = 400, kind: str = "BadRequestError") -> 
     return {"object": "error", "message": message, "type": kind, "param": None, "code": code}
 
 
+class Hang:
+    """A script reply that never comes: the request is read and left unanswered (until close)."""
+
+
+class Drip:
+    """A script reply sent one byte every ``interval`` seconds after prompt headers (a server
+    that stalls mid-answer: each read returns something, so a per-read timeout never fires)."""
+
+    def __init__(self, body: dict, interval: float = 1.0):
+        self.data = json.dumps(body).encode()
+        self.interval = interval
+
+
+class Raw:
+    """A script reply of exactly these bytes (malformed JSON, a wrong shape, not JSON at all)."""
+
+    def __init__(self, data: bytes, content_type: str = "application/json"):
+        self.data, self.content_type = data, content_type
+
+
 class ChatServer:
     """Loopback chat-completions server. ``script``: list of (status, body, delay_seconds)
-    answered to successive POSTs; ``requests``: every (path, headers, json) received."""
+    answered to successive POSTs, where body is a dict, ``callable(request_json) -> dict``, or
+    :class:`Hang` / :class:`Drip` / :class:`Raw`; ``requests``: every (path, headers, json)
+    received."""
 
     def __init__(self, script=(), models=(SERVED,)):
         self.script = list(script)
         self.models = list(models)
         self.requests: list[tuple[str, dict, dict | None]] = []
+        self.closing = threading.Event()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -70,7 +93,7 @@ class ChatServer:
 
             def do_GET(self):
                 outer.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}, None))
-                if self.path == "/v1/models":
+                if self.path.split("?")[0] == "/v1/models":
                     self._send(200, {
                         "object": "list",
                         "data": [
@@ -86,16 +109,40 @@ class ChatServer:
                 length = int(self.headers.get("content-length", 0))
                 body = json.loads(self.rfile.read(length))
                 outer.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-                if self.path != "/v1/chat/completions":
+                if self.path.split("?")[0] != "/v1/chat/completions":
                     self._send(404, {"detail": "Not Found"})
                     return
                 if not outer.script:
                     self._send(500, vllm_error("script exhausted", 500, "InternalServerError"))
                     return
                 status, reply, delay = outer.script.pop(0)
-                if delay:
-                    time.sleep(delay)
+                if delay and outer.closing.wait(delay):
+                    return
+                if isinstance(reply, Hang):
+                    outer.closing.wait()
+                    return
+                if isinstance(reply, (Drip, Raw)):
+                    self._send_raw(status, reply)
+                    return
                 self._send(status, reply(body) if callable(reply) else reply)
+
+            def _send_raw(self, status: int, reply) -> None:
+                kind = reply.content_type if isinstance(reply, Raw) else "application/json"
+                try:
+                    self.send_response(status)
+                    self.send_header("content-type", kind)
+                    self.send_header("content-length", str(len(reply.data)))
+                    self.end_headers()
+                    if isinstance(reply, Raw):
+                        self.wfile.write(reply.data)
+                        return
+                    for i in range(len(reply.data)):
+                        self.wfile.write(reply.data[i:i + 1])
+                        self.wfile.flush()
+                        if outer.closing.wait(reply.interval):
+                            return
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
@@ -105,8 +152,9 @@ class ChatServer:
 
     @property
     def chats(self) -> list[dict]:
-        return [b for p, _, b in self.requests if p == "/v1/chat/completions"]
+        return [b for p, _, b in self.requests if p.split("?")[0] == "/v1/chat/completions"]
 
     def close(self):
+        self.closing.set()
         self.httpd.shutdown()
         self.httpd.server_close()

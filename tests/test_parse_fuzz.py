@@ -249,7 +249,7 @@ coord = st.integers(min_value=0, max_value=4000)
 free_text = st.text(max_size=80).filter(
     lambda t: not any(tok in t for tok in ("<|im_end|>", "<|endoftext|>", "[EOS]", "</s>"))
 )
-key_names = st.sampled_from(sorted(k for k in CANONICAL_KEYS if k not in {"+"}))
+key_names = st.sampled_from(sorted(CANONICAL_KEYS))
 
 actions = st.one_of(
     st.builds(Click, coord, coord),
@@ -257,7 +257,9 @@ actions = st.one_of(
     st.builds(RightClick, coord, coord),
     st.builds(MoveTo, coord, coord),
     st.builds(Drag, coord, coord, coord, coord),
-    st.builds(Scroll, coord, coord, st.sampled_from(["up", "down", "left", "right"])),
+    st.builds(Scroll, coord, coord, st.sampled_from(["up", "down", "left", "right"]),
+              st.integers(1, 50)),
+    st.builds(Wait, st.integers(0, 600).map(lambda t: t / 10)),
     st.builds(Hotkey, st.lists(key_names, min_size=1, max_size=4).map(tuple)),
     st.builds(Press, key_names),
     st.builds(Type, free_text),

@@ -28,7 +28,26 @@ from tars.actions.parse import point, pyautogui, seed, toolcall, uitars
 from tars.actions.parse.errors import ParseError, clip
 from tars.actions.space import Step
 
-__all__ = ["ParseError", "parse_response"]
+__all__ = ["MAX_ACTIONS_PER_STEP", "MAX_ANSWER_CHARS", "ParseError", "bound_answer", "parse_response"]
+
+#: The longest model answer tars reads, prints or records, in characters. A UI-TARS step (thought
+#: and one action) is a few hundred characters and a long reasoning trace a few thousand; a
+#: runaway answer (issue 16: 60 MB) is cut here, before it is parsed, printed or written.
+MAX_ANSWER_CHARS = 32_768
+#: The most actions one answer may hold; more is a ParseError fed back to the model (issue 16:
+#: an answer with 1000 clicks must not perform 1000 clicks).
+MAX_ACTIONS_PER_STEP = 16
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def bound_answer(text: str) -> str:
+    """``text`` cut to :data:`MAX_ANSWER_CHARS` characters, with lone UTF-16 surrogates (which
+    no UTF-8 file or terminal can take) replaced by U+FFFD. What the loop does to every answer
+    before anything else sees it; :func:`parse_response` applies it too."""
+    if len(text) > MAX_ANSWER_CHARS:
+        text = text[:MAX_ANSWER_CHARS]
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 # GUI-Owl wraps its reasoning and its one-line summary around the tool call
 _CONCLUSION_RE = re.compile(r"<conclusion>(.*?)(?:</conclusion>|\Z)", re.S)
@@ -52,7 +71,23 @@ def parse_response(text: str) -> Step:
     """
     if not isinstance(text, str):
         raise ParseError(f"model output must be text, got {type(text).__name__}")
-    clean = text
+    text = bound_answer(text)
+    try:
+        step = _parse(text)
+    except ParseError:
+        raise
+    except RecursionError:
+        raise ParseError("the answer is nested too deeply to read") from None
+    except (ValueError, OverflowError) as exc:  # an action type refused a value (a wait of 1e10 s)
+        raise ParseError(str(exc)) from None
+    if len(step.actions) > MAX_ACTIONS_PER_STEP:
+        raise ParseError(f"the answer has {len(step.actions)} actions; at most "
+                         f"{MAX_ACTIONS_PER_STEP} per step")
+    return step
+
+
+def _parse(text: str) -> Step:
+    clean = text.lstrip("\ufeff")  # a byte-order mark some servers keep at the start
     for token in uitars._NOISE:
         clean = clean.replace(token, "")
     # grounding models answering with a bare point (GTA1, Holo), before fences are removed

@@ -68,7 +68,7 @@ TOOL_NAMES = ("computer_use", "mobile_use")
 
 #: Upper bound on the wheel notches of one Qwen ``scroll``: 50 notches already reach the end of
 #: most pages, and a runaway number (``"pixels": -100000``) must not lock the input for seconds.
-MAX_SCROLL_NOTCHES = 50
+MAX_SCROLL_NOTCHES = space.MAX_SCROLL_AMOUNT
 
 
 def is_json_tool_call(text: str) -> bool:

@@ -347,7 +347,7 @@ _SIGNATURES: dict[str, _Signature] = {
     "click": _POINT, "left_double": _POINT, "right_single": _POINT, "mouse_move": _POINT,
     "long_press": _POINT,
     "drag": _Signature(("start_box", "end_box"), ("start_box", "end_box")),
-    "scroll": _Signature(("start_box", "direction"), ("direction",)),
+    "scroll": _Signature(("start_box", "direction", "amount"), ("direction",)),
     "hotkey": _Signature(("key",), ("key",), "key"),
     "press": _Signature(("key",), ("key",), "key"),
     "keydown": _Signature(("key",), ("key",), "key"),
@@ -424,7 +424,12 @@ def _scroll(args: dict[str, _Arg], call: _Call) -> Action:
     x = y = None
     if "start_box" in args:
         x, y = _box_centre(args["start_box"], call)
-    return space.Scroll(x, y, direction)
+    if "amount" not in args:  # UI-TARS writes none; tars' own to_text writes a non-default one
+        return space.Scroll(x, y, direction)
+    text = args["amount"].value.strip()
+    if not text.isdigit() or not 1 <= int(text) <= space.MAX_SCROLL_AMOUNT:
+        raise ParseError(f"scroll amount must be 1-{space.MAX_SCROLL_AMOUNT} notches, got {text!r}")
+    return space.Scroll(x, y, direction, int(text))
 
 
 def _hotkey(args: dict[str, _Arg], call: _Call) -> Action:
