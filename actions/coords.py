@@ -31,6 +31,10 @@ MAX_PIXELS = 16384 * 28 * 28
 #: qwen-vl-utils refuses images whose aspect ratio exceeds this.
 MAX_RATIO = 200
 
+#: How far past the model image's edge, as a share of its extent, a point still counts as the
+#: edge (model rounding) and is clamped; farther points are refused by the operator.
+NEAR_EDGE = 0.02
+
 SpaceKind = Literal["relative", "resized", "absolute"]
 SPACE_KINDS: tuple[str, ...] = ("relative", "resized", "absolute")
 #: the side of the ``relative`` grid: UI-TARS-1.0 writes 0..1000 on each axis
@@ -171,19 +175,26 @@ class CoordSpace:
     def to_pixels(self, x: float, y: float, width: int, height: int) -> tuple[float, float]:
         """Model-space point -> screenshot pixels (floats) for a width x height screenshot.
 
-        A point beyond the model image is clamped into it first, so a model that writes
-        ``(1000, 500)`` on a 1932-wide ``resized`` image clicks inside the screen, not past it.
+        A point just beyond the model image (within :data:`NEAR_EDGE` of its extent: model
+        rounding, ``(1000, 500)`` on a 1000-wide grid) is clamped into it, so it clicks the edge
+        pixel. A point farther out is converted as it is, lands off the screenshot, and the
+        operator refuses it with the reason fed back (issue 16: ``(99999, 99999)`` was clamped
+        and clicked in the corner).
         """
         mw, mh = self.model_size(width, height)
-        x = min(max(x, 0.0), mw)
-        y = min(max(y, 0.0), mh)
+        near_x = -NEAR_EDGE * mw <= x <= (1 + NEAR_EDGE) * mw
+        near_y = -NEAR_EDGE * mh <= y <= (1 + NEAR_EDGE) * mh
+        if near_x:
+            x = min(max(x, 0.0), mw)
+        if near_y:
+            y = min(max(y, 0.0), mh)
         if self.truncate is None:
             px = x * width / mw
             py = y * height / mh
         else:
             rule = TRUNCATE_RULES[self.truncate]
             px, py = float(int(rule(x, width, mw))), float(int(rule(y, height, mh)))
-        return min(px, width - 1.0), min(py, height - 1.0)
+        return (min(px, width - 1.0) if near_x else px), (min(py, height - 1.0) if near_y else py)
 
     def from_pixels(self, px: float, py: float, width: int, height: int) -> tuple[float, float]:
         """Screenshot pixels -> model space; the inverse of :meth:`to_pixels` inside the image."""

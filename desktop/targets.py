@@ -33,6 +33,10 @@ def screen_bounds(geometry: ScreenGeometry) -> tuple[int, int, int, int]:
     return geometry.left, geometry.top, max_x, max_y
 
 
+def _show(v: float) -> str:
+    return f"{v:.3g}" if not math.isfinite(v) or abs(v) >= 1e6 else f"{v:g}"
+
+
 def check_on_screen(action: Action, geometry: ScreenGeometry | None) -> None:
     """Raise :class:`OffScreenError` when a point of ``action`` (screen points) is outside the
     captured monitor (:func:`screen_bounds`). Nothing is checked before the first observation
@@ -43,7 +47,7 @@ def check_on_screen(action: Action, geometry: ScreenGeometry | None) -> None:
     for x, y in action.points():
         if not (math.isfinite(x) and math.isfinite(y)) or not (x0 <= x <= x1 and y0 <= y <= y1):
             raise OffScreenError(
-                f"{action.name} target ({x}, {y}) is outside the screen (x {x0}..{x1}, "
+                f"{action.name} target ({_show(x)}, {_show(y)}) is outside the screen (x {x0}..{x1}, "
                 f"y {y0}..{y1} in screen points); choose a point on the screenshot"
             )
 

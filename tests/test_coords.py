@@ -122,16 +122,32 @@ def test_model_to_screen(kind, point, geometry, expected):
 @pytest.mark.parametrize(
     "kind,point,expected",
     [
-        ("relative", (1200, 1000), (1919, 1079)),
-        ("relative", (-5, -100), (0, 0)),
-        ("resized", (5000, 5000), (1919, 1079)),
+        ("relative", (1010, 1000), (1919, 1079)),
+        ("relative", (-5, -10), (0, 0)),
+        ("resized", (1950, 1100), (1919, 1079)),
         ("resized", (1932, 1092), (1919, 1079)),
         ("absolute", (1920, 1080), (1919, 1079)),
-        ("absolute", (-1, 2000), (0, 1079)),
+        ("absolute", (-1, 1090), (0, 1079)),
     ],
 )
-def test_points_beyond_the_image_are_clamped(kind, point, expected):
+def test_points_just_beyond_the_image_are_clamped(kind, point, expected):
+    """Model rounding (within 2 % of the image's extent) clicks the edge pixel."""
     assert model_to_screen(*point, CoordSpace(kind), FHD) == expected
+
+
+@pytest.mark.parametrize("kind,point", [
+    ("relative", (1200, 1000)), ("relative", (-5, -100)), ("resized", (5000, 5000)),
+    ("absolute", (-1, 2000)), ("resized", (99999, 99999)), ("resized", (-1e300, 1e300)),
+])
+def test_points_far_beyond_the_image_are_not_clamped_so_the_operator_refuses_them(kind, point):
+    from tars.actions.space import Click
+    from tars.desktop.operator import OffScreenError
+    from tars.desktop.targets import check_on_screen
+
+    x, y = model_to_screen(*point, CoordSpace(kind), FHD)
+    assert not (0 <= x <= 1919 and 0 <= y <= 1079)
+    with pytest.raises(OffScreenError):
+        check_on_screen(Click(x, y), FHD)
 
 
 @pytest.mark.parametrize(

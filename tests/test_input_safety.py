@@ -17,9 +17,9 @@ import time
 import pytest
 from test_operator_display import QT_ALT, QT_CTRL, Probe, buttons_down, keys_down
 
-from tars.actions.space import Click, Type
+from tars.actions.space import Click, Drag, Type
 from tars.agent.display import VirtualDisplay
-from tars.desktop.operator import EmergencyStopError
+from tars.desktop.operator import EmergencyStopError, OffScreenError
 
 pytestmark = [pytest.mark.display, pytest.mark.needs("PySide6", "mss", "Xlib")]
 
@@ -109,3 +109,29 @@ def test_stop_chord_at_a_human_pace_never_combines_with_typing(desk, run):
     assert keys_down(vd.display) == [] and buttons_down(vd.display) == 0
     # clear the field for the next run
     op.stop_event.clear()
+
+
+@pytest.mark.parametrize("action", [Click(99999, 99999), Click(-1e300, 1e300), Drag(0, 0, 1e9, 1e9)],
+                         ids=["far", "huge", "drag"])
+def test_far_off_screen_targets_are_refused_and_nothing_is_clicked(desk, action):
+    from tars.actions.coords import CoordSpace, action_to_screen
+
+    vd, probe, op, user = desk
+    op.stop_event.clear()
+    geometry = op.observe().geometry
+    probe.mark()
+    with pytest.raises(OffScreenError, match="outside the screen"):
+        op.execute(action_to_screen(action, CoordSpace("resized"), geometry))
+    assert [e for e in probe.settle() if e["ev"] in ("press", "release")] == []
+
+
+def test_a_point_just_past_the_edge_is_model_rounding_and_clicks_the_edge(desk):
+    from tars.actions.coords import CoordSpace, action_to_screen
+
+    vd, probe, op, user = desk
+    geometry = op.observe().geometry
+    probe.mark()
+    # 1288 x 812 is the resized image of 1280 x 800; (1300, 815) is 1 % past its corner
+    op.execute(action_to_screen(Click(1300, 815), CoordSpace("resized"), geometry))
+    press = probe.wait_for(lambda e: e["ev"] == "press", since=True)
+    assert (press["x"], press["y"]) == (1278, 798)  # kept 1 px inside, off the hot corner

@@ -128,8 +128,12 @@ def test_operator_error_is_fed_back():
     result, op, events, policy = run([
         "Action: click(start_box='(5000,5000)')", "Action: finished()"],
         space=CoordSpace("absolute"))
-    # absolute points beyond the image are clamped into it, so this click happens at the edge
-    assert op.executed[0] == Click(399, 299)
+    # a point far beyond the image is refused, and the refusal is fed back to the model
+    assert op.executed == [] and result.status == "finished"
+    assert "outside the screen" in (policy.prompts[1].turns[0].feedback or "")
+    result, op, events, policy = run([
+        "Action: click(start_box='(401,301)')", "Action: finished()"], space=CoordSpace("absolute"))
+    assert op.executed[0] == Click(399, 299)  # just past the edge (model rounding): clamped
     result, op, events, policy = run(["Action: press_home()", "Action: finished()"])
     assert result.status == "finished"
     assert "failed" in (policy.prompts[1].turns[0].feedback or "")
