@@ -101,6 +101,8 @@ class LocalOperator(Operator):
                                press=self._hotkey)
         self._estop = None
         self.estop_combo: tuple[str, ...] | None = None
+        #: canonical keys held by keydown actions (released by keyup, a stop or close)
+        self._held_by_keydown: set[str] = set()
         if estop_hotkey:
             from tars.actions.keys import split_keys
             from tars.desktop.estop import EmergencyHotkey
@@ -123,6 +125,7 @@ class LocalOperator(Operator):
         self.stop_event.set()
         try:
             self.input.release_all()
+            self._held_by_keydown.clear()
         finally:
             for cb in list(self._callbacks):
                 try:
@@ -203,10 +206,17 @@ class LocalOperator(Operator):
             from tars.actions.keys import UnknownKeyError, normalize_key
 
             try:
-                key = platform_hotkey((normalize_key(action.key),), self.platform)[0]
+                canon = normalize_key(action.key)
+                key = platform_hotkey((canon,), self.platform)[0]
             except UnknownKeyError as exc:
                 raise UnsupportedActionError(str(exc)) from exc
-            (self.input.key_down if isinstance(action, KeyDown) else self.input.key_up)(key)
+            if isinstance(action, KeyDown):
+                self._refuse_stop_chord((canon,))
+                self.input.key_down(key)
+                self._held_by_keydown.add(canon)
+            else:
+                self.input.key_up(key)
+                self._held_by_keydown.discard(canon)
         elif isinstance(action, Type):
             self.typer.type(action.text)
         elif isinstance(action, Wait):
@@ -263,6 +273,20 @@ class LocalOperator(Operator):
         finally:
             self.input.button("left", False)
 
+    def _refuse_stop_chord(self, keys: tuple[str, ...]) -> None:
+        """Raise UnsupportedActionError when pressing ``keys`` (canonical), with the keys
+        earlier keydown actions still hold, would complete the emergency stop chord: the model
+        must not stop tars (``keydown ctrl; keydown alt; press esc``)."""
+        if self.estop_combo is None:
+            return
+        if set(self.estop_combo) <= set(keys) | self._held_by_keydown:
+            held = sorted(self._held_by_keydown)
+            with_held = f" with {'+'.join(held)} held" if held else ""
+            raise UnsupportedActionError(
+                f"{'+'.join(keys)}{with_held} is tars' emergency stop hotkey and is not sent to "
+                "the desktop"
+            )
+
     def _hotkey(self, keys: tuple[str, ...]) -> None:
         """Press ``keys`` in order and release them in reverse order, always (finally)."""
         from tars.actions.keys import UnknownKeyError, normalize_key
@@ -271,10 +295,7 @@ class LocalOperator(Operator):
             keys = tuple(normalize_key(k) for k in keys)
         except UnknownKeyError as exc:
             raise UnsupportedActionError(f"{exc}; use key names like ctrl, shift, enter, a") from exc
-        if self.estop_combo is not None and tuple(sorted(keys)) == self.estop_combo:
-            raise UnsupportedActionError(
-                f"{'+'.join(keys)} is tars' emergency stop hotkey and is not sent to the desktop"
-            )
+        self._refuse_stop_chord(keys)
         keys = platform_hotkey(tuple(keys), self.platform, self.ctrl_is_cmd_on_mac)
         pressed: list[str] = []
         try:
@@ -290,6 +311,7 @@ class LocalOperator(Operator):
                     failed = True
             if failed:  # never leave a modifier down: fall back to releasing everything held
                 self.input.release_all()
+                self._held_by_keydown.clear()
 
     # ------------------------------------------------------------------ close
     def close(self) -> None:
@@ -300,6 +322,7 @@ class LocalOperator(Operator):
         self._closed = True
         try:
             self.input.release_all()
+            self._held_by_keydown.clear()
         finally:
             if self._estop is not None:
                 self._estop.stop()

@@ -135,3 +135,19 @@ def test_a_point_just_past_the_edge_is_model_rounding_and_clicks_the_edge(desk):
     op.execute(action_to_screen(Click(1300, 815), CoordSpace("resized"), geometry))
     press = probe.wait_for(lambda e: e["ev"] == "press", since=True)
     assert (press["x"], press["y"]) == (1278, 798)  # kept 1 px inside, off the hot corner
+
+
+def test_the_model_cannot_press_the_stop_chord_key_by_key(desk):
+    from tars.actions.space import KeyDown, KeyUp, Press
+    from tars.desktop.operator import UnsupportedActionError
+
+    vd, probe, op, user = desk
+    op.stop_event.clear()
+    op.execute(KeyDown("ctrl"))
+    op.execute(KeyDown("alt"))
+    with pytest.raises(UnsupportedActionError, match="emergency stop"):
+        op.execute(Press("esc"))
+    assert not op.stop_event.is_set()
+    op.execute(KeyUp("alt"))
+    op.execute(KeyUp("ctrl"))
+    assert keys_down(vd.display) == []
