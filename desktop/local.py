@@ -328,6 +328,8 @@ class LocalOperator(Operator):
                 self._estop.stop()
                 self._estop = None
             self.capture.close()
+            if getattr(self, "typer", None) is not None:
+                self.typer.close()  # before the input's watchdog goes
             close = getattr(self.input, "close", None)
             if close is not None:
                 close()

@@ -52,6 +52,15 @@ class TextTyper:
         self.interval = interval
         self.paste_settle = paste_settle
         self._press: Callable[[tuple[str, ...]], None] = press or self._no_hotkeys  # hotkey sender with release-in-finally (the operator's)
+        #: copy/paste of text: an owned xclip on X11 (:class:`XclipOwner`), else pyperclip
+        self.clipboard = (XclipOwner(getattr(backend, "watchdog", None)) if XclipOwner.available()
+                          else _PyperclipBackend())
+
+    def close(self) -> None:
+        """End what typing started (the xclip serving the clipboard)."""
+        close = getattr(self.clipboard, "close", None)
+        if close is not None:
+            close()
 
     def _no_hotkeys(self, keys: tuple[str, ...]) -> None:
         raise EmergencyStopError(f"this typer was built without a hotkey sender; cannot press {'+'.join(keys)}")
@@ -94,6 +103,83 @@ class TextTyper:
             self.backend.sync()
 
 
+class XclipOwner:
+    """The X clipboard held by an ``xclip -quiet`` child of tars (issue 16, item 10).
+
+    pyperclip's xclip copy leaves a daemonised xclip behind that keeps the caller's stdout and
+    stderr open (a ``subprocess.run(..., capture_output=True)`` of tars never returns) and
+    outlives tars. Here xclip runs in the foreground (``-quiet``), with stdout/stderr to
+    /dev/null and in its own session; it serves the selection until another copy takes it or
+    :meth:`close` ends it, and the input watchdog ends it if tars dies first. The price: text
+    tars put back on the clipboard is served only while tars runs.
+    """
+
+    def __init__(self, watchdog=None):
+        self.watchdog = watchdog
+        self.proc: subprocess.Popen | None = None
+
+    @staticmethod
+    def available() -> bool:
+        """True on Linux with xclip installed."""
+        import sys
+
+        return sys.platform.startswith("linux") and shutil.which("xclip") is not None
+
+    def copy(self, text: str) -> None:
+        """Own the clipboard with ``text`` (the previous owner of ours is ended)."""
+        old, self.proc = self.proc, subprocess.Popen(
+            ["xclip", "-quiet", "-selection", "clipboard"], stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        if self.watchdog is not None:
+            self.watchdog.tell(f"+p {self.proc.pid}")
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(text.encode("utf-8"))
+        self.proc.stdin.close()
+        if old is not None:
+            self._end(old)
+
+    def paste(self) -> str:
+        """The clipboard's text ("" when it has none)."""
+        out = subprocess.run(["xclip", "-selection", "clipboard", "-o"], capture_output=True,
+                             timeout=2.0, stdin=subprocess.DEVNULL)
+        return out.stdout.decode("utf-8", "replace") if out.returncode == 0 else ""
+
+    def _end(self, proc: subprocess.Popen) -> None:
+        try:
+            proc.wait(0.5)  # it exits by itself once the new owner took the selection
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+            try:
+                proc.wait(1.0)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if self.watchdog is not None:
+            self.watchdog.tell(f"-p {proc.pid}")
+
+    def close(self) -> None:
+        """End the xclip that holds the clipboard (tars is done)."""
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            if proc.poll() is None:
+                proc.terminate()
+            self._end(proc)
+
+
+class _PyperclipBackend:
+    """pyperclip's copy/paste (Windows, macOS, X11 without xclip)."""
+
+    def copy(self, text: str) -> None:
+        import pyperclip
+
+        pyperclip.copy(text)
+
+    def paste(self) -> str:
+        import pyperclip
+
+        return pyperclip.paste()
+
+
 class _ClipboardSession:
     """Saves the user's clipboard before the first paste of a Type and restores it once."""
 
@@ -104,8 +190,7 @@ class _ClipboardSession:
 
     def paste(self, text: str) -> None:
         try:
-            import pyperclip
-
+            pyperclip = self.typer.clipboard
             if not self.used:
                 try:
                     self.saved = pyperclip.paste()
@@ -145,8 +230,6 @@ class _ClipboardSession:
             return
         self.used = False
         try:
-            import pyperclip
-
-            pyperclip.copy(self.saved if self.saved is not None else "")
+            self.typer.clipboard.copy(self.saved if self.saved is not None else "")
         except Exception:
             pass

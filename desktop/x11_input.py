@@ -112,6 +112,11 @@ class X11Input:
     def _fake(self, kind: int, detail: int = 0, **kw) -> None:
         self._xtest.fake_input(self._d, kind, detail, **kw)
 
+    @property
+    def watchdog(self):
+        """The :class:`tars.desktop.watchdog.Watchdog` of this backend (None without one)."""
+        return self._watchdog
+
     def _tell(self, line: str) -> None:
         if self._watchdog is not None:
             self._watchdog.tell(line)

@@ -134,3 +134,37 @@ def test_signal_after_a_keydown_leaves_the_key_up(desk, sig):
         assert "Traceback" not in err, err
     finally:
         server.close()
+
+
+def xclips_on(display: str) -> list[int]:
+    """Pids of xclip processes talking to ``display``."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() != "xclip":
+                continue
+            env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if f"DISPLAY={display}".encode() in env:
+            found.append(int(pid))
+    return found
+
+
+def test_typing_non_ascii_leaves_no_process_behind_and_captured_output_returns(desk):
+    vd, probe = desk
+    server = ChatServer([answer("type(content='grüße, 東京')"), answer("finished(content='')")])
+    try:
+        env = vd.env()
+        env.pop("WAYLAND_DISPLAY", None)
+        r = subprocess.run(  # with pyperclip's xclip this never returned: xclip held the pipes
+            [sys.executable, "-m", "tars", "run", "do it", "--endpoint", server.url, "--model", SERVED,
+             "--no-overlay", "--max-steps", "3"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=90)
+        assert r.returncode == 0, r.stderr
+        assert "grüße, 東京" in (probe.text() or "")
+        assert xclips_on(vd.display) == []
+    finally:
+        server.close()
