@@ -284,3 +284,17 @@ def test_thought_text_is_kept(thought):
                    for line in thought.splitlines()))
     step = guarded_parse(f"Thought: {thought}\nAction: wait()")
     assert step is not None and step.thought == thought.strip()
+
+
+def test_mutated_answers_in_every_dialect_give_only_parse_errors():
+    """The benchmark's fuzzer (benchmarks/bench_parse_fuzz.py runs 10^6), small here: mutated
+    UI-TARS text, JSON tool calls, Seed XML and pyautogui code give a Step or a ParseError."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_parse_fuzz.py"
+    spec = importlib.util.spec_from_file_location("bench_parse_fuzz", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    counts = bench.fuzz(int(os.environ.get("TARS_FUZZ_MUTATIONS", "20000")))
+    assert counts["step"] > 0 and counts["parse_error"] > 0
