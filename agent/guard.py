@@ -20,11 +20,20 @@ from tars.actions.space import Action, Hotkey, Type
 #: or escalate privileges). Deliberately short: a guard that asks all the time gets ignored.
 _RISKY_TEXT = re.compile(
     r"\brm\s+-[a-z]*[rf]|\bmkfs\b|\bdd\s+if=|\bshutdown\b|\breboot\b|:\(\)\s*\{|\bsudo\b|"
-    r"\bformat\s+[a-z]:|\bdel\s+/[sq]",
+    r"\bformat\s+[a-z]:|\bdel\s+/[sq]|\bpoweroff\b|\bhalt\b|\binit\s+[06]\b|"
+    r"\bsystemctl\s+(?:poweroff|reboot|halt|suspend|hibernate)\b|\bgnome-session-quit\b|"
+    r"\bloginctl\s+(?:terminate|kill)|\bshred\b|\bfind\b.*\s-delete\b|\bremove-item\b|\brmdir\s+/s|"
+    r"\bpkill\s+-u\b|\bkillall\b",
     re.IGNORECASE,
 )
 #: Key combinations that close, log out or lock without asking.
 _RISKY_KEYS = {("alt", "f4"), ("ctrl", "alt", "delete"), ("win", "l"), ("ctrl", "alt", "backspace")}
+
+
+def refuse_risky(action: Action, reason: str) -> bool:
+    """The confirm function of a run without a person at the controls (headless, evals):
+    every risky action is refused (False); the refusal and its reason go back to the model."""
+    return False
 
 
 def is_risky(action: Action) -> str | None:
@@ -217,4 +226,7 @@ class Guard:
             return None
         if self.confirm(action, reason):
             return None
+        if self.confirm is refuse_risky:
+            return (f"tars refused this action because it {reason}: no person is at the controls "
+                    "to confirm it. Do something else.")
         return f"The user refused this action because it {reason}. Do something else."

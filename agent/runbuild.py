@@ -224,6 +224,7 @@ class RunOptions:
     monitor: int = 1
     dry_run: bool = False
     confirm_risky: bool = False
+    allow_risky: bool = False
     task: str = "computer"
     type_interval: float = 0.004
     harness: str = "tars"
@@ -259,20 +260,25 @@ class RunOptions:
         return {**self.policy.public(), "max_steps": self.max_steps,
                 "max_seconds": self.max_seconds, "history_images": self.history_images,
                 "language": self.language, "monitor": self.monitor, "dry_run": self.dry_run,
-                "confirm_risky": self.confirm_risky, "task": self.task, "type_interval": self.type_interval,
+                "confirm_risky": self.confirm_risky, "allow_risky": self.allow_risky, "task": self.task, "type_interval": self.type_interval,
                 "harness": self.harness, "sleep_after_execution": self.sleep_after_execution}
 
     def agent_config(self, confirm: "Callable[[Action, str], bool] | None" = None,
                      extra: dict[str, Any] | None = None) -> "AgentConfig":
         """The :class:`~tars.agent.loop.AgentConfig` of these options. ``confirm``: asked before
-        a risky action when :attr:`confirm_risky` is set. ``extra``: front-end facts added to
-        meta.json's settings (``front_end``, ``task_id``)."""
+        a risky action (:func:`tars.agent.guard.is_risky`); without one (headless runs, evals)
+        risky actions are refused with the reason fed back to the model, unless
+        :attr:`allow_risky`. ``extra``: front-end facts added to meta.json's settings
+        (``front_end``, ``task_id``)."""
+        from tars.agent.guard import refuse_risky
         from tars.agent.loop import AgentConfig
+
+        ask = None if self.allow_risky else (confirm or refuse_risky)
 
         return AgentConfig(max_steps=self.max_steps, max_seconds=self.max_seconds,
                            history_images=self.history_images, language=self.language,
                            task=self.task, settings={**self.settings(), **(extra or {})},
-                           confirm=confirm if self.confirm_risky else None, harness=self.harness,
+                           confirm=ask, harness=self.harness,
                            sleep_after_execution=self.sleep_after_execution)
 
 

@@ -92,7 +92,8 @@ def run_command(
     record: str = typer.Option(None, "--record", help="Write the trajectory to this folder."),
     overlay: bool = typer.Option(None, "--overlay/--no-overlay", help="Show the overlay (default: on when a screen is present)."),
     overlay_in_captures: bool = typer.Option(False, "--overlay-in-captures", help="Keep the overlay visible in the screenshots (for screen recording; the model sees it too)."),
-    confirm_risky: bool = typer.Option(False, "--confirm-risky", help="Ask before destructive commands and closing keys."),
+    confirm_risky: bool = typer.Option(False, "--confirm-risky", help="Ask before destructive commands and closing keys (the default now; kept for old scripts)."),
+    allow_risky: bool = typer.Option(False, "--allow-risky", help="Perform risky actions (Ctrl+Alt+Delete, logout, power, rm -rf in a terminal) without asking. By default tars asks at a terminal and refuses them when nobody is there."),
     type_interval: float = typer.Option(0.004, "--type-interval", min=0, max=1, help="Seconds between typed characters (slow programs may drop fast keys)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result object as JSON on stdout."),
 ) -> None:
@@ -118,7 +119,7 @@ def run_command(
                             planner_profile=planner_profile)
     run_options = RunOptions(options, max_steps=max_steps, max_seconds=max_seconds,
                              history_images=history_images, language=language, monitor=monitor,
-                             dry_run=dry_run, confirm_risky=confirm_risky, type_interval=type_interval,
+                             dry_run=dry_run, confirm_risky=confirm_risky, allow_risky=allow_risky, type_interval=type_interval,
                              harness=harness, sleep_after_execution=sleep_after_execution)
     try:
         run_options.check()
@@ -146,7 +147,7 @@ def run_command(
         from tars.agent.trajectory import TrajectoryRecorder
 
         hooks.append(TrajectoryRecorder(record))
-    agent = build_agent(run_options, pol, op, hooks, confirm=_ask_confirm,
+    agent = build_agent(run_options, pol, op, hooks, confirm=_ask_confirm if sys.stdin.isatty() else None,
                         extra={"front_end": "run"})
     if overlay is None:
         overlay = bool(os.environ.get("DISPLAY")) and not dry_run
