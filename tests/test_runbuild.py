@@ -23,7 +23,9 @@ def test_run_options_round_trip_keeps_the_key_secret():
     again = RunOptions.from_json(json.loads(json.dumps(opts.to_json())))  # the worker's pipe
     assert again.policy.secret_key == "sk-123" and again.settings() == opts.settings()
     assert opts.agent_config(extra={"front_end": "x"}).settings["front_end"] == "x"
-    assert opts.agent_config().confirm is None  # confirm_risky off: nothing asked
+    from tars.agent.guard import refuse_risky
+
+    assert opts.agent_config().confirm is refuse_risky  # nobody to ask: risky actions refused
 
 
 @pytest.mark.display
