@@ -64,3 +64,54 @@ def test_read_says_how_long_detection_and_recognition_took():
     assert result.detect_seconds + result.recognise_seconds <= result.seconds
     again = engine.read(screen())  # the same bytes: served from the last read, nothing run
     assert again.cached and again.detect_seconds == again.recognise_seconds == 0
+
+
+def _regions_whole_frame(engine, bgr):
+    """The changed regions computed on the whole frame (numpy compare, full-size dilation and
+    components), the reference for the cropped computation in ``OcrEngine._changed_regions``."""
+    import cv2
+    import numpy as np
+
+    from tars.models.lite import ocr
+
+    prev = engine._prev_frame
+    diff = np.any(bgr != prev, axis=2).astype(np.uint8)
+    if not diff.any():
+        return []
+    h, w = diff.shape
+    if np.count_nonzero(diff) > ocr.REDETECT_SHARE * h * w:
+        return None
+    diff = cv2.dilate(diff, np.ones((5, 21), np.uint8))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(diff)
+    first = [(int(x), int(y), int(x + bw), int(y + bh)) for x, y, bw, bh, _ in stats[1:n]]
+    # the same growth over old lines, by the engine itself from these first regions
+    return engine._grow(first, h, w)
+
+
+def test_changed_regions_equal_the_whole_frame_computation():
+    import numpy as np
+
+    from tars.assets import grounding
+
+    folder = next(iter(grounding.__path__))
+    base = np.asarray(Image.open(f"{folder}/images/notes-editor.png").convert("RGB"))[:, :, ::-1].copy()
+    engine = OcrEngine()
+    engine._prev_frame = base.copy()
+    engine._prev_boxes = [(30, 40, 200, 60), (30, 70, 400, 90), (500, 300, 700, 320)]
+    rng = np.random.default_rng(5)
+    h, w = base.shape[:2]
+    cases = 0
+    for k in range(12):
+        frame = base.copy()
+        for _ in range(1 + k % 4):  # a few changed patches: a caret, a word, a block, an edge
+            pw, ph = int(rng.integers(1, 160)), int(rng.integers(1, 40))
+            x, y = int(rng.integers(0, w - 1)), int(rng.integers(0, h - 1))
+            if k % 5 == 0:
+                x, y = 0, h - ph  # touching the frame's border
+            frame[y:y + ph, x:x + pw, int(rng.integers(0, 3))] ^= 1  # a change of one level in one channel
+        assert engine._changed_regions(frame) == _regions_whole_frame(engine, frame)
+        cases += 1
+    assert engine._changed_regions(base.copy()) == []
+    noise = base ^ 7
+    assert engine._changed_regions(noise) is None  # all of it changed
+    assert cases == 12
