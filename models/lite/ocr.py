@@ -115,21 +115,24 @@ class OcrEngine:
 
     def read(self, image: "Image") -> OcrResult:
         """All text lines in ``image`` (PIL, RGB) with boxes in its pixels, top to bottom."""
+        import cv2
         import numpy as np
 
         t0 = time.perf_counter()
-        rgb = image.convert("RGB")
-        digest = hashlib.blake2b(rgb.tobytes(), digest_size=16).hexdigest()
+        rgb = image if image.mode == "RGB" else image.convert("RGB")
+        scaled = rgb
+        if self.scale != 1.0:
+            from PIL import Image as PILImage
+
+            size = (max(1, round(rgb.width * self.scale)), max(1, round(rgb.height * self.scale)))
+            scaled = rgb.resize(size, PILImage.Resampling.LANCZOS)
+        # one copy into BGR, hashed in place: the lines depend only on these pixels (the scale
+        # is fixed per engine), so equal BGR frames have equal lines
+        bgr = cv2.cvtColor(np.asarray(scaled), cv2.COLOR_RGB2BGR)
+        digest = hashlib.blake2b(memoryview(bgr).cast("B"), digest_size=16).hexdigest()
         with self._lock:
             if self._last is not None and self._last[0] == digest:
                 return OcrResult(list(self._last[1]), time.perf_counter() - t0, cached=True)
-            scaled = rgb
-            if self.scale != 1.0:
-                from PIL import Image as PILImage
-
-                size = (max(1, round(rgb.width * self.scale)), max(1, round(rgb.height * self.scale)))
-                scaled = rgb.resize(size, PILImage.Resampling.LANCZOS)
-            bgr = np.ascontiguousarray(np.asarray(scaled)[:, :, ::-1])
             lines, recognised = self._detect_and_read(bgr)
             lines.sort(key=lambda t: (round(t.center[1] / 8), t.box[0]))
             self._last = (digest, lines)
