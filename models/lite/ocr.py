@@ -129,7 +129,7 @@ class OcrEngine:
         # one copy into BGR, hashed in place: the lines depend only on these pixels (the scale
         # is fixed per engine), so equal BGR frames have equal lines
         bgr = cv2.cvtColor(np.asarray(scaled), cv2.COLOR_RGB2BGR)
-        digest = hashlib.blake2b(memoryview(bgr).cast("B"), digest_size=16).hexdigest()
+        digest = hashlib.blake2b(bgr.data, digest_size=16).hexdigest()
         with self._lock:
             if self._last is not None and self._last[0] == digest:
                 return OcrResult(list(self._last[1]), time.perf_counter() - t0, cached=True)
