@@ -98,11 +98,18 @@ def _versions() -> dict[str, str]:
 
 def _write_json_atomic(path: Path, data: Any) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, ensure_ascii=False, indent=2)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f, ensure_ascii=False, indent=2)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:  # a full disk must not leave a 0-byte .tmp beside the last good file
+            tmp.unlink()
+        except OSError:
+            pass
+        raise
 
 
 def step_line(record: StepRecord, screenshot_file: str | None) -> StepLine:

@@ -143,3 +143,27 @@ def test_full_disk_ends_run_with_clear_error_and_keeps_what_was_written(tiny_dis
     traj = read_trajectory(folder)
     assert 1 <= len(traj.steps) < 40
     assert len(op.executed) <= len(traj.steps) + 1
+
+
+def test_a_full_disk_leaves_no_empty_tmp_file(tmp_path):
+    """A real ENOSPC: a 16 KiB tmpfs in a private mount namespace (skipped where unshare fails)."""
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    code = ("import json, sys; from pathlib import Path; from tars.agent.trajectory import _write_json_atomic\n"
+            "d = Path(sys.argv[1]); _write_json_atomic(d / 'result.json', {'status': 'finished'})\n"
+            "try:\n    _write_json_atomic(d / 'result.json', {'x': 'y' * 100000})\nexcept OSError as e:\n"
+            "    print('ENOSPC' if e.errno == 28 else e)\n"
+            "print(sorted(p.name for p in d.iterdir()), json.loads((d / 'result.json').read_text()))")
+    r = subprocess.run(["unshare", "-rm", "sh", "-c", f'mount -t tmpfs -o size=16k none "$1" && exec "$2" -c "$3" "$1"',
+                        "sh", str(disk), sys.executable, code], capture_output=True, text=True, timeout=60,
+                       cwd=Path(__file__).resolve().parent.parent)
+    if r.returncode != 0 and "mount" in r.stderr:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["ENOSPC", "['result.json'] {'status': 'finished'}"]
