@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 import pytest
+from openai_server import SERVED, ChatServer, Drip, Hang, Raw, completion
 from PIL import Image
 
-from openai_server import SERVED, ChatServer, Drip, Hang, Raw, completion
 from tars.models.base import PolicyError, Prompt, Turn
 from tars.models.openai_compat import OpenAIPolicy
 

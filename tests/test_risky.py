@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from openai_server import SERVED, ChatServer, completion
 from PIL import Image
 
-from openai_server import SERVED, ChatServer, completion
 from tars.actions.space import Hotkey, Type
 from tars.agent.guard import Guard, is_risky, refuse_risky
 from tars.agent.runbuild import PolicyOptions, RunOptions

@@ -160,7 +160,7 @@ def test_a_full_disk_leaves_no_empty_tmp_file(tmp_path):
             "try:\n    _write_json_atomic(d / 'result.json', {'x': 'y' * 100000})\nexcept OSError as e:\n"
             "    print('ENOSPC' if e.errno == 28 else e)\n"
             "print(sorted(p.name for p in d.iterdir()), json.loads((d / 'result.json').read_text()))")
-    r = subprocess.run(["unshare", "-rm", "sh", "-c", f'mount -t tmpfs -o size=16k none "$1" && exec "$2" -c "$3" "$1"',
+    r = subprocess.run(["unshare", "-rm", "sh", "-c", 'mount -t tmpfs -o size=16k none "$1" && exec "$2" -c "$3" "$1"',
                         "sh", str(disk), sys.executable, code], capture_output=True, text=True, timeout=60,
                        cwd=Path(__file__).resolve().parent.parent)
     if r.returncode != 0 and "mount" in r.stderr:
