@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from tars.agent.hooks import Hook, RunInfo, RunResult, StepRecord
-from tars.models.secrets import redact_text
 from tars.agent.schema import (
     ActionJSON,
     CoordsJSON,
@@ -45,6 +44,7 @@ from tars.agent.schema import (
     read_json,
     read_jsonl,
 )
+from tars.models.secrets import redact_text
 
 if TYPE_CHECKING:
     from PIL.Image import Image

@@ -633,7 +633,7 @@ def main() -> None:
     try:  # recent Typer carries its own copy of click
         from typer._click import exceptions as cx
     except ImportError:
-        from click import exceptions as cx
+        from click import exceptions as cx  # type: ignore[no-redef]
 
     try:
         code = app(standalone_mode=False)

@@ -50,7 +50,7 @@ class StopSignals:
     @property
     def exit_code(self) -> int | None:
         """128 + the first signal's number, or None when no signal came."""
-        return STOP_SIGNALS.get(self.received) if self.received is not None else None
+        return STOP_SIGNALS.get(signal.Signals(self.received)) if self.received is not None else None
 
     def _handle(self, signum: int, frame: Any) -> None:
         name = signal.Signals(signum).name
@@ -89,7 +89,8 @@ class StopSignals:
         if self._writer is not None:
             signal.set_wakeup_fd(self._old_wakeup)
             self._writer.close()
-            self.wakeup.close()
+            if self.wakeup is not None:
+                self.wakeup.close()
             self._writer = self.wakeup = None
 
     def drain(self) -> None:
@@ -123,7 +124,7 @@ def run_stoppable(fn: Callable[[], Any], stop: Callable[[str], Any], grace: floa
             worker.join(0.1)  # a signal interrupts the wait and its handler runs here
             if signals.overdue():
                 signals.exit_now(f"the run did not stop within {grace:g} s of "
-                                 f"{signal.Signals(signals.received).name}; exiting")
+                                 f"{signal.Signals(signals.received or signal.SIGTERM).name}; exiting")
     if "error" in box:
         raise box["error"]
     return box["value"], signals.exit_code
