@@ -21,5 +21,11 @@ def test_the_wheel_holds_one_tars_namespace_with_its_data(tmp_path):
     packages = {n.split("/")[1] for n in names if n.startswith("tars/") and n.count("/") >= 2}
     assert {"actions", "desktop", "models", "agent", "frontends", "evals", "assets"} <= packages
     assert "tars/__main__.py" in names and "tars/actions/parse/__init__.py" in names
+    # every folder of Python modules in the tree is a package the wheel carries
+    for folder in ("actions", "desktop", "models", "agent", "frontends", "evals", "assets"):
+        for sub in (ROOT / folder).rglob("*.py"):
+            rel = sub.relative_to(ROOT)
+            if "__pycache__" not in rel.parts:
+                assert f"tars/{rel.as_posix()}" in names, f"{rel} is not in the wheel (no __init__.py?)"
     assert any(n.startswith("tars/assets/tasks/") and n.endswith(".json") for n in names)
     assert any(n.startswith("tars/assets/grounding/") and n.endswith(".png") for n in names)
