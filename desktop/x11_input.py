@@ -33,6 +33,7 @@ Safety (issue 16):
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from contextlib import contextmanager
@@ -69,7 +70,8 @@ class X11Input:
                 break
             except Exception as exc:
                 if time.monotonic() > deadline:
-                    raise OperatorError(f"cannot open X display {display or ''}: {exc}") from exc
+                    name = display or os.environ.get("DISPLAY", "")
+                    raise OperatorError(f"cannot open X display {name!r}: {exc}") from exc
                 time.sleep(0.1)
         if not self._d.has_extension("XTEST"):
             raise OperatorError("the X server has no XTEST extension; input is impossible")

@@ -531,10 +531,8 @@ def report_command(
 
     try:
         path = write_report(folder, out)
-    except (FileNotFoundError, NotADirectoryError) as exc:
+    except OSError as exc:  # no such run / evaluation, or an --out that cannot be written
         raise fail(str(exc))
-    except OSError as exc:
-        raise fail(f"cannot write the report: {exc}", 1)
     print(path)
 
 

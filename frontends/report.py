@@ -442,12 +442,22 @@ def write_report(folder: str | Path, out_path: str | Path | None = None) -> Path
     returns the path written.
 
     Raises:
-        FileNotFoundError: see :func:`render_report`. OSError: the file cannot be written.
+        FileNotFoundError: see :func:`render_report`. ReportWriteError (an OSError): the file
+            cannot be written (the message names it); nothing half-written is left.
     """
     target = Path(out_path) if out_path is not None else Path(folder) / "report.html"
     text = render_report(folder)
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+    except OSError as exc:
+        if tmp.parent.is_dir():
+            tmp.unlink(missing_ok=True)
+        raise ReportWriteError(f"cannot write the report to {target}: {exc.strerror or exc}") from None
     return target
+
+
+class ReportWriteError(OSError):
+    """The report file cannot be written where it was asked for."""

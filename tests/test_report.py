@@ -69,6 +69,11 @@ def test_write_report_default_path_and_errors(tmp_path):
     assert out2.exists()
     with pytest.raises(FileNotFoundError, match="neither a trajectory"):
         render_report(tmp_path)
+    # an --out that cannot be written is named, and nothing is left behind
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OSError, match=r"cannot write the report to .*file/r\.html"):
+        write_report(tmp_path / "run", blocker / "r.html")
 
 
 def test_crashed_run_without_result_still_renders(tmp_path):
