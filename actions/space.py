@@ -199,7 +199,8 @@ class Hotkey(Action):
     keys: tuple[str, ...]
 
     def to_text(self) -> str:
-        return f"hotkey(key={_quote(' '.join(self.keys))})"
+        # the plus key is written as its name: a bare "+" between keys reads as a separator
+        return f"hotkey(key={_quote(' '.join('plus' if k == '+' else k for k in self.keys))})"
 
 
 @dataclass(frozen=True)

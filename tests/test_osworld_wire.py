@@ -181,8 +181,18 @@ def test_model_space_points_equal_the_reference(monkeypatch, frames, version):
                 else:
                     ref_points += _numbers(code, call)
     tars_points = [list(p) for a in executed for p in a.points()]
-    assert len(tars_points) == len(ref_points) == 5  # click, scroll, drag (2 points), double click
+    assert len(ref_points) == 5  # click, scroll, drag (2 points), double click
     w, h = frames[0].size
+    # a deliberate departure (docs/harness.md, issue 16): a point well beyond the screen
+    # (1.0's grid written past 1000) is refused and fed back, where pyautogui clamps and clicks;
+    # points within NEAR_EDGE of the screen are clamped as OSWorld's pyautogui does
+    from tars.actions.coords import NEAR_EDGE
+
+    def near(x: float, y: float) -> bool:
+        return -NEAR_EDGE * w <= x <= w * (1 + NEAR_EDGE) and -NEAR_EDGE * h <= y <= h * (1 + NEAR_EDGE)
+
+    ref_points = [p for p in ref_points if near(*p)]
+    assert len(tars_points) == len(ref_points)
     for (tx, ty), (rx, ry) in zip(sorted(tars_points), sorted(ref_points)):
         # tars rounds to the nearest screen point where pyautogui gets OSWorld's 3-decimal
         # floats, and clamps a point beyond the screen (1.0's grid is 0..1000) onto it

@@ -35,8 +35,9 @@ __all__ = ["MAX_ACTIONS_PER_STEP", "MAX_ANSWER_CHARS", "ParseError", "bound_answ
 #: runaway answer (issue 16: 60 MB) is cut here, before it is parsed, printed or written.
 MAX_ANSWER_CHARS = 32_768
 #: The most actions one answer may hold; more is a ParseError fed back to the model (issue 16:
-#: an answer with 1000 clicks must not perform 1000 clicks).
-MAX_ACTIONS_PER_STEP = 16
+#: an answer with 1000 clicks must not perform 1000 clicks). 64, not fewer: lite's slow retry of a
+#: field value types it one character per action (up to 40 characters, plus the click).
+MAX_ACTIONS_PER_STEP = 64
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
