@@ -367,8 +367,8 @@ def _miss_figure(row: dict[str, Any]) -> str:
              f'fill="none" stroke="#137333" stroke-width="2"/>')
     if px is not None and py is not None:
         cx, cy = px - left, py - top
-        marks += (f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="6" fill="none" stroke="#e53935" '
-                  f'stroke-width="2"/><circle cx="{cx:.1f}" cy="{cy:.1f}" r="2" fill="#e53935"/>')
+        marks += (f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="6" fill="none" stroke="{_DOT}" '
+                  f'stroke-width="2"/><circle cx="{cx:.1f}" cy="{cy:.1f}" r="2" fill="{_DOT}"/>')
     url = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
     return (f'<div class="step"><div><b>{_e(row.get("id"))}</b>: {_e(row.get("instruction"))}'
             f'{" — " + _e(row.get("error")) if row.get("error") else ""}</div>'
