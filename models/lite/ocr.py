@@ -16,8 +16,10 @@ changed pixels, grown to cover the old text lines they touch, are detected again
 margin) and the old lines elsewhere are kept; when more than :data:`REDETECT_SHARE` of the
 screen changed, the whole frame is detected again. A screenshot identical to the previous one
 (same bytes) is not read at all. The full-frame detector sees the frame with its longer side
-limited to ``det_side`` pixels (1920x1080 -> 1600x900 by default): UI text of 11-13 px stays
-readable, and detection cost falls with area.
+limited to ``det_side`` pixels (1920x1080 -> 1600x896 by default): UI text of 11-13 px stays
+readable, and detection cost falls with area. How the two networks are run (memory arena,
+one-pass normalisation, recogniser batches without PaddleOCR's 320-pixel padding) is
+:mod:`.ocr_nets`'s job.
 """
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ class OcrEngine:
         if not 0.2 <= scale <= 2.0:
             raise PolicyError(f"OCR scale {scale} is outside 0.2..2.0")
         try:
-            from rapidocr_onnxruntime import RapidOCR
+            import rapidocr_onnxruntime  # noqa: F401  (the models ship inside it)
         except ImportError as exc:
             raise PolicyError(f'lite needs rapidocr-onnxruntime ({exc}); pip install "tars[lite]"') from exc
         has_cuda = cuda_available()
@@ -100,9 +102,9 @@ class OcrEngine:
         use_cuda = self.device == "cuda"
         self.scale = scale
         self.min_score = min_score
-        self._ocr = RapidOCR(use_cls=False, det_use_cuda=use_cuda, rec_use_cuda=use_cuda,
-                             det_limit_type="max", det_limit_side_len=int(det_side),
-                             print_verbose=False)
+        from tars.models.lite.ocr_nets import TextNets
+
+        self._nets = TextNets(det_side=det_side, use_cuda=use_cuda)
         self._lock = threading.Lock()
         self._last: tuple[str, list[TextBox]] | None = None
         self._lines: "OrderedDict[bytes, tuple[str, float]]" = OrderedDict()
@@ -212,9 +214,8 @@ class OcrEngine:
         h, w = bgr.shape[:2]
 
         def detect(img, dx=0, dy=0):
-            quads, _ = self._ocr(img, use_det=True, use_cls=False, use_rec=False)
             out = []
-            for quad in quads or []:
+            for quad in self._nets.detect(img):
                 xs = [p[0] + dx for p in quad]
                 ys = [p[1] + dy for p in quad]
                 x1, y1 = max(0, int(min(xs))), max(0, int(min(ys)))
@@ -284,7 +285,7 @@ class OcrEngine:
             rects.append((x1, y1, x2, y2))
         todo = [i for i, k in enumerate(keys) if k not in self._lines]
         if todo:
-            texts, _ = self._ocr.text_rec([crops[i] for i in todo])
+            texts = self._nets.recognize([crops[i] for i in todo])
             for i, res in zip(todo, texts):
                 self._lines[keys[i]] = (str(res[0]), float(res[1]))
         lines = []
@@ -308,8 +309,7 @@ class OcrEngine:
         if not crops:
             return []
         with self._lock:
-            texts, _ = self._ocr.text_rec(list(crops))
-        return [(str(t), float(c)) for t, c in texts]
+            return self._nets.recognize(list(crops))
 
 
 def _overlaps(a, b) -> bool:

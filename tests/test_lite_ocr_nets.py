@@ -1,0 +1,102 @@
+"""lite's OCR networks (models/lite/ocr_nets.py) against rapidocr-onnxruntime's own pipeline.
+
+With the departures turned off (no downscaling, PaddleOCR's 320-pixel padding) the boxes and
+texts must equal rapidocr's; with them on, the detector must see at most ``det_side`` pixels
+and still give boxes in the caller's pixels, and the unpadded recogniser must read the shipped
+screenshots as the padded one does (issue 15).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tars.models.lite.matching import normalize
+
+pytest.importorskip("rapidocr_onnxruntime")
+cv2 = pytest.importorskip("cv2")
+np = pytest.importorskip("numpy")
+
+IMAGES = Path(__file__).resolve().parents[1] / "assets" / "grounding" / "images"
+
+
+def _bgr(name: str):
+    from PIL import Image
+
+    return cv2.cvtColor(np.asarray(Image.open(IMAGES / name).convert("RGB")), cv2.COLOR_RGB2BGR)
+
+
+def _crops(bgr, quads):
+    out = []
+    for q in quads:
+        x1, y1, x2, y2 = int(q[:, 0].min()), int(q[:, 1].min()), int(q[:, 0].max()), int(q[:, 1].max())
+        if x2 - x1 > 2 and y2 - y1 > 2:
+            out.append(bgr[y1:y2, x1:x2])
+    return out
+
+
+@pytest.fixture(scope="module")
+def reference():
+    from rapidocr_onnxruntime import RapidOCR
+
+    return RapidOCR(use_cls=False, print_verbose=False, det_limit_type="max", det_limit_side_len=4000)
+
+
+@pytest.fixture(scope="module")
+def paddle_like():
+    from tars.models.lite.ocr_nets import TextNets
+
+    return TextNets(det_side=4000, rec_min_width=320)
+
+
+@pytest.fixture(scope="module")
+def nets():
+    from tars.models.lite.ocr_nets import TextNets
+
+    return TextNets(det_side=1600)
+
+
+@pytest.mark.parametrize("name", ["signup-form.png", "settings-general.png"])
+def test_equal_to_rapidocr_with_its_settings(reference, paddle_like, name):
+    bgr = _bgr(name)
+    ref_quads, _ = reference(bgr, use_det=True, use_cls=False, use_rec=False)
+    quads = paddle_like.detect(bgr)
+    assert len(quads) == len(ref_quads) > 5
+    assert np.abs(np.array(quads) - np.array(ref_quads)).max() <= 1e-3
+    crops = _crops(bgr, quads)
+    ref_texts, _ = reference.text_rec(crops)
+    texts = paddle_like.recognize(crops)
+    assert [t for t, _ in texts] == [t for t, _ in ref_texts]
+    assert max(abs(a[1] - b[1]) for a, b in zip(texts, ref_texts)) < 1e-3
+
+
+def test_sessions_keep_their_memory_arena(nets):
+    for session in (nets.ocr.text_det.infer.session, nets.ocr.text_rec.session.session):
+        assert session.get_session_options().enable_cpu_mem_arena
+
+
+def test_det_side_limits_what_the_detector_sees_and_boxes_come_back_in_image_pixels(paddle_like):
+    from tars.models.lite.ocr_nets import TextNets
+
+    small = _bgr("signup-form.png")  # 1024x640
+    big = cv2.resize(small, (2048, 1280), interpolation=cv2.INTER_NEAREST)
+    limited = TextNets(det_side=1024)
+    assert max(limited._det_input(big).shape[2:]) <= 1024
+    want = sorted((float(q[:, 0].min()) * 2, float(q[:, 1].min()) * 2) for q in paddle_like.detect(small))
+    got = sorted((float(q[:, 0].min()), float(q[:, 1].min())) for q in limited.detect(big))
+    assert len(got) == len(want)
+    # each box of the full-size read has its twin, scaled back, in the limited read
+    assert max(min(abs(a[0] - b[0]) + abs(a[1] - b[1]) for a in got) for b in want) <= 8
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in IMAGES.glob("*.png")))
+def test_unpadded_recogniser_reads_as_the_padded_one(nets, paddle_like, name):
+    bgr = _bgr(name)
+    crops = _crops(bgr, paddle_like.detect(bgr))
+    padded = paddle_like.recognize(crops)
+    unpadded = nets.recognize(crops)
+    confident = [(a, b) for a, b in zip(padded, unpadded) if a[1] >= 0.8]
+    assert confident
+    same = sum(normalize(a[0]) == normalize(b[0]) for a, b in confident)
+    assert same >= 0.9 * len(confident), [(a[0], b[0]) for a, b in confident if normalize(a[0]) != normalize(b[0])]
