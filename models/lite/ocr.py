@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from tars.models.base import PolicyError
 from tars.models.lite.matching import TextBox
+from tars.models.lite.ocr_nets import PADDLE_WIDTH
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -305,11 +306,12 @@ class OcrEngine:
     def recognize(self, crops: list) -> list[tuple[str, float]]:
         """Recognise already-cut line images (BGR arrays, one line of text each) without
         detection: ``(text, confidence 0..1)`` per crop. lite uses it for keys whose lone glyph
-        the detector does not find (issue 17: a calculator's "7")."""
+        the detector does not find (issue 17: a calculator's "7") and for a field's own cut.
+        These crops are padded as PaddleOCR pads them (:data:`.ocr_nets.PADDLE_WIDTH`)."""
         if not crops:
             return []
         with self._lock:
-            return self._nets.recognize(list(crops))
+            return self._nets.recognize(list(crops), min_width=PADDLE_WIDTH)
 
 
 def _overlaps(a, b) -> bool:

@@ -14,13 +14,14 @@ measured places (issue 15, 1920x1080 busy desktop, 2 cores; figures in docs/lite
   limited to ``det_side`` as documented (1920x1080 -> 1600x896, detector ~0.64x the work).
 * **Input normalisation in one OpenCV pass** (``cv2.dnn.blobFromImage``) instead of numpy in
   float64: ~50 ms -> ~10 ms at 1920x1080. Values equal to float32 rounding.
-* **Recogniser batches padded to their own widest line, not to 320 px.** PaddleOCR pads every
-  batch to at least 48x320 (``rec_img_shape``); UI lines are short (median aspect 4.4), so most
-  of that work is padding: recognition of ~124 lines fell by about a third. The texts are not
-  always byte-equal to the padded ones (the network's context differs); on the shipped
-  grounding screenshots and a busy desktop 17 of 170 confident lines changed, mostly by a
-  leading or doubled space that matching ignores. ``rec_min_width=320`` restores PaddleOCR's
-  padding (the differential tests use it to compare with rapidocr byte for byte).
+* **Recogniser batches padded to their widest line and at least 192 px, not 320 px.** PaddleOCR
+  pads every batch to at least 48x320 (``rec_img_shape``); UI lines are short (median aspect
+  4.4), so much of that work is padding: recognition of ~124 lines fell by about 40 %. The
+  texts are not always byte-equal to the padded ones (the network's context differs), and a
+  short caption's confidence falls with its padding (see :data:`REC_MIN_WIDTH`; unpadded, Tk's
+  "OK" fell under lite's cut and a message box went unseen in the held-out suite).
+  ``rec_min_width=320`` restores PaddleOCR's padding (the differential tests use it to compare
+  with rapidocr byte for byte); hand-made cuts (lone glyphs) always get it.
 
 Not thread-safe: the caller (:class:`tars.models.lite.ocr.OcrEngine`) holds a lock.
 """
@@ -32,6 +33,12 @@ from typing import Any
 
 #: PaddleOCR's recogniser input height (``rec_img_shape`` [3, 48, 320]), pixels
 REC_HEIGHT = 48
+#: PaddleOCR's least padded recogniser width (``rec_img_shape`` [3, 48, 320]), pixels
+PADDLE_WIDTH = 320
+#: the least padded width lite's own line reading uses, pixels (aspect 4): less padding costs
+#: confidence on short captions (Tk's "OK": 0.75 at 320, 0.66 at 192, 0.46 unpadded, under
+#: lite's 0.6 cut), more costs time (busy 1080p: 0.98 s at 320, 0.59 s at 192, 0.48 s at 0)
+REC_MIN_WIDTH = 192
 #: lines per recogniser batch (rapidocr's ``rec_batch_num``; larger batches were slower here)
 REC_BATCH = 6
 
@@ -54,13 +61,13 @@ class TextNets:
     ``det_side``: the longest side (pixels) of the image the detector sees (larger images are
     scaled down, then the boxes scaled back). ``use_cuda``: onnxruntime's CUDA provider.
     ``rec_min_width``: the least padded width of a recogniser batch (0: the batch's widest line;
-    320: PaddleOCR's rule).
+    320: PaddleOCR's rule; :data:`REC_MIN_WIDTH` by default).
 
     Raises:
         ImportError: rapidocr-onnxruntime is not installed.
     """
 
-    def __init__(self, det_side: int = 1600, use_cuda: bool = False, rec_min_width: int = 0):
+    def __init__(self, det_side: int = 1600, use_cuda: bool = False, rec_min_width: int = REC_MIN_WIDTH):
         from rapidocr_onnxruntime import RapidOCR
 
         self.ocr = RapidOCR(use_cls=False, det_use_cuda=use_cuda, rec_use_cuda=use_cuda,
@@ -103,11 +110,15 @@ class TextNets:
         return list(ocr._get_origin_points(ocr.sorted_boxes(boxes), record, raw_h, raw_w))
 
     # -- recognition ------------------------------------------------------------------------------
-    def recognize(self, crops: list) -> list[tuple[str, float]]:
+    def recognize(self, crops: list, min_width: int | None = None) -> list[tuple[str, float]]:
         """Texts of line images ``crops`` (BGR arrays, one line each): ``(text, confidence
         0..1)`` per crop, in the order given. Lines are sorted by aspect ratio and recognised in
-        batches of :data:`REC_BATCH`, each padded to its widest line (at least
-        ``rec_min_width``)."""
+        batches of :data:`REC_BATCH`, each padded to its widest line and to at least
+        ``min_width`` pixels (None: ``rec_min_width``; :data:`PADDLE_WIDTH` for lone glyphs
+        and other cuts made by hand, which lose confidence without PaddleOCR's padding: a
+        calculator's "=" key went unread)."""
+        if min_width is None:
+            min_width = self.rec_min_width
         import numpy as np
 
         if not crops:
@@ -119,7 +130,7 @@ class TextNets:
         for start in range(0, len(crops), REC_BATCH):
             batch = [int(i) for i in order[start:start + REC_BATCH]]
             widest = max(ratios[i] for i in batch)
-            width = max(self.rec_min_width, int(REC_HEIGHT * widest))
+            width = max(min_width, int(REC_HEIGHT * widest))
             x = np.zeros((len(batch), 3, REC_HEIGHT, width), np.float32)
             for row, i in enumerate(batch):
                 self._rec_input(crops[i], ratios[i], x[row])
