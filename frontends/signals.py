@@ -30,7 +30,8 @@ STOP_SIGNALS = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 class StopSignals:
     """While entered (main thread only), SIGINT, SIGTERM and SIGHUP call ``stop(reason)`` once;
-    a second one, or :meth:`overdue` past ``grace`` seconds, exits the process.
+    a second one, or :meth:`overdue` past ``grace`` seconds, exits the process. A signal that
+    was ignored on entry (``nohup``, a shell's background job) is left ignored.
 
     :attr:`received` is the first signal's number (None: none came); :attr:`exit_code` its
     exit status. :attr:`wakeup` is a socket that becomes readable when a signal arrives, for
@@ -79,6 +80,11 @@ class StopSignals:
             s.setblocking(False)
         self._old_wakeup = signal.set_wakeup_fd(self._writer.fileno(), warn_on_full_buffer=False)
         for sig in STOP_SIGNALS:
+            # A signal the caller set to be ignored stays ignored: `nohup tars run` must live
+            # through the terminal's hang-up, and `tars run &` in a script (SIGINT ignored by
+            # the shell) must not stop at a Ctrl+C meant for the foreground job.
+            if signal.getsignal(sig) == signal.SIG_IGN:
+                continue
             self._previous[sig] = signal.signal(sig, self._handle)
         return self
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,14 @@ from tars.agent.display import VirtualDisplay
 # checkout, whatever their working folder and whichever checkout the venv was installed from.
 _ROOT = str(Path(__file__).resolve().parent.parent)
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p)
+
+# A shell without job control (CI's `make test`, a script's `cmd &`) starts its background
+# commands with SIGINT ignored, and an ignored signal stays ignored across exec: the Ctrl+C
+# tests' children would never see the SIGINT they are sent. The tests stand for a person at a
+# terminal, where SIGINT has its default action; a handler set here becomes SIG_DFL in every
+# child at exec.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 #: optional module -> the extra that installs it (the skip reason names the install command)

@@ -43,13 +43,20 @@ def desk(tmp_path_factory):
             probe.stop()
 
 
-def start_tars(vd, server: ChatServer) -> subprocess.Popen:
+def start_tars(vd, server: ChatServer, ignore: tuple[int, ...] = ()) -> subprocess.Popen:
+    """``tars run`` against ``server``; ``ignore``: signals set to SIG_IGN before exec (nohup)."""
     env = vd.env()
     env.pop("WAYLAND_DISPLAY", None)
+
+    def ignored() -> None:
+        for sig in ignore:
+            signal.signal(sig, signal.SIG_IGN)
+
     return subprocess.Popen(
         [sys.executable, "-m", "tars", "run", "do it", "--endpoint", server.url, "--model", SERVED,
          "--no-overlay", "--max-steps", "3"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        preexec_fn=ignored if ignore else None,
     )
 
 
@@ -166,5 +173,29 @@ def test_typing_non_ascii_leaves_no_process_behind_and_captured_output_returns(d
         assert r.returncode == 0, r.stderr
         assert "grüße, 東京" in (probe.text() or "")
         assert xclips_on(vd.display) == []
+    finally:
+        server.close()
+
+
+def test_under_nohup_a_hang_up_does_not_stop_the_run(desk):
+    """`nohup tars run ...`: SIGHUP was ignored before tars started, so the terminal closing
+    must not stop the run; SIGTERM still does."""
+    vd, probe = desk
+    server = ChatServer([answer("wait(seconds=1)", delay=1.5), answer("finished(content='')", delay=1.5)])
+    try:
+        proc = start_tars(vd, server, ignore=(signal.SIGHUP,))
+        wait_until(lambda: len(server.chats) >= 1, 60, "the first request")
+        proc.send_signal(signal.SIGHUP)
+        code, err = finish(proc, timeout=30)
+        assert code == 0 and len(server.chats) == 2, err  # ran to the model's finished
+    finally:
+        server.close()
+    server = ChatServer([answer("finished(content='')", delay=30)])
+    try:
+        proc = start_tars(vd, server, ignore=(signal.SIGHUP,))
+        wait_until(lambda: len(server.chats) >= 1, 60, "the first request")
+        proc.send_signal(signal.SIGTERM)
+        code, err = finish(proc)
+        assert code == 143, err
     finally:
         server.close()
