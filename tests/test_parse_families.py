@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,28 @@ def test_the_reader_never_runs_the_code(tmp_path):
     with pytest.raises(ParseError):
         read_calls(f"pyautogui.write(open({str(marker)!r}, 'w'))")
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("code, actions", [
+    # "\\d" is an invalid escape sequence (DeprecationWarning on 3.11, SyntaxWarning on 3.12+)
+    ("pyautogui.write(message='\\w+\\s')", [Type("\\w+\\s")]),
+    ("pyautogui.write(message='a\\d')", [Type("a\\d")]),
+])
+def test_odd_code_parses_with_no_warning(code, actions):
+    # every warning Python's compiler would print is recorded here, and none may come out
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert list(parse_response(_code(code)).actions) == actions
+        with pytest.raises(ParseError, match="not a literal"):
+            read_calls("pyautogui.click(x=1if 1else 2, y=3)")  # "invalid decimal literal"
+    assert [str(w.message) for w in caught] == []
+
+
+def test_odd_code_parses_the_same_when_warnings_are_errors():
+    # python -W error: a SyntaxWarning raised as an error must not make valid code unreadable
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert parse_response(_code("pyautogui.write(message='a\\d')")).actions == (Type("a\\d"),)
 
 
 def test_the_last_code_block_is_the_action_as_opencua_reads_it():

@@ -18,6 +18,7 @@ naming the line: model text is data here, never code that runs.
 from __future__ import annotations
 
 import ast
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,17 @@ def _literal(node: ast.AST, source: str) -> Any:
         ) from None
 
 
+def _parse_quietly(text: str) -> ast.Module:
+    # Python's compiler warns about model text that is odd but readable ("invalid escape
+    # sequence '\\d'", "invalid decimal literal"): the warning would reach stderr, and under
+    # `python -W error` it would turn readable code into a SyntaxError. Model text is data;
+    # its oddities are none of the user's business. (catch_warnings swaps the process-wide
+    # filters for the moment of the parse.)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(text, mode="exec")
+
+
 def _skippable_import(stmt: ast.stmt) -> bool:
     if isinstance(stmt, ast.Import):
         return all(alias.name in SKIPPED_IMPORTS for alias in stmt.names)
@@ -76,7 +88,7 @@ def read_calls(code: str) -> list[PyCall]:
     if not text:
         raise ParseError("the code block is empty")
     try:
-        tree = ast.parse(text, mode="exec")
+        tree = _parse_quietly(text)
     except SyntaxError as exc:
         where = f" (line {exc.lineno})" if exc.lineno else ""
         raise ParseError(f"code is not valid Python{where}: {exc.msg}") from None
