@@ -212,7 +212,6 @@ def replay_command(
 ) -> None:
     """Perform a recorded run's actions again, in screen points, step by step."""
     import json
-    import time
 
     from tars.actions.space import action_from_json
     from tars.agent.trajectory import read_trajectory
@@ -229,20 +228,21 @@ def replay_command(
         raise typer.Exit(0)
     from tars.desktop.local import LocalOperator
     from tars.desktop.operator import OperatorError
+    from tars.frontends.replay import Replay, ReplayError
+    from tars.frontends.signals import run_stoppable
 
-    op = LocalOperator(monitor=monitor)
-    try:
-        for num, actions in enumerate(steps, 1):
-            for a in actions:
-                if a.ends_run:
-                    continue
-                try:
-                    op.execute(a)
-                except OperatorError as exc:
-                    raise fail(f"step {num}: {a.to_text()} failed: {exc}", 1)
-            time.sleep(pause)
-    finally:
-        op.close()
+    replay = Replay(steps, lambda: LocalOperator(monitor=monitor), pause)
+    try:  # Ctrl+C / SIGTERM / SIGHUP stop the replay; they never land inside an X request
+        _, signalled = run_stoppable(replay.run, replay.stop)
+    except ReplayError as exc:
+        raise fail(str(exc), 1)
+    except OperatorError as exc:  # no display, no XTEST: bad setup
+        raise fail(str(exc))
+    if replay.stopped_at is not None:
+        print(f"tars: replay {replay.reason or 'stopped'} at step {replay.stopped_at} of {len(steps)}",
+              file=sys.stderr)
+    if signalled or replay.stopped_at is not None:
+        raise typer.Exit(signalled or 1)
 
 
 @app.command("models")
@@ -436,8 +436,9 @@ def eval_tasks_command(
     (desktop-env); tasks that cannot run here are skipped with the reason (summary.json), and
     the results are also in OSWorld's layout (pyautogui/screenshot/<model>/<domain>/<id>/).
 
-    Ctrl+C stops the running tasks (status stopped), keeps results.jsonl and writes summary.json
-    for what ran (tars report works on it), then exits 130.
+    Ctrl+C, SIGTERM or SIGHUP stops the running tasks (status stopped), keeps results.jsonl and
+    writes summary.json for what ran (tars report works on it), then exits 128 + the signal
+    (130, 143, 129).
     """
     import time
     from pathlib import Path
@@ -500,15 +501,21 @@ def eval_tasks_command(
         done[0] += bool(row["success"])
         return f"{row['id']}: {row['status']} · {done[0]} succeeded"
 
-    try:
-        if ray:
-            from tars.evals.osworld.ray_runner import run_suite_ray
+    from tars.frontends.signals import InterruptSignals
 
-            summary = with_progress(len(tasks), "tasks", lambda on_row: run_suite_ray(
-                tasks, out, settings, address=ray, on_result=on_row, skipped=skipped), note)
-        else:
-            summary = with_progress(len(tasks), "tasks", lambda on_row: run_suite(
-                tasks, out, settings, on_result=on_row, skipped=skipped), note)
+    # SIGTERM and SIGHUP stop the suite as Ctrl+C does (run_suite: running workers end their
+    # runs as stopped, results and summary are kept); this thread only waits, it does no input
+    signals = InterruptSignals()
+    try:
+        with signals:
+            if ray:
+                from tars.evals.osworld.ray_runner import run_suite_ray
+
+                summary = with_progress(len(tasks), "tasks", lambda on_row: run_suite_ray(
+                    tasks, out, settings, address=ray, on_result=on_row, skipped=skipped), note)
+            else:
+                summary = with_progress(len(tasks), "tasks", lambda on_row: run_suite(
+                    tasks, out, settings, on_result=on_row, skipped=skipped), note)
     except TaskError as exc:
         raise fail(str(exc))
     Console().print(tasks_table(summary))
@@ -516,7 +523,7 @@ def eval_tasks_command(
         stopped = summary["statuses"].get("stopped", 0)
         print(f"tars: interrupted: {summary['n_tasks'] - stopped} tasks finished, {stopped} stopped, "
               f"{len(summary['not_run'])} not run; results in {out}/ (tars report {out})", file=sys.stderr)
-        raise typer.Exit(130)
+        raise typer.Exit(signals.exit_code or 130)
     print(f"results in {out}/ (tars report {out})", file=sys.stderr)
     raise typer.Exit(0 if summary["n_success"] == summary["n_tasks"] else 1)
 

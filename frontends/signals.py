@@ -12,6 +12,11 @@ Exit status of a stopped command: 128 + the signal number (SIGINT 130, SIGTERM 1
 129), the shell's convention. A second signal, or a run that has not ended ``grace`` seconds
 after the first, ends the process at once with that status; the input watchdog
 (:mod:`tars.desktop.watchdog`) still releases whatever was held.
+
+A command whose main thread does no input at all and already stops cleanly on Ctrl+C (``tars
+eval tasks``: the agents run in worker processes, the main thread waits for them) uses
+:class:`InterruptSignals` instead: SIGTERM and SIGHUP become the KeyboardInterrupt a Ctrl+C
+raises, so all three stop it the same way.
 """
 
 from __future__ import annotations
@@ -106,6 +111,45 @@ class StopSignals:
                 pass
         except OSError:
             pass
+
+
+class InterruptSignals:
+    """While entered (main thread only), SIGINT, SIGTERM and SIGHUP each raise
+    KeyboardInterrupt in the main thread, as Ctrl+C does; for a command whose main thread does
+    no input and handles KeyboardInterrupt by stopping its work (never one that drives X from
+    the main thread: use :func:`run_stoppable`). A signal ignored on entry stays ignored.
+
+    :attr:`received` is the first signal's number (None: none came); :attr:`exit_code` is
+    128 + it (SIGINT 130, SIGTERM 143, SIGHUP 129).
+    """
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    @property
+    def exit_code(self) -> int | None:
+        """128 + the first signal's number, or None when no signal came."""
+        return STOP_SIGNALS.get(signal.Signals(self.received)) if self.received is not None else None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.received is None:
+            self.received = signum
+        raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+
+    def __enter__(self) -> "InterruptSignals":
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        for sig in STOP_SIGNALS:
+            if signal.getsignal(sig) == signal.SIG_IGN:  # nohup, a background job: left so
+                continue
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+        self._previous.clear()
 
 
 def run_stoppable(fn: Callable[[], Any], stop: Callable[[str], Any], grace: float = 5.0) -> tuple[Any, int | None]:
