@@ -26,7 +26,7 @@ if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
 
 #: optional module -> the extra that installs it (the skip reason names the install command)
 EXTRAS = {"PySide6": "gui", "mss": "desktop", "Xlib": "desktop", "pynput": "desktop",
-          "pyautogui": "desktop", "rapidocr_onnxruntime": "lite", "cv2": "lite", "torch": "hf",
+          "pyautogui": "desktop", "rapidocr_onnxruntime": "lite", "openvino": "lite", "cv2": "lite", "torch": "hf",
           "transformers": "hf", "peft": "hf", "qwen_vl_utils": "hf", "ray": "osworld",
           "desktop_env": "dev"}
 

@@ -47,7 +47,7 @@ def reference():
 def paddle_like():
     from tars.models.lite.ocr_nets import TextNets
 
-    return TextNets(det_side=4000, rec_min_width=320)
+    return TextNets(det_side=4000, rec_min_width=320, runtime="onnxruntime")
 
 
 @pytest.fixture(scope="module")
@@ -71,9 +71,37 @@ def test_equal_to_rapidocr_with_its_settings(reference, paddle_like, name):
     assert max(abs(a[1] - b[1]) for a, b in zip(texts, ref_texts)) < 1e-3
 
 
-def test_sessions_keep_their_memory_arena(nets):
-    for session in (nets.ocr.text_det.infer.session, nets.ocr.text_rec.session.session):
+def test_sessions_keep_their_memory_arena(paddle_like):
+    for session in (paddle_like.ocr.text_det.infer.session, paddle_like.ocr.text_rec.session.session):
         assert session.get_session_options().enable_cpu_mem_arena
+
+
+@pytest.mark.needs("openvino")
+def test_openvino_is_the_default_and_reads_as_onnxruntime_does():
+    """The same networks on OpenVINO (float32) give onnxruntime's boxes and texts: every
+    shipped screenshot, at lite's own settings."""
+    from tars.models.lite.ocr_nets import TextNets
+
+    ov, ort = TextNets(), TextNets(runtime="onnxruntime")
+    assert ov.runtime == "openvino" and ort.runtime == "onnxruntime"
+    for path in sorted(IMAGES.glob("*.png")):
+        bgr = _bgr(path.name)
+        quads, ref_quads = ov.detect(bgr), ort.detect(bgr)
+        assert len(quads) == len(ref_quads) > 0, path.name
+        assert np.abs(np.array(quads) - np.array(ref_quads)).max() <= 1e-3, path.name
+        crops = _crops(bgr, ref_quads)
+        texts, ref_texts = ov.recognize(crops), ort.recognize(crops)
+        assert [t for t, _ in texts] == [t for t, _ in ref_texts], path.name
+        assert max(abs(a[1] - b[1]) for a, b in zip(texts, ref_texts)) < 1e-3, path.name
+
+
+def test_unknown_or_impossible_runtime_is_refused():
+    from tars.models.lite.ocr_nets import TextNets
+
+    with pytest.raises(ValueError, match="not one of openvino, onnxruntime"):
+        TextNets(runtime="tensorrt")
+    with pytest.raises(ValueError, match="CPU only"):
+        TextNets(runtime="openvino", use_cuda=True)
 
 
 def test_det_side_limits_what_the_detector_sees_and_boxes_come_back_in_image_pixels(paddle_like):
@@ -106,8 +134,10 @@ def test_hand_made_cuts_get_paddleocrs_padding(paddle_like):
     """Lone glyphs and field cuts (OcrEngine.recognize) are read exactly as PaddleOCR pads them:
     without the padding a calculator's "=" key was not read (held-out suite)."""
     from tars.models.lite.ocr import OcrEngine
+    from tars.models.lite.ocr_nets import TextNets
 
     bgr = _bgr("settings-general.png")
     crops = _crops(bgr, paddle_like.detect(bgr))
     engine = OcrEngine(line_cache=0)
-    assert engine.recognize(crops) == paddle_like.recognize(crops)
+    padded = TextNets(rec_min_width=320, runtime=engine._nets.runtime)  # the same runtime's numbers
+    assert engine.recognize(crops) == padded.recognize(crops)
