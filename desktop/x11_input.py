@@ -20,12 +20,10 @@ spans every monitor, so a monitor's offset is just added.
 Safety (issue 16):
 
 * **Hands off while the user holds a key.** Before every key press, character and button
-  press or wheel notch, the server's key map (QueryKeymap) is read, and while any key that
-  tars does not hold itself is down, input waits (:meth:`X11Input.gate`): a keystroke of tars's
-  never combines with a modifier the user holds, and the emergency chord (Ctrl+Alt+Esc) pauses
-  input the moment its first key goes down. The check and the event go out under one lock, so
-  only the user's own reaction time separates them. A key held longer than ``hold_timeout``
-  seconds (a stuck key) ends the action with :class:`OperatorError`; releases never wait.
+  press or wheel notch, input waits while a key that tars does not hold itself is down
+  (:class:`tars.desktop.key_gate.KeyGate`, shared with the pynput backend on X11): a
+  keystroke of tars's never combines with a modifier the user holds. A key held longer than
+  ``hold_timeout`` seconds ends the action with :class:`OperatorError`; releases never wait.
 * **Nothing stays held after tars dies.** A watchdog process (:mod:`tars.desktop.watchdog`) is
   told each key and button before it goes down and after it comes up; if tars dies holding
   one (SIGKILL included), the watchdog releases it.
@@ -36,9 +34,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from contextlib import contextmanager
 
-from tars.desktop.operator import EmergencyStopError, OperatorError, UnsupportedActionError
+from tars.desktop.operator import OperatorError, UnsupportedActionError
 from tars.desktop.platform_keys import X11_KEYSYMS, is_char_key
 
 #: X core pointer buttons (X11 protocol): 4/5 wheel up/down, 6/7 wheel left/right.
@@ -76,12 +73,13 @@ class X11Input:
         if not self._d.has_extension("XTEST"):
             raise OperatorError("the X server has no XTEST extension; input is impossible")
         self.gap = gap
-        #: most seconds input waits for keys someone else holds (see :meth:`gate`)
-        self.hold_timeout = hold_timeout
         #: set to interrupt a wait in :meth:`gate` (the operator shares its stop event)
         self.stop_event = threading.Event()
         self._lock = threading.RLock()
         self._held_keys: dict[int, int] = {}  # keycode -> times pressed by us
+        from tars.desktop.key_gate import KeyGate
+
+        self._gate = KeyGate(self._d, self._lock, lambda: self._held_keys, hold_timeout)
         self._held_buttons: set[int] = set()
         self._shift = self._keycode("Shift_L")
         self._watchdog = None
@@ -123,66 +121,32 @@ class X11Input:
         if self._watchdog is not None:
             self._watchdog.tell(line)
 
+    @property
+    def hold_timeout(self) -> float:
+        """Most seconds input waits for keys someone else holds (see :meth:`gate`)."""
+        return self._gate.hold_timeout
+
+    @hold_timeout.setter
+    def hold_timeout(self, seconds: float) -> None:
+        self._gate.hold_timeout = seconds
+
     def others_keys(self) -> list[int]:
         """Keycodes down on the X server that tars did not press (the user's), from QueryKeymap."""
-        with self._lock:
-            bitmap = self._d.query_keymap()
-            return [i * 8 + b for i, byte in enumerate(bitmap) for b in range(8)
-                    if byte >> b & 1 and i * 8 + b not in self._held_keys]
+        return self._gate.others_keys()
 
     def gate(self) -> None:
         """Return, holding the input lock and a server grab, once no key is down that tars did
-        not press; the caller sends its event, then ungrabs and releases the lock (use it as
-        ``with self._gated():``).
+        not press (:meth:`tars.desktop.key_gate.KeyGate.enter`); the caller sends its event,
+        then calls ``self._gate.leave()`` (or uses ``with self._gated():``).
 
         Raises:
             EmergencyStopError: :attr:`stop_event` was set while waiting.
             OperatorError: someone held a key for more than :attr:`hold_timeout` seconds.
         """
-        deadline = None
-        while True:
-            self._lock.acquire()
-            ok = False
-            try:
-                # the server is grabbed from the check until the event is sent, so no other
-                # client's input (xdotool, a remote-control tool) can slip in between
-                self._d.grab_server()
-                held = self.others_keys()
-                ok = not held and not self.stop_event.is_set()
-            finally:
-                if not ok:
-                    try:
-                        self._ungrab()
-                    finally:
-                        self._lock.release()
-            if ok:
-                return
-            if self.stop_event.is_set():
-                raise EmergencyStopError("stopped while waiting for held keys to be released")
-            now = time.monotonic()
-            if deadline is None:
-                deadline = now + self.hold_timeout
-            elif now > deadline:
-                raise OperatorError(
-                    f"a key is held down on the keyboard (keycode {held[0]}) for more than "
-                    f"{self.hold_timeout:g} s; tars does not type or click while keys are held"
-                )
-            self.stop_event.wait(0.005)
+        self._gate.enter(self.stop_event)
 
-    def _ungrab(self) -> None:
-        self._d.ungrab_server()
-        self._d.flush()
-
-    @contextmanager
     def _gated(self):
-        self.gate()
-        try:
-            yield
-        finally:
-            try:
-                self._ungrab()
-            finally:
-                self._lock.release()
+        return self._gate.gated(self.stop_event)
 
     def _settle(self) -> None:
         # outside the lock, so an emergency release from another thread is never delayed

@@ -80,7 +80,21 @@ def desk(tmp_path_factory):
 
 @pytest.mark.parametrize("run", range(20 if STRESS else 3))
 def test_stop_chord_at_a_human_pace_never_combines_with_typing(desk, run):
-    vd, probe, op, user = desk
+    chord_while_typing(desk, desk[2], run)
+
+
+@pytest.mark.parametrize("run", range(20 if STRESS else 3))
+def test_stop_chord_never_combines_with_typing_on_the_pynput_backend(desk, run):
+    from tars.desktop.local import LocalOperator
+
+    with LocalOperator(estop_hotkey="ctrl+alt+esc", input_backend="pynput") as op:
+        chord_while_typing(desk, op, run)
+
+
+def chord_while_typing(desk, op, run: int) -> None:
+    """``op`` types while the user presses the stop chord at one of three paces: typing ends
+    with EmergencyStopError, no keystroke of tars's carries Ctrl or Alt, nothing stays held."""
+    vd, probe, _, user = desk
     ex, ey, ew, eh = probe.ready["edit"]
     op.stop_event.clear()
     op.execute(Click(ex + ew // 2, ey + eh // 2))
@@ -151,3 +165,67 @@ def test_the_model_cannot_press_the_stop_chord_key_by_key(desk):
     op.execute(KeyUp("alt"))
     op.execute(KeyUp("ctrl"))
     assert keys_down(vd.display) == []
+
+
+@pytest.fixture
+def pynput_op(desk):
+    """The pynput backend (Windows' and macOS' default) on the same display, no stop hotkey."""
+    from tars.desktop.local import LocalOperator
+
+    with LocalOperator(estop_hotkey=None, input_backend="pynput") as op:
+        yield op
+
+
+def _tars_events(evs: list[dict]) -> list[dict]:
+    """Key presses, button presses and wheel turns (the user's Ctrl itself left out)."""
+    return [e for e in evs if (e["ev"] == "key" and e["key"] not in QT_MODIFIER_KEYS)
+            or e["ev"] in ("press", "wheel")]
+
+
+@pytest.mark.parametrize("action", ["type", "click", "scroll", "hotkey"])
+def test_pynput_input_waits_while_the_user_holds_a_key(desk, pynput_op, action):
+    """The held-key gate of the XTest backend, on the pynput backend too: while the user holds
+    Ctrl, nothing of tars's reaches the window; once Ctrl is up, the action goes through
+    without Ctrl."""
+    from tars.actions.space import Hotkey, Scroll
+
+    vd, probe, op, user = desk
+    ex, ey, ew, eh = probe.ready["edit"]
+    pynput_op.execute(Click(ex + ew // 2, ey + eh // 2))
+    pynput_op.execute(Hotkey(("ctrl", "a")))  # an empty field: what is typed is all there is
+    pynput_op.execute(Type("-"))
+    probe.wait_text("-")
+    chosen = {"type": Type("kq"), "click": Click(ex + 10, ey + 10), "hotkey": Hotkey(("shift", "k")),
+              "scroll": Scroll(ex + 10, ey + 10, "down", 2)}[action]
+    user.key("Control_L", True)
+    try:
+        probe.mark()
+        worker = threading.Thread(target=pynput_op.execute, args=(chosen,))
+        worker.start()
+        time.sleep(0.6)
+        assert worker.is_alive(), "the action did not wait for the held key"
+        assert _tars_events(probe.settle(quiet=0.1)) == []
+    finally:
+        user.key("Control_L", False)
+    worker.join(10)
+    assert not worker.is_alive()
+    done = _tars_events(probe.settle())
+    assert done and all(not e.get("mods", 0) & QT_CTRL for e in done), done
+    if action == "type":
+        assert probe.wait_text("-kq") == "-kq"
+    assert keys_down(vd.display) == [] and buttons_down(vd.display) == 0
+
+
+def test_pynput_input_gives_up_on_a_stuck_key_with_an_operator_error(desk, pynput_op):
+    from tars.desktop.operator import OperatorError
+
+    vd, probe, op, user = desk
+    pynput_op.input._kb_gate.hold_timeout = 0.3
+    user.key("Alt_L", True)
+    try:
+        probe.mark()
+        with pytest.raises(OperatorError, match="held down .* for more than 0.3 s"):
+            pynput_op.execute(Type("z"))
+        assert _tars_events(probe.settle(quiet=0.1)) == []
+    finally:
+        user.key("Alt_L", False)
