@@ -5,7 +5,8 @@ One folder per run::
     meta.json      instruction, policy and settings, model, screen geometry, versions, start
     steps.jsonl    one line per step (OSWorld names where they exist), flushed and fsynced
     step-NNNN.png  the screenshot the model saw at that step
-    result.json    how the run ended
+    result.json    how the run ended (room for it is reserved when the run starts:
+                   result.json.reserve, so a full disk cannot keep it from being written)
 
 Written step by step, so a crash or kill loses at most the step in flight and the folder
 stays readable (:func:`read_trajectory` skips a torn last line). The screenshot's PNG is
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from tars.agent.hooks import Hook, RunInfo, RunResult, StepRecord
+from tars.agent.reserve import Reserve
 from tars.agent.schema import (
     ActionJSON,
     CoordsJSON,
@@ -112,6 +114,23 @@ def _write_json_atomic(path: Path, data: Any) -> None:
         raise
 
 
+def result_bytes(result: dict[str, Any], limit: int | None = None) -> bytes:
+    """result.json's bytes (UTF-8 JSON); with ``limit``, ``content`` and ``error`` are clipped
+    (marked ``[clipped: the disk is full]``) until the whole is at most ``limit`` bytes."""
+    data = json.dumps(result, ensure_ascii=False, indent=2).encode()
+    keep = max(64, (limit or 0) // 16)  # a JSON-escaped character takes at most 6 bytes
+    while limit is not None and len(data) > limit and keep >= 1:
+        short = dict(result)
+        for name in ("content", "error"):
+            text = short.get(name)
+            if isinstance(text, str) and len(text) > keep:
+                short[name] = text[:keep] + " [clipped: the disk is full]"
+        short = {k: v for k, v in short.items() if k in RunResultFile.model_fields}
+        data = json.dumps(short, ensure_ascii=False, indent=2).encode()
+        keep //= 2
+    return data
+
+
 def step_line(record: StepRecord, screenshot_file: str | None) -> StepLine:
     """The steps.jsonl line of ``record`` (actions in model space and in screen points)."""
     parsed = record.parsed
@@ -144,7 +163,9 @@ class TrajectoryRecorder(Hook):
     time.perf_counter() seconds (tests prove the overlap with them).
 
     Raises :class:`TrajectoryError` (which stops the run with status ``error``) when the
-    folder already holds a trajectory or a write fails; what was written stays readable.
+    folder already holds a trajectory or a write fails; what was written stays readable. Room
+    for result.json (:attr:`reserve`) is taken at ``run_start``, so a run that a full disk
+    ended still writes its result.json saying so.
     """
 
     def __init__(self, folder: str | os.PathLike, save_screenshots: bool = True) -> None:
@@ -156,6 +177,8 @@ class TrajectoryRecorder(Hook):
         self._pngs: dict[int, tuple["Image", Future[None]]] = {}
         self._lock = threading.Lock()
         self.writes: list[tuple[int, float, float]] = []
+        #: room kept for result.json from run_start on (see :mod:`tars.agent.reserve`)
+        self.reserve = Reserve(self.folder / "result.json.reserve")
 
     def _fail(self, what: str, exc: OSError) -> TrajectoryError:
         return TrajectoryError(f"cannot write trajectory {what} in {self.folder}: {exc.strerror or exc}")
@@ -170,6 +193,7 @@ class TrajectoryRecorder(Hook):
             self.folder.mkdir(parents=True, exist_ok=True)
             if (self.folder / "steps.jsonl").exists():
                 raise TrajectoryError(f"{self.folder} already holds a trajectory; choose a new folder")
+            self.reserve.make()  # first: whatever fails later, result.json will have room
             self._meta = TrajectoryMeta(
                 instruction=info.instruction,
                 policy=info.policy,
@@ -238,9 +262,13 @@ class TrajectoryRecorder(Hook):
             job[1].result(timeout=PNG_WAIT_SECONDS)
         except TimeoutError:
             raise TrajectoryError(f"cannot write trajectory step {step_num} in {self.folder}: the "
-                                  f"screenshot was not written within {PNG_WAIT_SECONDS:g} s") from None
+                                  f"screenshot was not written within {PNG_WAIT_SECONDS:g} s; the "
+                                  "step's action was not performed") from None
         except OSError as exc:
-            raise self._fail(f"step {step_num}", exc) from exc
+            # the run ends here, before the action: no action without its screenshot on disk
+            raise TrajectoryError(f"cannot write trajectory step {step_num}'s screenshot in "
+                                  f"{self.folder}: {exc.strerror or exc}; the step's action was "
+                                  "not performed") from exc
 
     def step_end(self, record: StepRecord) -> None:
         name = self.png_name(record.step_num)
@@ -274,7 +302,9 @@ class TrajectoryRecorder(Hook):
             if self._steps_file is not None:
                 self._steps_file.close()
                 self._steps_file = None
-            _write_json_atomic(self.folder / "result.json", RunResultFile(**result.to_json()).to_json())
+            data = RunResultFile(**result.to_json()).to_json()
+            self.reserve.write(self.folder / "result.json", result_bytes(data),
+                               shorter=lambda limit: result_bytes(data, limit))
         except OSError as exc:
             raise self._fail("result.json", exc) from exc
 

@@ -167,3 +167,84 @@ def test_a_full_disk_leaves_no_empty_tmp_file(tmp_path):
         pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == ["ENOSPC", "['result.json'] {'status': 'finished'}"]
+
+
+_FULL_DISK_RUN = """
+import json, os, sys
+from pathlib import Path
+from PIL import Image
+from tars.agent.hooks import Hook
+from tars.agent.loop import Agent, AgentConfig
+from tars.agent.trajectory import TrajectoryRecorder
+from tars.desktop.dryrun import DryRunOperator
+from tars.models.scripted import ScriptedPolicy
+
+disk = Path(sys.argv[1])
+
+class FillTheDisk(Hook):
+    # another program fills the disk just after the run's first screenshot was taken
+    def after_observe(self, step_num, observation):
+        with open(disk / "filler", "wb", buffering=0) as f:
+            try:
+                while True:
+                    f.write(os.urandom(4096))
+            except OSError as exc:
+                assert exc.errno == 28, exc
+
+op = DryRunOperator(images=[Image.new("RGB", (64, 64), (9, 9, 9))])
+agent = Agent(ScriptedPolicy(["Thought: go\\nAction: click(start_box='(5,5)')"] * 3), op,
+              AgentConfig(settle=False, max_steps=3), [FillTheDisk(), TrajectoryRecorder(disk / "run")])
+result = agent.run("fill the disk")
+print(json.dumps({"status": result.status, "error": result.error, "executed": len(op.executed),
+                  "files": sorted(p.name for p in (disk / "run").iterdir()),
+                  "result.json": json.loads((disk / "run" / "result.json").read_text())
+                  if (disk / "run" / "result.json").exists() else None}))
+"""
+
+
+def run_on_tiny_disk(tmp_path, code: str, size: str = "64k") -> subprocess.CompletedProcess:
+    """``python -c code DISK`` with DISK a ``size`` tmpfs of its own mount namespace (unshare -rm:
+    no root needed); skips where that cannot be made."""
+    import shutil
+
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    r = subprocess.run(["unshare", "-rm", "sh", "-c", 'mount -t tmpfs -o size="$1" none "$2" && exec "$3" -c "$4" "$2"',
+                        "sh", size, str(disk), sys.executable, code], capture_output=True, text=True, timeout=60,
+                       cwd=ROOT)
+    if r.returncode != 0 and "mount" in r.stderr:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    return r
+
+
+def test_a_run_ended_by_a_full_disk_still_writes_result_json_saying_why(tmp_path):
+    """A real ENOSPC at the first screenshot (the disk filled by someone else): the click is
+    not performed, and result.json is written into the room reserved at the start."""
+    r = run_on_tiny_disk(tmp_path, _FULL_DISK_RUN)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["status"] == "error" and "No space left on device" in out["error"], out
+    assert out["executed"] == 0
+    assert out["result.json"] is not None, out
+    assert out["result.json"]["status"] == "error"
+    assert "step 1" in out["result.json"]["error"] and "No space left" in out["result.json"]["error"]
+    assert out["files"] == ["meta.json", "result.json", "steps.jsonl"]  # no .tmp, no reserve left
+
+
+def test_a_result_too_big_for_the_reserve_is_clipped_when_the_disk_is_full(tmp_path):
+    code = ("import json, os, sys; from pathlib import Path; from tars.agent.reserve import Reserve\n"
+            "from tars.agent.trajectory import result_bytes\n"
+            "d = Path(sys.argv[1]); r = Reserve(d / 'result.json.reserve', 8192); r.make()\n"
+            "f = open(d / 'filler', 'wb', buffering=0)\n"
+            "try:\n    while True:\n        f.write(os.urandom(4096))\nexcept OSError as e:\n"
+            "    print('full' if e.errno == 28 else e)\n"
+            "data = {'status': 'finished', 'content': 'é' * 50000, 'steps': 3}\n"
+            "r.write(d / 'result.json', result_bytes(data), shorter=lambda n: result_bytes(data, n))\n"
+            "back = json.loads((d / 'result.json').read_text())\n"
+            "print(back['status'], back['steps'], back['content'].endswith('[clipped: the disk is full]'),\n"
+            "      sorted(p.name for p in d.iterdir()))")
+    r = run_on_tiny_disk(tmp_path, code)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["full", "finished 3 True ['filler', 'result.json']"]
