@@ -303,13 +303,17 @@ def parse_command(
 
     x, y (and x2, y2 for drag) are screen points (screenshot pixels / --scale) when --image-size is given, model-space numbers as written otherwise. Exit 2 on bad input.
     """
-    from tars.frontends.parse_cmd import ParseCommandError, parse_to_json, read_stdin
+    from tars.frontends import stdout
+    from tars.frontends.parse_cmd import ParseCommandError, parse_input, read_stdin
 
     try:
-        line = parse_to_json(read_stdin(), image_size, coords, scale, min_pixels, max_pixels)
+        line = parse_input(read_stdin(), image_size=image_size, coords=coords, scale=scale,
+                           min_pixels=min_pixels, max_pixels=max_pixels)
     except ParseCommandError as exc:
         raise fail(str(exc)) from None
-    print(line)
+    code = stdout.write_line(line)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command("app")
@@ -654,16 +658,29 @@ def main() -> None:
     except KeyboardInterrupt:  # Ctrl+C outside a run (a run handles its own signals)
         print("tars: interrupted", file=sys.stderr)
         sys.exit(130)
-    except Exception as exc:  # a bug: one line, not a traceback (TARS_DEBUG=1 shows it)
-        import os
+    except OSError as exc:
+        from tars.frontends import stdout
 
-        if os.environ.get("TARS_DEBUG"):
-            raise
-        message = f"{type(exc).__name__}: {exc}".replace("\n", " ")
-        print(f"tars: internal error: {message[:300]} (set TARS_DEBUG=1 for the traceback)",
-              file=sys.stderr)
-        sys.exit(INTERNAL_ERROR)
+        # the reader of stdout went away (`tars models | head`), or no room for the output
+        # (`> /dev/full`); a command's own files report a full disk themselves
+        if isinstance(exc, BrokenPipeError) or exc.errno in stdout.NO_ROOM:
+            sys.exit(stdout.write_failed(exc))
+        _internal_error(exc)
+    except Exception as exc:
+        _internal_error(exc)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _internal_error(exc: Exception) -> None:
+    """A bug: one line, not a traceback (TARS_DEBUG=1 re-raises it); exits INTERNAL_ERROR."""
+    import os
+
+    if os.environ.get("TARS_DEBUG"):
+        raise exc
+    message = f"{type(exc).__name__}: {exc}".replace("\n", " ")
+    print(f"tars: internal error: {message[:300]} (set TARS_DEBUG=1 for the traceback)",
+          file=sys.stderr)
+    sys.exit(INTERNAL_ERROR)
 
 
 if __name__ == "__main__":

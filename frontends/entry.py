@@ -11,9 +11,7 @@ from __future__ import annotations
 import sys
 
 
-def main() -> None:
-    """Console-script entry point (exit status as :func:`tars.frontends.cli.main`)."""
-    args = sys.argv[1:]
+def _dispatch(args: list[str]) -> None:
     if args[:1] == ["parse"]:
         from tars.frontends.parse_cmd import lean_main
 
@@ -23,6 +21,20 @@ def main() -> None:
     from tars.frontends.cli import main as cli_main
 
     cli_main()
+
+
+def main() -> None:
+    """Console-script entry point (exit status as :func:`tars.frontends.cli.main`; a stdout
+    that cannot take the output: :mod:`tars.frontends.stdout`)."""
+    try:
+        try:
+            _dispatch(sys.argv[1:])
+        finally:  # inside the handlers below: a failed flush is reported like a failed print
+            sys.stdout.flush()
+    except OSError as exc:  # only stdout's writes get here: cli.main reports every other error
+        from tars.frontends import stdout
+
+        sys.exit(stdout.write_failed(exc))
 
 
 if __name__ == "__main__":

@@ -102,7 +102,10 @@ def read_stdin(stream: Any = None) -> str:
     stream = stream if stream is not None else sys.stdin
     raw = getattr(stream, "buffer", stream)
     limit = 4 * MAX_ANSWER_CHARS  # UTF-8: at most 4 bytes a character
-    data = raw.read(limit + 4)
+    try:
+        data = raw.read(limit + 4)
+    except OSError as exc:  # stdin closed, a device error
+        raise ParseCommandError(f"cannot read stdin: {exc.strerror or exc}") from None
     if isinstance(data, str):
         text = data
     else:
@@ -113,9 +116,35 @@ def read_stdin(stream: Any = None) -> str:
                 raise ParseCommandError(f"stdin is not valid UTF-8 (byte {exc.start}: {exc.reason})") from None
             text = data[: exc.start].decode("utf-8")
     if len(text) > MAX_ANSWER_CHARS or len(data) > limit:
-        print(f"tars: the answer is longer than {MAX_ANSWER_CHARS} characters; only the first "
-              f"{MAX_ANSWER_CHARS} are read", file=sys.stderr)
+        return ClippedAnswer(text[:MAX_ANSWER_CHARS])
     return text
+
+
+class ClippedAnswer(str):
+    """The first :data:`tars.actions.parse.MAX_ANSWER_CHARS` characters of a longer answer
+    (what the loop reads of one: :func:`tars.actions.parse.bound_answer`); :meth:`note` says so."""
+
+    def note(self) -> str:
+        """The sentence that tells the user only the start of the answer was read."""
+        return f"the answer is longer than {len(self)} characters; only the first {len(self)} are read"
+
+
+def parse_input(text: str, **options: Any) -> str:
+    """:func:`parse_to_json` of ``text`` (from :func:`read_stdin`); for a clipped answer the
+    note goes on stderr when it parses, and into the one error line when it does not.
+
+    Raises:
+        ParseCommandError: as :func:`parse_to_json`.
+    """
+    try:
+        line = parse_to_json(text, **options)
+    except ParseCommandError as exc:
+        if isinstance(text, ClippedAnswer):
+            raise ParseCommandError(f"{text.note()}, and they do not parse: {exc}") from None
+        raise
+    if isinstance(text, ClippedAnswer):
+        print(f"tars: {text.note()}", file=sys.stderr)
+    return line
 
 
 def read_options(args: list[str]) -> dict[str, Any] | None:
@@ -151,10 +180,11 @@ def lean_main(argv: list[str]) -> int | None:
     options = read_options(argv)
     if options is None:
         return None
+    from tars.frontends import stdout
+
     try:
-        line = parse_to_json(read_stdin(), **options)
+        line = parse_input(read_stdin(), **options)
     except ParseCommandError as exc:
         print(f"tars: {exc}".replace("\n", " "), file=sys.stderr)
         return 2
-    print(line)
-    return 0
+    return stdout.write_line(line)

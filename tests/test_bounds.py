@@ -106,6 +106,41 @@ def test_parse_reads_a_huge_answer_only_up_to_the_bound():
     assert b"longer than 32768 characters" in r.stderr
 
 
+def test_an_over_long_answer_that_does_not_parse_is_one_line_naming_the_cut():
+    r = tars("parse", stdin=b"Action: " + CLICK * 5000)  # cut in the middle of a click
+    lines = r.stderr.decode().strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1, lines
+    assert "longer than 32768 characters" in lines[0] and "do not parse" in lines[0]
+    r = tars("parse", stdin=b"Thought: hi\n" + CLICK + b" " * 40000)  # the start parses: a note
+    assert r.returncode == 0 and json.loads(r.stdout)["actions"][0]["x"] == 1
+    assert r.stderr.decode().strip().splitlines() == [
+        "tars: the answer is longer than 32768 characters; only the first 32768 are read"]
+
+
+@pytest.mark.parametrize("args", [["parse"], ["parse", "--image-size", "100x100"],
+                                  ["parse", "--help"], ["models"]],
+                         ids=["lean parse", "lean parse with options", "Typer help", "Typer command"])
+def test_a_stdout_that_cannot_take_the_output_ends_in_one_line_or_quietly(args):
+    """`> /dev/full`: one line, exit 74 (EX_IOERR). A reader that went away (`| head`): no
+    traceback; tars's own writes end with 141 (128 + SIGPIPE), Rich's with its quiet exit 1."""
+    import os
+
+    with open("/dev/full", "wb") as full:
+        r = subprocess.run([sys.executable, "-m", "tars", *args], input=CLICK, stdout=full,
+                           stderr=subprocess.PIPE, cwd=ROOT, timeout=60)
+    assert r.returncode == 74, r.stderr
+    assert r.stderr.decode().splitlines() == ["tars: cannot write the output: No space left on device"]
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before tars writes anything
+    try:
+        r = subprocess.run([sys.executable, "-m", "tars", *args], input=CLICK, stdout=write_end,
+                           stderr=subprocess.PIPE, cwd=ROOT, timeout=60)
+    finally:
+        os.close(write_end)
+    assert r.stderr == b"", r.stderr
+    assert r.returncode == (1 if args in (["models"], ["parse", "--help"]) else 141)  # Rich prints those
+
+
 def test_an_internal_error_is_one_line_with_status_70():
     code = ("import sys; from tars.frontends import cli\n"
             "@cli.app.command('boom')\n"
