@@ -90,7 +90,8 @@ def _versions() -> dict[str, str]:
     from importlib import metadata
 
     out = {"python": sys.version.split()[0], "platform": platform.platform()}
-    for dist in ("tars", "transformers", "torch", "openai", "rapidocr-onnxruntime"):
+    # the OCR runtimes too: lite reads the screen on OpenVINO when it is installed, else onnxruntime
+    for dist in ("tars", "transformers", "torch", "openai", "rapidocr-onnxruntime", "openvino", "onnxruntime"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:

@@ -45,6 +45,13 @@ def test_recorded_run_has_the_design_format(tmp_path):
     meta = json.loads((folder / "meta.json").read_text())
     assert meta["instruction"] == "open the thing" and meta["geometry"]["width"] == 320
     assert meta["settings"]["api_key"] == "***"
+    from importlib import metadata  # what read the screen is on record (OCR runtimes included)
+
+    for dist in ("rapidocr-onnxruntime", "onnxruntime", "openvino"):
+        try:
+            assert meta["versions"][dist] == metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            assert dist not in meta["versions"]
     assert "sk-SECRET" not in "".join(p.read_text(errors="ignore") for p in folder.glob("*.json*"))
     lines = (folder / "steps.jsonl").read_text().splitlines()
     assert len(lines) == 3
