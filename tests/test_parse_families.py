@@ -119,6 +119,13 @@ def test_odd_code_parses_the_same_when_warnings_are_errors():
         assert parse_response(_code("pyautogui.write(message='a\\d')")).actions == (Type("a\\d"),)
 
 
+def test_the_thought_is_the_text_before_the_code_and_never_the_code_itself():
+    fenced = parse_response("I will click.\n```python\npyautogui.click(100, 200)\n```")
+    assert fenced.thought == "I will click."
+    bare = parse_response("pyautogui.click(100, 200)")  # nothing but code: no thought
+    assert bare.thought is None and len(bare.actions) == 1
+
+
 def test_the_last_code_block_is_the_action_as_opencua_reads_it():
     text = "## Action:\nType\n```python\npyautogui.click(1, 1)\n```\nthen\n```python\npyautogui.write('b')\n```"
     assert parse_response(text).actions == (Type("b"),)

@@ -382,7 +382,8 @@ def parse_pyautogui(text: str) -> Step:
     actions = actions_of_code(code_of(text))
     if not actions:
         raise ParseError("the code holds no action")
-    head = text.split("```", 1)[0].strip()
+    # the text before a code fence is the reasoning; unfenced, the whole answer is the code
+    head = text.split("```", 1)[0].strip() if "```" in text else ""
     thought = parts.get("thought") or parts.get("action") or (head if not _SECTION_RE.search(head) else None)
     return Step(thought or None, actions, reflection=parts.get("observation"),
                 summary=parts.get("action"), raw=text)
