@@ -34,6 +34,8 @@ class AppSettings:
     profile's). ``timeout``: seconds per endpoint request (0 = default). ``max_seconds``:
     wall-time limit of a run (0 = none). ``history_images``: screenshots per prompt.
     ``harness``: episode rules, ``tars`` | ``osworld`` (:mod:`tars.agent.harness`).
+    ``allow_risky``: perform risky actions (Ctrl+Alt+Delete, logout, power, ``rm -rf`` in a
+    terminal) without asking, as ``tars run --allow-risky``; off: the app asks each time.
     """
 
     policy: str = "lite"
@@ -54,6 +56,7 @@ class AppSettings:
     max_seconds: float = 0.0
     history_images: int = 5
     harness: str = "tars"
+    allow_risky: bool = False
 
     def policy_options(self) -> PolicyOptions:
         """The options :func:`tars.agent.runbuild.make_policy` takes (empty strings and zeros
@@ -71,7 +74,7 @@ class AppSettings:
         return RunOptions(self.policy_options(), max_steps=self.max_steps,
                           max_seconds=self.max_seconds or None,
                           history_images=self.history_images, language=self.language,
-                          monitor=self.monitor, harness=self.harness)
+                          monitor=self.monitor, harness=self.harness, allow_risky=self.allow_risky)
 
     def public(self) -> dict[str, Any]:
         """Settings safe to write anywhere: the API key removed."""

@@ -15,8 +15,11 @@ could restore it) and the overlay takes over; when the run ends it comes back be
 target, never over it, with the result on its message line and the last step selected.
 
 The agent runs in a QThread (:class:`tars.frontends.app.worker.RunWorker`), so the window never
-freezes, not even while a model loads. Settings persist in QSettings
-(:mod:`tars.frontends.app.settings`); the API key only when "remember key" is ticked.
+freezes, not even while a model loads. A risky action is asked about in a
+:class:`tars.frontends.app.ask.RiskyDialog` (Refuse by default, refused by itself after
+:attr:`MainWindow.answer_seconds`), unless Settings allows risky actions without asking.
+Settings persist in QSettings (:mod:`tars.frontends.app.settings`); the API key only when
+"remember key" is ticked.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from PySide6.QtCore import Qt
 
 from tars.agent.harness import HARNESSES
 from tars.frontends import windows
+from tars.frontends.app.ask import ANSWER_SECONDS, RiskyDialog, RiskyQuestion
 from tars.frontends.app.settings import APP_POLICIES, LANGUAGES, AppSettings, load_settings, save_settings
 from tars.frontends.app.trace import TraceRow, load_trace
 from tars.frontends.app.worker import RunWorker
@@ -95,7 +99,9 @@ class MainWindow(QtWidgets.QMainWindow):
     and ``operator_factory(settings)`` build the policy and operator in the worker thread
     (defaults: :func:`default_policy`, :func:`default_operator`); tests pass a ScriptedPolicy
     and a DryRunOperator. ``hide_while_running``: minimise during runs (the overlay takes
-    over) and come back beside the target at the end.
+    over) and come back beside the target at the end. :attr:`answer_seconds`: how long a
+    risky action's question waits for an answer (:data:`tars.frontends.app.ask.ANSWER_SECONDS`);
+    :attr:`question_dialog`: the question on screen now, if any.
     """
 
     run_state_changed = QtCore.Signal(bool)
@@ -121,6 +127,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.target: windows.Window | None = None
         self._stop_clicked_at: float | None = None
         self._hidden_for_run = False
+        self.answer_seconds = ANSWER_SECONDS
+        self.question_dialog: RiskyDialog | None = None
         self._build()
         self._fill_form(self.settings)
         self._update_buttons()
@@ -231,6 +239,9 @@ class MainWindow(QtWidgets.QMainWindow):
                                  "run (the model then sees it too).")
         self.monitor_spin = QtWidgets.QSpinBox()
         self.monitor_spin.setRange(1, 16)
+        self.risky_box = QtWidgets.QCheckBox("Allow risky actions without asking")
+        self.risky_box.setToolTip("Ctrl+Alt+Delete, logout, power off, rm -rf in a terminal: off, "
+                                  "tars asks you each time (as tars run --allow-risky when on).")
         form.addRow("Policy", self.policy_box)
         form.addRow("Model", self._with_browse(self.model_edit))
         form.addRow("LoRA adapter", self._with_browse(self.adapter_edit))
@@ -248,6 +259,7 @@ class MainWindow(QtWidgets.QMainWindow):
         form.addRow("Monitor", self.monitor_spin)
         form.addRow("", self.overlay_box)
         form.addRow("", self.keep_box)
+        form.addRow("", self.risky_box)
         scroll = QtWidgets.QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
@@ -315,6 +327,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.overlay_box.setChecked(s.overlay)
         self.keep_box.setChecked(s.keep_overlay_in_captures)
         self.monitor_spin.setValue(s.monitor)
+        self.risky_box.setChecked(s.allow_risky)
         self._update_form()
 
     def read_form(self) -> AppSettings:
@@ -330,7 +343,7 @@ class MainWindow(QtWidgets.QMainWindow):
             max_steps=self.steps_spin.value(), language=self.lang_box.currentText().strip() or "English",
             record_dir=self.record_edit.text().strip(), overlay=self.overlay_box.isChecked(),
             keep_overlay_in_captures=self.keep_box.isChecked(), monitor=self.monitor_spin.value(),
-            harness=self.harness_box.currentText(),
+            harness=self.harness_box.currentText(), allow_risky=self.risky_box.isChecked(),
         )
 
     def _update_form(self) -> None:
@@ -442,7 +455,7 @@ class MainWindow(QtWidgets.QMainWindow):
         options = s.run_options()
         self.clear_trace()
         self.worker = RunWorker(text, options, lambda: self.policy_factory(s),
-                                lambda: self.operator_factory(s), hooks)
+                                lambda: self.operator_factory(s), hooks, self.answer_seconds)
         self.thread_ = QtCore.QThread(self)
         self.worker.moveToThread(self.thread_)
         self.thread_.started.connect(self.worker.run)
@@ -450,6 +463,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.worker.status.connect(self.set_status)
         self.worker.paused_changed.connect(self._on_paused)
         self.worker.run_finished.connect(self._on_run_finished)
+        self.worker.question_asked.connect(self._ask)
+        self.worker.question_closed.connect(self._unask)
         if self.overlay is not None:
             self.overlay.attach(self.worker)
         self._stop_clicked_at = None
@@ -495,6 +510,25 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.overlay is not None:
             self.overlay.set_paused(paused)
 
+    def _ask(self, question: RiskyQuestion) -> None:
+        """Show a risky action's question (GUI thread; the worker waits for the answer)."""
+        self._unask(None)
+        if self.overlay is not None:
+            self.overlay.set_asking(True, question.reason)
+        self.question_dialog = RiskyDialog(question)
+        self.question_dialog.show_centred(self.screen() or QtGui.QGuiApplication.primaryScreen())
+
+    def _unask(self, question: RiskyQuestion | None) -> None:
+        """Take the question off the screen (answered, timed out, stopped); None: any."""
+        dialog = self.question_dialog
+        if dialog is None or (question is not None and dialog.risky_question is not question):
+            return
+        self.question_dialog = None
+        dialog.close()
+        dialog.deleteLater()
+        if self.overlay is not None:
+            self.overlay.set_asking(False)
+
     def stop_run(self) -> None:
         """Ask the run to stop; the result arrives through ``run_finished``."""
         if self.worker is not None:
@@ -503,6 +537,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _on_run_finished(self, result: Any) -> None:
         self.last_result = result
+        self._unask(None)
         thread, self.worker, self.thread_ = self.thread_, None, None
         if thread is not None:
             thread.quit()
@@ -617,7 +652,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 (Qt name)
         if self.worker is not None:
-            self.worker.stop()
+            self.worker.stop()  # refuses a question on screen too
+            self._unask(None)
             if self.thread_ is not None:
                 self.thread_.quit()
                 self.thread_.wait(3000)

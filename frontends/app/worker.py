@@ -7,6 +7,10 @@ as a :class:`TraceRow` (``step_done``), the outcome as a :class:`RunResult` (``r
 :meth:`RunWorker.stop`, :meth:`pause`, :meth:`resume` are called from the GUI thread; the
 agent's switches are thread-safe. A stop takes effect between actions and as soon as the
 model's current answer returns (a model call in flight is not interrupted).
+
+A risky action (:func:`tars.agent.guard.is_risky`) is asked about (:meth:`RunWorker.confirm`):
+the question goes to the window in ``question_asked`` and the worker waits, at most
+``answer_seconds``, for the answer (:mod:`tars.frontends.app.ask`); a stop refuses at once.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 
 from tars.agent.hooks import Hook, RunResult, StepRecord
+from tars.frontends.app.ask import ANSWER_SECONDS, RiskyQuestion
 from tars.frontends.app.trace import TraceRow
 
 
@@ -47,22 +52,35 @@ class RunWorker(QObject):
     worker thread; ``hooks`` are added to the agent's (overlay, recorder, ...);
     ``options``: the :class:`tars.agent.runbuild.RunOptions` of the run (the agent is built
     by :func:`tars.agent.runbuild.build_agent`, as ``tars run`` builds its own).
+    ``answer_seconds``: how long a risky action's question waits for an answer before it is
+    refused (:data:`tars.frontends.app.ask.ANSWER_SECONDS`).
+
+    Signals: ``step_done(TraceRow)``, ``status(str)``, ``paused_changed(bool)``,
+    ``run_finished(RunResult)``, ``question_asked(RiskyQuestion)`` (show it and pass the
+    answer to :meth:`RiskyQuestion.answer`), ``question_closed(RiskyQuestion)`` (the wait is
+    over, whatever ended it: take the question off the screen).
     """
 
     step_done = Signal(object)
     status = Signal(str)
     paused_changed = Signal(bool)
     run_finished = Signal(object)
+    question_asked = Signal(object)
+    question_closed = Signal(object)
 
     def __init__(self, instruction: str, options: Any, policy_factory: Callable[[], Any],
-                 operator_factory: Callable[[], Any], hooks: list[Hook] | None = None) -> None:
+                 operator_factory: Callable[[], Any], hooks: list[Hook] | None = None,
+                 answer_seconds: float = ANSWER_SECONDS) -> None:
         super().__init__()
         self.instruction = instruction
         self.options = options
         self.policy_factory = policy_factory
         self.operator_factory = operator_factory
         self.hooks = list(hooks or [])
+        self.answer_seconds = answer_seconds
         self.agent: Any = None
+        #: the question on screen now, if any
+        self.question: RiskyQuestion | None = None
         self._lock = threading.Lock()
         self._stop = False
         self._paused = False
@@ -75,6 +93,9 @@ class RunWorker(QObject):
             agent = self.agent
         if agent is not None:
             agent.stop()
+        question = self.question
+        if question is not None:
+            question.answer(False)
         self.status.emit("Stopping…")
 
     def pause(self) -> None:
@@ -96,6 +117,29 @@ class RunWorker(QObject):
         self.paused_changed.emit(False)
 
     # -- the run (worker thread) ----------------------------------------------------
+    def _stopped(self) -> bool:
+        agent = self.agent
+        return self._stop or (agent is not None and agent.guard.stopped)
+
+    def confirm(self, action: Any, reason: str) -> bool:
+        """The run's confirm function (worker thread): ask the window whether the risky
+        ``action`` (reason: ``reason``) may run, and wait for the answer. True only for an
+        Allow; no answer within :attr:`answer_seconds`, a closed question and any stop
+        (:meth:`stop`, the emergency hotkey, the time limit) are refusals."""
+        if self._stopped():
+            return False
+        question = RiskyQuestion(action.to_text(), reason, self.answer_seconds)
+        self.question = question
+        self.status.emit(f"Waiting for your answer: {reason}")
+        self.question_asked.emit(question)
+        try:
+            allowed = question.wait(self._stopped)
+        finally:
+            self.question = None
+            self.question_closed.emit(question)
+        self.status.emit("Running…" if allowed else f"Refused: {reason}")
+        return allowed
+
     @Slot()
     def run(self) -> None:
         from tars.agent.runbuild import build_agent
@@ -112,7 +156,7 @@ class RunWorker(QObject):
             self.status.emit("Starting the operator…")
             operator = self.operator_factory()
             agent = build_agent(self.options, policy, operator, [_TraceHook(self), *self.hooks],
-                                extra={"front_end": "app"})
+                                confirm=self.confirm, extra={"front_end": "app"})
             with self._lock:
                 self.agent = agent
                 stop, paused = self._stop, self._paused

@@ -2,7 +2,8 @@
 
 It owns the marker window and the panel, keeps the panel in ONE place for the whole run
 (chosen at ``run_start`` off the target window and the app), numbers the trail with the step
-each action belonged to, and holds the final status on screen after the run.
+each action belonged to, holds the final status on screen after the run, and steps aside
+while the app asks its user about a risky action (:meth:`Controller.set_asking`).
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class Controller(QtCore.QObject):
         self.active = False
         self.holding = False
         self.panel_blocked = False  # hidden for an action whose point is under the panel
+        self.asking = False  # the app's risky-action question is on screen
+        self._texts_before_asking: tuple[str, str, str] = ("", "", "")
         self.step_num = 0
         self.last_thought = ""
         self.current_key: tuple[int, Action] | None = None
@@ -79,7 +82,7 @@ class Controller(QtCore.QObject):
     def _show(self) -> None:
         if not (self.active or self.holding):
             return
-        if self.active and self.window.drawn:
+        if self.active and self.window.drawn and not self.asking:
             self.window.show()
             self.window.raise_()
             self.window.repaint()
@@ -88,6 +91,24 @@ class Controller(QtCore.QObject):
             self.panel.raise_()
             self.panel.repaint()
         self._exclude()
+
+    def set_asking(self, asking: bool, reason: str = "") -> None:
+        """While ``asking`` (GUI thread): the marker window is off the screen, so no ring or
+        trail covers the question, and the panel (its Stop still works) says tars waits for
+        an answer about ``reason``; afterwards the panel's texts and the markers come back."""
+        if asking == self.asking:
+            return
+        self.asking = asking
+        if asking:
+            self._texts_before_asking = self.panel.texts
+            self.window.hide()
+            if self.active:
+                self.panel.set_texts("Waiting for your answer", f"tars asks before it {reason}.", "")
+        else:
+            if self.active:
+                self.panel.set_texts(*self._texts_before_asking)
+                self._show()
+        QtGui.QGuiApplication.sync()
 
     def panel_rect(self) -> Rect:
         """The panel's place (Qt global logical pixels)."""
@@ -98,7 +119,7 @@ class Controller(QtCore.QObject):
     @QtCore.Slot(object, object)
     def on_run_start(self, info: RunInfo, avoid: list[Rect]) -> None:
         self.hold_timer.stop()
-        self.active, self.holding, self.panel_blocked = True, False, False
+        self.active, self.holding, self.panel_blocked, self.asking = True, False, False, False
         if info.geometry is not None:
             self.window.place(info.geometry)
         elif self.window.geometry_ is None:

@@ -104,6 +104,12 @@ class OverlayHook(Hook):
         if not self.closed:
             self.controller.sig_paused.emit(paused)
 
+    def set_asking(self, asking: bool, reason: str = "") -> None:
+        """Step aside while the app asks its user about a risky action (GUI thread; see
+        :meth:`Controller.set_asking`)."""
+        if not self.closed:
+            self.controller.set_asking(asking, reason)
+
     # -- helpers -------------------------------------------------------------------------
     @property
     def window(self) -> Any:
