@@ -75,6 +75,27 @@ def _x_click(widget) -> None:
         d.close()
 
 
+def _x_chord(*names: str) -> None:
+    """A real key chord (XTest, its own X connection): press ``names`` (X keysym names) in
+    order, release them in reverse."""
+    from Xlib import XK, X
+    from Xlib.display import Display
+    from Xlib.ext import xtest
+
+    d = Display()
+    try:
+        codes = [d.keysym_to_keycode(XK.string_to_keysym(n)) for n in names]
+        for code in codes:
+            xtest.fake_input(d, X.KeyPress, code)
+            d.sync()
+            time.sleep(0.05)
+        for code in reversed(codes):
+            xtest.fake_input(d, X.KeyRelease, code)
+            d.sync()
+    finally:
+        d.close()
+
+
 def _on_screen_share(widget) -> float:
     """Share of ``widget``'s pixels the screen shows as the widget draws them (1.0: nothing
     covers it; the overlay or another window over it lowers the share)."""
@@ -96,7 +117,8 @@ def _on_screen_share(widget) -> float:
 
 def _one_run(win, mode: str) -> dict:
     """One run of the script on ``win``; ``mode`` says what the person does with the question:
-    ``refuse``, ``allow``, ``stop`` (the overlay's Stop), ``none`` (no answer), ``close``
+    ``refuse``, ``allow``, ``stop`` (the overlay's Stop), ``estop`` (the emergency hotkey
+    Ctrl+Alt+Esc), ``none`` (no answer), ``close``
     (the app's window is closed); ``setting``: Settings allows risky actions without asking."""
     from tars.frontends.layout import intersects
     from tars.models.scripted import ScriptedPolicy
@@ -135,6 +157,8 @@ def _one_run(win, mode: str) -> dict:
             _x_click(dialog.allow_btn)
         elif mode == "stop":
             _x_click(panel.stop_btn)
+        elif mode == "estop":
+            _x_chord("Control_L", "Alt_L", "Escape")
         elif mode == "close":
             win.close()
         out["dialog_gone"] = _wait(lambda: win.question_dialog is not dialog, 10)  # closed, deleted
@@ -162,7 +186,7 @@ def scenario_risky(tmp: str, log: str, modes: str, answer_seconds: str = "") -> 
 
     app = QApplication([])
     store = QSettings(str(Path(tmp) / "tars.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(store, None, lambda s: LocalOperator(monitor=s.monitor, estop_hotkey=None))
+    win = MainWindow(store, None, lambda s: LocalOperator(monitor=s.monitor, estop_hotkey="ctrl+alt+esc"))
     if answer_seconds:
         win.answer_seconds = float(answer_seconds)
     win.overlay_box.setChecked(True)
@@ -273,8 +297,8 @@ def test_allow_performs_the_action_in_the_program_tars_works_on(desktop):
 
 @pytest.mark.display
 def test_stop_no_answer_and_closing_the_window_refuse_at_once_or_in_time(desktop):
-    stop, none, close = desktop("stop,none,close", answer_seconds="3")
-    for r in (stop, close):  # the overlay's Stop (the emergency stop's path), the window closing
+    stop, estop, none, close = desktop("stop,estop,none,close", answer_seconds="3")
+    for r in (stop, estop, close):  # the overlay's Stop, the emergency hotkey, the window closing
         assert r["dialog_shown"] and r["dialog_gone"] and r["dialog_gone_s"] < 1.0, r
         assert r["ended"] and r["status"] == "stopped" and r["asked"] == 2, r
         assert r["delete_keys"] == []
