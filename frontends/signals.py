@@ -32,10 +32,16 @@ from typing import Any, Callable
 #: the signals that stop a run, and the exit status each gives
 STOP_SIGNALS = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
+#: Seconds within which the same signal again is the same request delivered twice, not a
+#: second one: GNU ``timeout`` signals its child and then the child's process group, and a
+#: terminal hang-up reaches tars from the kernel and again from the shell.
+DUPLICATE_SECONDS = 0.5
+
 
 class StopSignals:
     """While entered (main thread only), SIGINT, SIGTERM and SIGHUP call ``stop(reason)`` once;
-    a second one, or :meth:`overdue` past ``grace`` seconds, exits the process. A signal that
+    a second one (not the same one again within :data:`DUPLICATE_SECONDS`), or
+    :meth:`overdue` past ``grace`` seconds, exits the process. A signal that
     was ignored on entry (``nohup``, a shell's background job) is left ignored.
 
     :attr:`received` is the first signal's number (None: none came); :attr:`exit_code` its
@@ -64,6 +70,8 @@ class StopSignals:
             self.received, self._at = signum, time.monotonic()
             self._stop(f"stopped by {name}")
             return
+        if signum == self.received and time.monotonic() - self._at < DUPLICATE_SECONDS:
+            return  # the first one delivered twice (see DUPLICATE_SECONDS)
         self.exit_now(f"{name} again; exiting without waiting for the run to stop")
 
     def exit_now(self, why: str) -> None:

@@ -199,3 +199,52 @@ def test_under_nohup_a_hang_up_does_not_stop_the_run(desk):
         assert code == 143, err
     finally:
         server.close()
+
+
+def test_one_stop_delivered_twice_is_one_stop_and_the_run_ends_cleanly(desk, tmp_path):
+    """GNU timeout signals tars and then its process group: the same SIGHUP twice at once must
+    stop the run the polite way (result.json written, status stopped), not force the exit."""
+    import json
+
+    vd, probe = desk
+    server = ChatServer([answer("type(content='" + "qwckxzvb" * 400 + "')")])
+    try:
+        before = len(probe.text() or "")
+        env = vd.env()
+        env.pop("WAYLAND_DISPLAY", None)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tars", "run", "do it", "--endpoint", server.url, "--model", SERVED,
+             "--no-overlay", "--max-steps", "3", "--record", str(tmp_path / "run")],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        wait_until(lambda: len(probe.text() or "") > before + 3, 60, "typing to begin")
+        proc.send_signal(signal.SIGHUP)
+        proc.send_signal(signal.SIGHUP)
+        code, err = finish(proc)
+        assert code == 129 and "again" not in err, err
+        assert json.loads((tmp_path / "run" / "result.json").read_text())["status"] == "stopped"
+        wait_until(lambda: nothing_held(vd.display), 2, "keys to be released")
+    finally:
+        server.close()
+
+
+_SELF_SIGNALS = """
+import os, signal, sys, time
+from tars.frontends.signals import DUPLICATE_SECONDS, StopSignals
+stops = []
+with StopSignals(stops.append, grace=30):
+    os.kill(os.getpid(), signal.SIGTERM)
+    os.kill(os.getpid(), signal.SIGTERM)  # the same request delivered twice
+    time.sleep(0.05)
+    print(len(stops), flush=True)
+    time.sleep(DUPLICATE_SECONDS + 0.2)
+    os.kill(os.getpid(), signal.SIGTERM)  # a second request: exit at once
+    time.sleep(5)
+print("still running", flush=True)
+"""
+
+
+def test_a_later_second_signal_still_exits_at_once():
+    r = subprocess.run([sys.executable, "-c", _SELF_SIGNALS], cwd=ROOT, capture_output=True,
+                       text=True, timeout=30)
+    assert r.stdout.split() == ["1"], r.stdout
+    assert r.returncode == 143 and "SIGTERM again" in r.stderr, r.stderr
