@@ -221,6 +221,8 @@ def replay_command(
         steps = [[action_from_json(a.screen) for a in s.actions] for s in traj.steps]
     except (OSError, ValueError, KeyError) as exc:
         raise fail(f"cannot replay {folder}: {exc}")
+    if not steps:  # a run killed before its first step, or one that ended at once
+        raise fail(f"{folder} has no recorded steps to replay")
     if dry_run:
         for num, actions in enumerate(steps, 1):
             for a in actions:

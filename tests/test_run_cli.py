@@ -137,6 +137,11 @@ def test_replay_dry_run_prints_recorded_actions(shot, tmp_path):
     assert [l["action"] for l in lines] == ["click", "type", "finished"]
     assert lines[1]["text"] == "hi\n"
     assert tars("replay", str(tmp_path / "missing"), "--dry-run").returncode == 2
+    (out / "steps.jsonl").write_text("")  # as a run killed before its first step leaves it
+    for args in (["--dry-run"], []):
+        proc = tars("replay", str(out), *args)
+        assert proc.returncode == 2 and proc.stdout == "", proc.stdout
+        assert proc.stderr.strip() == f"tars: {out} has no recorded steps to replay"
 
 
 def test_ctrl_c_stops_and_saves_the_state(shot, tmp_path):
