@@ -236,7 +236,10 @@ def read_json(model: type[M], path: str | Path) -> M:
         FileNotFoundError: no such file. SchemaError: not JSON, or not the declared shape.
     """
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SchemaError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -254,18 +257,21 @@ def read_jsonl(model: type[M], path: str | Path, torn_tail_ok: bool = True) -> l
             declared shape (the message gives its line number).
     """
     path = Path(path)
-    lines = path.read_text(encoding="utf-8").split("\n")
+    # decoded line by line: a write cut inside a multi-byte character (a non-ASCII thought)
+    # leaves a last line that is not UTF-8, torn like any other
+    lines = path.read_bytes().split(b"\n")
     last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
     out: list[M] = []
-    for i, line in enumerate(lines):
-        if not line.strip():
+    for i, raw in enumerate(lines):
+        if not raw.strip():
             continue
         try:
-            data = json.loads(line)
-        except json.JSONDecodeError:
+            data = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             if torn_tail_ok and i == last:
                 break
-            raise SchemaError(f"{path}:{i + 1}: not valid JSON") from None
+            what = "not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else "not valid JSON"
+            raise SchemaError(f"{path}:{i + 1}: {what}") from None
         out.append(parse(model, data, f"{path}:{i + 1}"))
     return out
 

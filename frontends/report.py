@@ -75,12 +75,12 @@ def _read_jsonl(model: "type[Record]", path: Path) -> list[dict[str, Any]]:
     torn (a crash) or not of the declared shape is left out, the rest is still worth showing."""
     rows: list[dict[str, Any]] = []
     if path.exists():
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        for n, line in enumerate(path.read_bytes().splitlines(), 1):
             if not line.strip():
                 continue
-            try:
-                rows.append(parse(model, json.loads(line), f"{path}:{n}").to_json())
-            except ValueError:
+            try:  # decoded per line: one cut inside a character (a crash) spoils only itself
+                rows.append(parse(model, json.loads(line.decode("utf-8")), f"{path}:{n}").to_json())
+            except ValueError:  # UnicodeDecodeError and JSONDecodeError among them
                 continue
     return rows
 

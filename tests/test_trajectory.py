@@ -86,6 +86,44 @@ def test_torn_last_line_is_skipped(tmp_path):
     assert [s.step_num for s in traj.steps] == [1] and traj.result is None
 
 
+def test_a_last_line_torn_inside_a_character_is_skipped_and_bad_bytes_elsewhere_are_named(tmp_path):
+    """kill -9 while writing a non-ASCII thought cuts the line inside a UTF-8 character; the
+    folder must read like any torn one. Invalid bytes in a complete line are a clear error."""
+    import subprocess
+    import sys
+
+    from tars.agent.schema import SchemaError
+
+    (tmp_path / "meta.json").write_text('{"instruction": "x"}')
+    (tmp_path / "steps.jsonl").write_bytes('{"step_num": 1, "thought": "点击…"}\n'.encode()
+                                           + b'{"step_num": 2, "thought": "\xe2\x80')
+    traj = read_trajectory(tmp_path)
+    assert [s.step_num for s in traj.steps] == [1] and traj.steps[0].thought == "点击…"
+    root = Path(__file__).resolve().parent.parent
+    r = subprocess.run([sys.executable, "-m", "tars", "report", str(tmp_path)], cwd=root,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "meta.json").write_text('{"instruction": "x"}')
+    (bad / "steps.jsonl").write_bytes(b'{"step_num": 1, "thought": "\xff\xfe"}\n{"step_num": 2}\n')
+    with pytest.raises(SchemaError, match="steps.jsonl:1: not valid UTF-8"):
+        read_trajectory(bad)
+    (bad / "steps.jsonl").write_text('{"step_num": 1}\n')
+    (bad / "result.json").write_bytes(b'{"status": "\xff"}')
+    with pytest.raises(SchemaError, match="result.json: not valid UTF-8"):
+        read_trajectory(bad)
+    r = subprocess.run([sys.executable, "-m", "tars", "replay", str(bad), "--dry-run"], cwd=root,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "not valid UTF-8" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "internal error" not in r.stderr
+    # the report shows what it can read (it never fails on a damaged folder)
+    (bad / "steps.jsonl").write_bytes(b'{"step_num": 1, "thought": "\xff"}\n{"step_num": 2}\n')
+    r = subprocess.run([sys.executable, "-m", "tars", "report", str(bad)], cwd=root,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+
+
 def test_scrub_nested():
     assert scrub({"a": 1, "API_KEY": "x", "sub": {"token": "t", "ok": 2}}) == {
         "a": 1, "API_KEY": "***", "sub": {"token": "***", "ok": 2}}
