@@ -273,9 +273,12 @@ class TrajectoryRecorder(Hook):
 
     def step_end(self, record: StepRecord) -> None:
         name = self.png_name(record.step_num)
-        try:
-            if self.save_screenshots:
+        if self.save_screenshots:
+            try:
                 self._png_written(record.step_num, record.observation.image)
+            except OSError as exc:
+                raise self._fail(f"step {record.step_num}'s screenshot", exc) from exc
+        try:
             if self._meta is not None and self._meta.geometry is None:
                 self._meta.geometry = GeometryJSON(**record.observation.geometry.to_json())
                 _write_json_atomic(self.folder / "meta.json", self._meta.to_json())

@@ -237,7 +237,8 @@ class FillTheDisk(Hook):
                 assert exc.errno == 28, exc
 
 op = DryRunOperator(images=[Image.new("RGB", (64, 64), (9, 9, 9))])
-agent = Agent(ScriptedPolicy(["Thought: go\\nAction: click(start_box='(5,5)')"] * 3), op,
+action = os.environ.get("TARS_TEST_ACTION", "click(start_box='(5,5)')")
+agent = Agent(ScriptedPolicy(["Thought: go\\nAction: " + action] * 3), op,
               AgentConfig(settle=False, max_steps=3), [FillTheDisk(), TrajectoryRecorder(disk / "run")])
 result = agent.run("fill the disk")
 print(json.dumps({"status": result.status, "error": result.error, "executed": len(op.executed),
@@ -276,6 +277,18 @@ def test_a_run_ended_by_a_full_disk_still_writes_result_json_saying_why(tmp_path
     assert out["result.json"]["status"] == "error"
     assert "step 1" in out["result.json"]["error"] and "No space left" in out["result.json"]["error"]
     assert out["files"] == ["meta.json", "result.json", "steps.jsonl"]  # no .tmp, no reserve left
+
+
+def test_a_screenshot_lost_at_a_step_without_action_is_named_as_the_screenshot(tmp_path, monkeypatch):
+    """The final step (``finished``: no action to hold back) finds its screenshot unwritten at
+    step end: the error names the screenshot, not just "step 1"."""
+    monkeypatch.setenv("TARS_TEST_ACTION", "finished(content='done')")
+    r = run_on_tiny_disk(tmp_path, _FULL_DISK_RUN)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["status"] == "error", out
+    assert "step 1's screenshot" in out["error"] and "No space left" in out["error"], out
+    assert out["result.json"]["error"] == out["error"]
 
 
 def test_a_result_too_big_for_the_reserve_is_clipped_when_the_disk_is_full(tmp_path):
