@@ -141,3 +141,62 @@ def test_hand_made_cuts_get_paddleocrs_padding(paddle_like):
     engine = OcrEngine(line_cache=0)
     padded = TextNets(rec_min_width=320, runtime=engine._nets.runtime)  # the same runtime's numbers
     assert engine.recognize(crops) == padded.recognize(crops)
+
+
+def _tars(args, env_extra, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, **env_extra}
+    root = Path(__file__).resolve().parents[1]
+    return subprocess.run([sys.executable, "-m", "tars", *args], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _grounding_subset(tmp_path) -> Path:
+    import json
+
+    from tars.evals.grounding import load_dataset
+
+    root = IMAGES.parent
+    subset = [r.raw for r in load_dataset(root) if r.raw["img_filename"] == "signup-form.png"][:3]
+    (tmp_path / "images").mkdir(parents=True)
+    (tmp_path / "images" / "signup-form.png").write_bytes((IMAGES / "signup-form.png").read_bytes())
+    (tmp_path / "set.json").write_text(json.dumps(subset))
+    return tmp_path / "set.json"
+
+
+def test_an_openvino_that_does_not_import_is_passed_over_for_onnxruntime(tmp_path):
+    """An installed openvino whose import fails (its shared library missing: here a package of
+    that name that raises on import, first on the path) must not stop lite: it reads on
+    onnxruntime, and the run's versions still say what was installed."""
+    import json
+    import os
+
+    broken = tmp_path / "broken" / "openvino"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text(
+        'raise ImportError("libopenvino.so.2641: cannot open shared object file")\n')
+    path = os.pathsep.join([str(tmp_path / "broken"), os.environ.get("PYTHONPATH", "")])
+    out = tmp_path / "out"
+    r = _tars(["eval", "grounding", str(_grounding_subset(tmp_path)), "--out", str(out)],
+              {"PYTHONPATH": path}, tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((out / "summary.json").read_text())["n"] == 3
+    # forced onto the broken runtime by hand: the evaluation stops with one line naming it
+    r = _tars(["eval", "grounding", str(_grounding_subset(tmp_path / "again")), "--out", str(tmp_path / "o2")],
+              {"PYTHONPATH": path, "TARS_OCR_RUNTIME": "openvino"}, tmp_path)
+    last = r.stderr.strip().splitlines()[-1]
+    assert r.returncode == 1 and "lite's OCR cannot start" in last and "libopenvino" in last, r.stderr
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr
+
+
+def test_the_runtime_can_be_chosen_by_environment(monkeypatch):
+    from tars.models.lite.ocr_nets import RUNTIME_ENV, TextNets, default_runtime
+
+    monkeypatch.setenv(RUNTIME_ENV, "onnxruntime")
+    assert default_runtime() == "onnxruntime" and TextNets().runtime == "onnxruntime"
+    monkeypatch.setenv(RUNTIME_ENV, "tensorrt")
+    with pytest.raises(ValueError, match="TARS_OCR_RUNTIME='tensorrt' is not one of"):
+        default_runtime()

@@ -81,8 +81,9 @@ class OcrEngine:
     frames at all, every frame is detected and read whole).
 
     Raises:
-        PolicyError: rapidocr-onnxruntime is not installed, or ``device="cuda"`` without the
-            CUDA provider.
+        PolicyError: rapidocr-onnxruntime is not installed, ``device="cuda"`` without the
+            CUDA provider, or ``TARS_OCR_RUNTIME`` (:data:`.ocr_nets.RUNTIME_ENV`) names an
+            unknown runtime or one that does not import.
     """
 
     def __init__(self, scale: float = 1.0, device: str = "auto", min_score: float = MIN_SCORE,
@@ -105,7 +106,10 @@ class OcrEngine:
         self.min_score = min_score
         from tars.models.lite.ocr_nets import TextNets
 
-        self._nets = TextNets(det_side=det_side, use_cuda=use_cuda)
+        try:
+            self._nets = TextNets(det_side=det_side, use_cuda=use_cuda)
+        except (ValueError, ImportError) as exc:  # TARS_OCR_RUNTIME wrong, or names a broken runtime
+            raise PolicyError(f"lite's OCR cannot start: {exc}") from exc
         self._lock = threading.Lock()
         self._last: tuple[str, list[TextBox]] | None = None
         self._lines: "OrderedDict[bytes, tuple[str, float]]" = OrderedDict()

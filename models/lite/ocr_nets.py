@@ -54,12 +54,32 @@ REC_BATCH = 6
 RUNTIMES = ("openvino", "onnxruntime")
 
 
-def default_runtime(use_cuda: bool = False) -> str:
-    """``"openvino"`` when the openvino package is importable and the CPU is wanted, else
-    ``"onnxruntime"`` (rapidocr's own runtime, the only one with the CUDA provider here)."""
-    import importlib.util
+#: environment variable that picks the runtime by hand (one of :data:`RUNTIMES`)
+RUNTIME_ENV = "TARS_OCR_RUNTIME"
 
-    if use_cuda or importlib.util.find_spec("openvino") is None:
+
+def default_runtime(use_cuda: bool = False) -> str:
+    """The runtime :class:`TextNets` uses when none is given: :data:`RUNTIME_ENV` when set,
+    else ``"openvino"`` when the CPU is wanted and openvino imports, else ``"onnxruntime"``
+    (rapidocr's own runtime, the only one with the CUDA provider here). An openvino that is
+    installed but does not import (a missing shared library, a wheel for another CPU) is
+    passed over, not an error: lite still reads the screen, on onnxruntime.
+
+    Raises:
+        ValueError: :data:`RUNTIME_ENV` names no runtime of :data:`RUNTIMES`.
+    """
+    import os
+
+    chosen = os.environ.get(RUNTIME_ENV, "").strip()
+    if chosen:
+        if chosen not in RUNTIMES:
+            raise ValueError(f"{RUNTIME_ENV}={chosen!r} is not one of {', '.join(RUNTIMES)}")
+        return chosen
+    if use_cuda:
+        return "onnxruntime"
+    try:
+        import openvino  # noqa: F401 - importing it is the test
+    except Exception:  # ImportError, OSError from its shared libraries
         return "onnxruntime"
     return "openvino"
 
