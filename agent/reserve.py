@@ -21,6 +21,8 @@ import os
 from pathlib import Path
 from typing import Callable
 
+from tars.agent.atomic import write_atomic
+
 #: bytes kept for result.json (a run's result is a few hundred bytes; a long ``finished``
 #: content or error is shortened to fit when the disk is full)
 RESULT_RESERVE_BYTES = 32 * 1024
@@ -77,7 +79,7 @@ class Reserve:
             self._into_reserve(final, data)
             return
         try:
-            _write_atomic(final, data)
+            write_atomic(final, lambda f: f.write(data))
         except OSError:
             if not (self.held and shorter is not None):
                 raise
@@ -95,19 +97,3 @@ class Reserve:
             os.fsync(f.fileno())
         os.replace(self.path, final)
         self.held = False
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        raise

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from tars.agent.atomic import write_atomic
 from tars.agent.hooks import Hook, RunInfo, RunResult, StepRecord
 from tars.agent.reserve import Reserve
 from tars.agent.schema import (
@@ -100,19 +101,8 @@ def _versions() -> dict[str, str]:
 
 
 def _write_json_atomic(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, ensure_ascii=False, indent=2)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:  # a full disk must not leave a 0-byte .tmp beside the last good file
-            tmp.unlink()
-        except OSError:
-            pass
-        raise
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    write_atomic(path, lambda f: f.write(text.encode("utf-8")))
 
 
 def result_bytes(result: dict[str, Any], limit: int | None = None) -> bytes:
@@ -216,17 +206,9 @@ class TrajectoryRecorder(Hook):
     # -- screenshots, in the background --------------------------------------------------------
     def _write_png(self, step_num: int, image: "Image") -> None:
         start = time.perf_counter()
-        final = self.folder / self.png_name(step_num)
-        tmp = final.with_name(final.name + ".tmp")
         try:
-            image.save(tmp, format="PNG", compress_level=1)
-            os.replace(tmp, final)
-        except BaseException:
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
-            raise
+            write_atomic(self.folder / self.png_name(step_num),
+                         lambda f: image.save(f, format="PNG", compress_level=1), sync=False)
         finally:
             with self._lock:
                 self.writes.append((step_num, start, time.perf_counter()))
