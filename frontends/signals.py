@@ -38,6 +38,31 @@ STOP_SIGNALS = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 DUPLICATE_SECONDS = 0.5
 
 
+def _install(handler: Callable[[int, Any], None]) -> dict[int, Any]:
+    """Set ``handler`` for each of :data:`STOP_SIGNALS` and return the handlers it replaced.
+
+    A signal the caller set to be ignored stays ignored: `nohup tars run` must live through
+    the terminal's hang-up, and `tars run &` in a script (SIGINT ignored by the shell) must not
+    stop at a Ctrl+C meant for the foreground job."""
+    previous: dict[int, Any] = {}
+    for sig in STOP_SIGNALS:
+        if signal.getsignal(sig) != signal.SIG_IGN:
+            previous[sig] = signal.signal(sig, handler)
+    return previous
+
+
+def _restore(previous: dict[int, Any]) -> None:
+    """Put back the handlers :func:`_install` replaced (and forget them)."""
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+    previous.clear()
+
+
+def _exit_status(received: int | None) -> int | None:
+    """128 + the signal's number for a stop signal (SIGINT 130, ...), None for no signal."""
+    return STOP_SIGNALS.get(signal.Signals(received)) if received is not None else None
+
+
 class StopSignals:
     """While entered (main thread only), SIGINT, SIGTERM and SIGHUP call ``stop(reason)`` once;
     a second one (not the same one again within :data:`DUPLICATE_SECONDS`), or
@@ -62,7 +87,7 @@ class StopSignals:
     @property
     def exit_code(self) -> int | None:
         """128 + the first signal's number, or None when no signal came."""
-        return STOP_SIGNALS.get(signal.Signals(self.received)) if self.received is not None else None
+        return _exit_status(self.received)
 
     def _handle(self, signum: int, frame: Any) -> None:
         name = signal.Signals(signum).name
@@ -92,19 +117,11 @@ class StopSignals:
         for s in (self.wakeup, self._writer):
             s.setblocking(False)
         self._old_wakeup = signal.set_wakeup_fd(self._writer.fileno(), warn_on_full_buffer=False)
-        for sig in STOP_SIGNALS:
-            # A signal the caller set to be ignored stays ignored: `nohup tars run` must live
-            # through the terminal's hang-up, and `tars run &` in a script (SIGINT ignored by
-            # the shell) must not stop at a Ctrl+C meant for the foreground job.
-            if signal.getsignal(sig) == signal.SIG_IGN:
-                continue
-            self._previous[sig] = signal.signal(sig, self._handle)
+        self._previous = _install(self._handle)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for sig, previous in self._previous.items():
-            signal.signal(sig, previous)
-        self._previous.clear()
+        _restore(self._previous)
         if self._writer is not None:
             signal.set_wakeup_fd(self._old_wakeup)
             self._writer.close()
@@ -138,7 +155,7 @@ class InterruptSignals:
     @property
     def exit_code(self) -> int | None:
         """128 + the first signal's number, or None when no signal came."""
-        return STOP_SIGNALS.get(signal.Signals(self.received)) if self.received is not None else None
+        return _exit_status(self.received)
 
     def _handle(self, signum: int, frame: Any) -> None:
         if self.received is None:
@@ -148,16 +165,11 @@ class InterruptSignals:
     def __enter__(self) -> "InterruptSignals":
         if threading.current_thread() is not threading.main_thread():
             return self
-        for sig in STOP_SIGNALS:
-            if signal.getsignal(sig) == signal.SIG_IGN:  # nohup, a background job: left so
-                continue
-            self._previous[sig] = signal.signal(sig, self._handle)
+        self._previous = _install(self._handle)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for sig, previous in self._previous.items():
-            signal.signal(sig, previous)
-        self._previous.clear()
+        _restore(self._previous)
 
 
 def run_stoppable(fn: Callable[[], Any], stop: Callable[[str], Any], grace: float = 5.0) -> tuple[Any, int | None]:
