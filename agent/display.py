@@ -98,6 +98,10 @@ class VirtualDisplay:
              f"{self.width}x{self.height}x24", "-nolisten", "tcp", "-ac", "+extension", "RANDR",
              "-dpi", "96"],
             pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=self._log,
+            # a session of its own: a terminal's Ctrl+C or hang-up reaches the whole foreground
+            # process group, and a server that died with it would turn the running agent's
+            # polite stop into a lost display; the server ends when stop() says so
+            start_new_session=True,
         )
         os.close(write_fd)
         number = b""
@@ -123,7 +127,7 @@ class VirtualDisplay:
             raise DisplayError("openbox is not installed (apt-get install openbox)")
         self._wm = subprocess.Popen(
             ["openbox", "--sm-disable"], env=self.env(),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )
         # Ready when the WM has claimed the root window; windows mapped before that would
         # not be managed (no focus, no decorations).

@@ -266,3 +266,31 @@ def test_ctrl_c_in_eval_tasks_command(tmp_path):
     assert row["id"] == "slow-setup" and row["status"] == "stopped"
     assert json.loads((out / "summary.json").read_text())["interrupted"] is True
     assert "slow-setup" in render_report(out)
+
+
+_DISPLAY_UNDER_CTRL_C = """
+import signal, sys, time
+from tars.agent.display import VirtualDisplay
+signal.signal(signal.SIGINT, lambda *a: None)  # this process lives on to stop the display itself
+with VirtualDisplay(320, 240) as vd:
+    print("ready", flush=True)
+    time.sleep(1.5)  # the terminal's Ctrl+C reaches the whole process group meanwhile
+    print("alive" if vd._xvfb.poll() is None and vd._wm.poll() is None else "dead", flush=True)
+"""
+
+
+@pytest.mark.display
+def test_a_virtual_display_outlives_a_ctrl_c_to_its_owners_process_group():
+    """A terminal's Ctrl+C goes to the whole foreground group; the task displays must not die
+    of it before the running agents have stopped (they were in the group: a running task's
+    result.json then said `error`, the display lost, instead of `stopped`)."""
+    import os
+    import signal
+
+    proc = subprocess.Popen([sys.executable, "-c", _DISPLAY_UNDER_CTRL_C], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert out.strip() == "alive" and proc.returncode == 0, err
