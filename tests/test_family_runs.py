@@ -20,10 +20,9 @@ import pytest
 from openai_server import ChatServer, completion
 from reference_agents import load_reference
 from test_family_reference import _module, _pyautogui_point
-from test_operator_display import Probe
+from test_operator_display import probed_display
 
 from tars.actions.coords import smart_resize
-from tars.agent.display import VirtualDisplay
 
 pytestmark = pytest.mark.display
 
@@ -34,12 +33,8 @@ QT_LEFT, QT_RIGHT = 1, 2
 
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory):
-    with VirtualDisplay(W, H) as vd:
-        probe = Probe(vd, (0, 0, W, H), tmp_path_factory.mktemp("probe") / "events.jsonl")
-        try:
-            yield vd, probe
-        finally:
-            probe.stop()
+    with probed_display(tmp_path_factory.mktemp("probe"), W, H) as pair:
+        yield pair
 
 
 def _run(vd, args: list[str], tmp_path: Path) -> tuple[subprocess.CompletedProcess, list[dict]]:

@@ -15,6 +15,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -126,6 +128,18 @@ class Probe:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+@contextmanager
+def probed_display(log_folder: Path, width: int = 1280, height: int = 800) -> Iterator[tuple[VirtualDisplay, Probe]]:
+    """An Xvfb of ``width`` x ``height`` with the probe window over all of it: (display, probe);
+    the probe logs into ``log_folder``/events.jsonl."""
+    with VirtualDisplay(width, height) as vd:
+        probe = Probe(vd, (0, 0, width, height), log_folder / "events.jsonl")
+        try:
+            yield vd, probe
+        finally:
+            probe.stop()
 
 
 def keys_down(display: str) -> list[int]:

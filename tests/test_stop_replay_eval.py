@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from openai_server import SERVED, ChatServer, completion
-from test_operator_display import Probe, buttons_down
+from test_operator_display import buttons_down, probed_display
 from test_stop_signals import finish, nothing_held, wait_until
 
 from tars.actions.space import Click, Drag, Type
@@ -32,14 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory):
     """A 1280x800 Xvfb with the probe window over all of it."""
-    from tars.agent.display import VirtualDisplay
-
-    with VirtualDisplay(1280, 800) as vd:
-        probe = Probe(vd, (0, 0, 1280, 800), tmp_path_factory.mktemp("probe") / "events.jsonl")
-        try:
-            yield vd, probe
-        finally:
-            probe.stop()
+    with probed_display(tmp_path_factory.mktemp("probe")) as pair:
+        yield pair
 
 
 def write_trajectory(folder: Path, steps: list[list]) -> Path:

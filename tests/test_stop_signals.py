@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from openai_server import SERVED, ChatServer, completion
-from test_operator_display import Probe, buttons_down, keys_down
+from test_operator_display import buttons_down, keys_down, probed_display
 
 pytestmark = pytest.mark.display
 
@@ -33,14 +33,8 @@ def answer(action: str, delay: float = 0.0):
 
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory):
-    from tars.agent.display import VirtualDisplay
-
-    with VirtualDisplay(1280, 800) as vd:
-        probe = Probe(vd, (0, 0, 1280, 800), tmp_path_factory.mktemp("probe") / "events.jsonl")
-        try:
-            yield vd, probe
-        finally:
-            probe.stop()
+    with probed_display(tmp_path_factory.mktemp("probe")) as pair:
+        yield pair
 
 
 def start_tars(vd, server: ChatServer, ignore: tuple[int, ...] = ()) -> subprocess.Popen:
